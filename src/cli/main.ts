@@ -1,0 +1,88 @@
+/**
+ * The CLI: parses Mock's grammar, then hands over to the library's commands.
+ * Only this layer prints errors and turns them into exit codes.
+ */
+import { CommandLineError, ExitCode, IsomockError } from '../errors.js';
+import { version } from '../version.js';
+import { flag, formatOptions, parseArgs, type OptionSpec, type ParsedArgs } from './args.js';
+import { imageOptions, isolatedRepoOptions, mainOptions } from './options.js';
+
+const usage = `usage:
+       isomock [options] {--init|--clean|--scrub=[all,chroot,bootstrap,cache]}
+       isomock [options] [--rebuild] /path/to/srpm(s)
+       isomock [options] --calculate-build-dependencies /path/to/srpm
+       isomock [options] --isolated-build LOCKFILE REPO /path/to/srpm
+       isomock [options] {--shell|--chroot} <cmd>
+       isomock [options] --installdeps {SRPM|RPM|SPEC}
+       isomock [options] -i, --install PACKAGE name, or PATH/TO/RPM
+       isomock isolated-repo --lockfile FILE --output-repo DIR
+       isomock image {pull|inspect|save} REF [DIR]
+
+--isolated-build is also spelled --hermetic-build, and isolated-repo
+hermetic-repo, as in Mock.`;
+
+interface Subcommand {
+  options: OptionSpec[];
+  usage: string;
+  run(args: ParsedArgs): Promise<number>;
+}
+
+const subcommands: Record<string, Subcommand> = {
+  'isolated-repo': {
+    options: isolatedRepoOptions,
+    usage: 'usage: isomock isolated-repo --lockfile FILE --output-repo DIR [--client-cert-for HOST CERT [KEY]]',
+    run: notYet('isolated-repo'),
+  },
+  image: {
+    options: imageOptions,
+    usage: 'usage: isomock image {pull REF | inspect REF [--json] | save REF DIR [--format dir|oci-archive]}',
+    run: notYet('image'),
+  },
+};
+subcommands['hermetic-repo'] = subcommands['isolated-repo']!;
+
+function notYet(what: string): (args: ParsedArgs) => Promise<number> {
+  return () => Promise.reject(new IsomockError(`${what} is not implemented in isomock ${version} yet`));
+}
+
+function help(text: string, table: OptionSpec[]): string {
+  return `${text}\n\noptions:\n${formatOptions(table)}\n`;
+}
+
+async function runMain(args: ParsedArgs): Promise<number> {
+  if (flag(args, 'help')) {
+    process.stdout.write(help(usage, mainOptions));
+    return ExitCode.ok;
+  }
+  if (flag(args, 'version')) {
+    process.stdout.write(`${version}\n`);
+    return ExitCode.ok;
+  }
+  const mode = args.mode ?? 'rebuild';
+  if ((mode === 'rebuild' || mode === 'calculate-build-dependencies' || mode === 'isolated-build') && args.positionals.length === 0) {
+    throw new CommandLineError(`--${mode} needs an SRPM`);
+  }
+  return notYet(`--${mode}`)(args);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    const sub = argv[0] !== undefined ? subcommands[argv[0]] : undefined;
+    if (sub) {
+      const args = parseArgs(argv.slice(1), sub.options);
+      if (flag(args, 'help')) {
+        process.stdout.write(help(sub.usage, sub.options));
+        return ExitCode.ok;
+      }
+      return await sub.run(args);
+    }
+    return await runMain(parseArgs(argv, mainOptions));
+  } catch (err) {
+    if (err instanceof IsomockError) {
+      process.stderr.write(`isomock: error: ${err.message}\n`);
+      if (err instanceof CommandLineError) process.stderr.write(`Try 'isomock --help' for more information.\n`);
+      return err.exitCode;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,70 @@
+/** isomock's command-line vocabulary, named and grouped as in Mock's --help. */
+import type { OptionSpec } from './args.js';
+
+export const mainOptions: OptionSpec[] = [
+  // Modes: what to do. Only one may be given; --rebuild is the default.
+  { names: ['--rebuild'], arity: 0, mode: true, help: 'rebuild the specified SRPM(s) (the default)' },
+  { names: ['--calculate-build-dependencies'], arity: 0, mode: true,
+    help: 'prepare the buildroot online, resolve static and dynamic BuildRequires, write buildroot_lock.json, and stop before %build' },
+  { names: ['--isolated-build', '--hermetic-build'], arity: 2, mode: true, metavar: ['LOCKFILE', 'REPO'],
+    help: 'build the SRPM offline from LOCKFILE and the local repository REPO made by `isomock isolated-repo`' },
+  { names: ['--shell'], arity: 0, mode: true, help: 'run a shell (or the given command) in the buildroot' },
+  { names: ['--chroot'], arity: 0, mode: true, help: 'run the given command in the buildroot' },
+  { names: ['--init'], arity: 0, mode: true, help: 'initialize the buildroot and exit' },
+  { names: ['--clean'], arity: 0, mode: true, help: 'completely remove the buildroot' },
+  { names: ['--scrub'], arity: 1, mode: true, repeat: true, metavar: ['TYPE'],
+    help: 'completely remove the buildroot and/or caches: all, chroot, bootstrap, cache' },
+  { names: ['--installdeps'], arity: 0, mode: true, help: 'install the build dependencies of the SRPM or spec' },
+  { names: ['-i', '--install'], arity: 0, mode: true, help: 'install the named packages into the buildroot' },
+  { names: ['--debug-config'], arity: 0, mode: true, help: 'print the resolved configuration and exit' },
+  { names: ['--debug-config-expanded'], arity: 0, mode: true, help: 'print the resolved configuration with templates expanded' },
+
+  // Configuration.
+  { names: ['-r', '--root'], arity: 1, metavar: ['CONFIG'], help: 'chroot config name (looked up in the config dirs) or path to a .cfg file' },
+  { names: ['--configdir'], arity: 1, metavar: ['DIR'], help: 'look for configs in DIR before /etc/isomock and /etc/mock' },
+  { names: ['--config-opts'], arity: 1, repeat: true, metavar: ['KEY=VALUE'], help: 'override a config option' },
+  { names: ['-D', '--define'], arity: 1, repeat: true, metavar: ["'MACRO EXPR'"], help: 'define an rpm macro for the build' },
+  { names: ['--with'], arity: 1, repeat: true, metavar: ['OPTION'], help: 'enable a configure option (bcond) for the build' },
+  { names: ['--without'], arity: 1, repeat: true, metavar: ['OPTION'], help: 'disable a configure option (bcond) for the build' },
+  { names: ['-a', '--addrepo'], arity: 1, repeat: true, metavar: ['REPO'], help: 'add a repository (URL or path) to the package manager config' },
+  { names: ['--enablerepo'], arity: 1, repeat: true, metavar: ['REPOID'], help: 'enable a disabled repository' },
+  { names: ['--disablerepo'], arity: 1, repeat: true, metavar: ['REPOID'], help: 'disable an enabled repository' },
+  { names: ['--resultdir'], arity: 1, metavar: ['DIR'], help: 'directory for the results: RPMs, logs, lockfile' },
+  { names: ['--rootdir'], arity: 1, metavar: ['DIR'], help: 'directory of the buildroot' },
+  { names: ['--uniqueext'], arity: 1, metavar: ['TEXT'], help: 'unique extension for the root name, for parallel builds of one config' },
+  { names: ['--target'], arity: 1, metavar: ['ARCH'], help: 'target arch of the build (rpmbuild --target)' },
+  { names: ['--arch'], arity: 1, metavar: ['ARCH'], help: 'arch of the buildroot' },
+  { names: ['--isolation'], arity: 1, metavar: ['MODE'], help: 'isolation of the build: simple, nspawn or auto (the network is cut in every mode)' },
+  { names: ['--enable-network'], arity: 0, help: 'leave the network on for the build (rpmbuild_networking)' },
+  { names: ['--offline'], arity: 0, help: 'use only local data: cached repository metadata and images' },
+  { names: ['--nocheck'], arity: 0, help: 'skip %check' },
+  { names: ['-n', '--no-clean'], arity: 0, help: 'do not clean the buildroot before building' },
+
+  // Output.
+  { names: ['-v', '--verbose'], arity: 0, help: 'verbose output' },
+  { names: ['-q', '--quiet'], arity: 0, help: 'only print errors' },
+  { names: ['--json'], arity: 0, help: 'print machine-readable JSON where a command has output' },
+  { names: ['--version'], arity: 0, help: 'print the version and exit' },
+  { names: ['-h', '--help'], arity: 0, help: 'show this help and exit' },
+];
+
+export const isolatedRepoOptions: OptionSpec[] = [
+  { names: ['--lockfile'], arity: 1, metavar: ['FILE'], help: 'the buildroot_lock.json written by --calculate-build-dependencies' },
+  { names: ['--output-repo'], arity: 1, metavar: ['DIR'], help: 'directory to make into the offline repository' },
+  { names: ['--client-cert-for'], arity: 2, optional: 1, repeat: true, metavar: ['HOST', 'CERT', '[KEY]'],
+    help: 'use a TLS client certificate (and key) for downloads from HOST' },
+  { names: ['--jobs'], arity: 1, metavar: ['N'], help: 'parallel downloads (default 8)' },
+  { names: ['--bootstrap-tar'], arity: 0, help: 'also save the bootstrap image as bootstrap.tar (OCI archive)' },
+  { names: ['-v', '--verbose'], arity: 0, help: 'verbose output' },
+  { names: ['-q', '--quiet'], arity: 0, help: 'only print errors' },
+  { names: ['-h', '--help'], arity: 0, help: 'show this help and exit' },
+];
+
+export const imageOptions: OptionSpec[] = [
+  { names: ['--arch'], arity: 1, metavar: ['ARCH'], help: 'target arch (rpm name, e.g. x86_64) for multi-arch images' },
+  { names: ['--format'], arity: 1, metavar: ['FORMAT'], help: 'for save: dir (default) or oci-archive' },
+  { names: ['--json'], arity: 0, help: 'print JSON' },
+  { names: ['-v', '--verbose'], arity: 0, help: 'verbose output' },
+  { names: ['-q', '--quiet'], arity: 0, help: 'only print errors' },
+  { names: ['-h', '--help'], arity: 0, help: 'show this help and exit' },
+];
