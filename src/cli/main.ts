@@ -6,6 +6,9 @@ import { CommandLineError, ExitCode, IsomockError } from '../errors.js';
 import { version } from '../version.js';
 import { flag, formatOptions, parseArgs, type OptionSpec, type ParsedArgs } from './args.js';
 import { imageOptions, isolatedRepoOptions, mainOptions } from './options.js';
+import { renderDebugConfig } from '../config/debug.js';
+import { loadOptionsFromArgs } from '../config/fromargs.js';
+import { loadConfig } from '../config/load.js';
 
 const usage = `usage:
        isomock [options] {--init|--clean|--scrub=[all,chroot,bootstrap,cache]}
@@ -49,7 +52,7 @@ function help(text: string, table: OptionSpec[]): string {
   return `${text}\n\noptions:\n${formatOptions(table)}\n`;
 }
 
-async function runMain(args: ParsedArgs): Promise<number> {
+async function runMain(args: ParsedArgs, argv: string[]): Promise<number> {
   if (flag(args, 'help')) {
     process.stdout.write(help(usage, mainOptions));
     return ExitCode.ok;
@@ -59,6 +62,11 @@ async function runMain(args: ParsedArgs): Promise<number> {
     return ExitCode.ok;
   }
   const mode = args.mode ?? 'rebuild';
+  if (mode === 'debug-config' || mode === 'debug-config-expanded') {
+    const loaded = loadConfig(loadOptionsFromArgs(args, argv));
+    process.stdout.write(renderDebugConfig(loaded, { expanded: mode === 'debug-config-expanded', json: flag(args, 'json') }));
+    return ExitCode.ok;
+  }
   if ((mode === 'rebuild' || mode === 'calculate-build-dependencies' || mode === 'isolated-build') && args.positionals.length === 0) {
     throw new CommandLineError(`--${mode} needs an SRPM`);
   }
@@ -76,7 +84,7 @@ export async function main(argv: string[]): Promise<number> {
       }
       return await sub.run(args);
     }
-    return await runMain(parseArgs(argv, mainOptions));
+    return await runMain(parseArgs(argv, mainOptions), argv);
   } catch (err) {
     if (err instanceof IsomockError) {
       process.stderr.write(`isomock: error: ${err.message}\n`);
