@@ -1,0 +1,42 @@
+/**
+ * The demo world for tests: built once per cache key (parallel test files
+ * share it through the build lock), served per test file on a free port.
+ */
+import { join } from 'node:path';
+import { ensureWorld } from '../../world/build.js';
+import { serveWorld as serveBuiltWorld, type ServedWorld } from '../../world/serve.js';
+import type { ServeOptions } from '../../world/server.js';
+import { exec } from '../../world/gen/exec.js';
+
+export { ensureWorld };
+export type { ServedWorld };
+
+/** Builds (or reuses) the world and serves it; call close() in teardown. */
+export async function serveWorld(options: ServeOptions = {}): Promise<ServedWorld> {
+  return serveBuiltWorld(await ensureWorld(), options);
+}
+
+/**
+ * The config_opts a Mock .cfg sets, read by python3 executing it as Mock
+ * does (include() relative to the config dir) - an oracle independent of
+ * isomock's own config reader.
+ */
+export async function pythonConfigOpts(configDir: string, name: string): Promise<Record<string, unknown>> {
+  const script = `
+import json, os, sys
+from collections import defaultdict
+config_opts = defaultdict(dict)
+def include(path):
+    exec(open(os.path.join(sys.argv[1], path)).read(), globals())
+include('site-defaults.cfg')
+include(sys.argv[2] + '.cfg')
+print(json.dumps(config_opts))
+`;
+  return JSON.parse(await exec(['python3', '-c', script, configDir, name])) as Record<string, unknown>;
+}
+
+/** Host dnf flags for installing into root from a served world (see test-world-notes.md). */
+export function hostDnfArgs(dnfConf: string, root: string, cacheDir: string): string[] {
+  return ['dnf', '-y', '-q', '-c', dnfConf, `--installroot=${root}`, '--releasever=1', '--disableplugin=local',
+    `--setopt=cachedir=${join(cacheDir, 'dnf-cache')}`, '--setopt=install_weak_deps=0'];
+}

@@ -1,0 +1,102 @@
+/**
+ * Mock-style configuration for a served world: a config directory holding
+ * site-defaults.cfg, a template with the dnf.conf, and one chroot config per
+ * variant, in the Python syntax Mock reads. Written at serve time because
+ * the repo URLs carry the port.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { WorldManifest, WorldRepo } from './manifest.js';
+
+export interface ConfigVariant {
+  /** The chroot config's name (`-r NAME`). */
+  name: string;
+  repos: WorldRepo['id'][];
+}
+
+export function configVariants(manifest: WorldManifest): ConfigVariant[] {
+  const all = manifest.repos.map((r) => r.id);
+  return [
+    { name: `world-${manifest.releasever}-${manifest.arch}`, repos: all },
+    { name: `world-${manifest.releasever}-base-${manifest.arch}`, repos: ['base'] },
+  ];
+}
+
+/** A Python string literal (single-quoted, escaped). */
+export function pyString(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n')}'`;
+}
+
+function repoSection(repo: WorldRepo, baseUrl: string, manifest: WorldManifest): string {
+  return `[world-${repo.id}]
+name=${repo.name}
+baseurl=${baseUrl}${repo.dir}/
+gpgkey=${baseUrl}${manifest.gpgKey.file}
+gpgcheck=0
+enabled=1
+skip_if_unavailable=False
+`;
+}
+
+function dnfConf(variant: ConfigVariant, baseUrl: string, manifest: WorldManifest): string {
+  const repos = manifest.repos.filter((r) => variant.repos.includes(r.id));
+  return `[main]
+keepcache=1
+debuglevel=2
+reposdir=/dev/null
+logfile=/var/log/yum.log
+retries=20
+obsoletes=1
+gpgcheck=0
+assumeyes=1
+syslog_ident=mock
+syslog_device=
+install_weak_deps=0
+metadata_expire=0
+best=1
+protected_packages=
+
+${repos.map((r) => repoSection(r, baseUrl, manifest)).join('\n')}`;
+}
+
+/** Settings every variant shares; the chroot configs include it like Mock's templates. */
+function template(manifest: WorldManifest): string {
+  return `# The isomock demo world. Generated at serve time; the repo URLs carry the port.
+config_opts['chroot_setup_cmd'] = ${pyString(`install @${manifest.buildsysGroup}`)}
+config_opts['dist'] = ${pyString(manifest.dist.replace(/^\./, ''))}
+config_opts['releasever'] = ${pyString(manifest.releasever)}
+config_opts['package_manager'] = 'dnf'
+config_opts['use_bootstrap'] = False
+config_opts['macros']['%dist'] = ${pyString(manifest.dist)}
+config_opts['macros']['%_dbpath'] = ${pyString(manifest.dbpath)}
+config_opts['macros']['%_buildhost'] = 'world-build.isomock.test'
+`;
+}
+
+function chrootConfig(variant: ConfigVariant, baseUrl: string, manifest: WorldManifest): string {
+  return `include('templates/world.tpl')
+
+config_opts['root'] = ${pyString(variant.name)}
+config_opts['target_arch'] = ${pyString(manifest.arch)}
+config_opts['legal_host_arches'] = (${pyString(manifest.arch)},)
+config_opts['dnf.conf'] = """
+${dnfConf(variant, baseUrl, manifest)}"""
+`;
+}
+
+const siteDefaults = `# Site-wide defaults for the isomock demo world (read before every chroot config).
+# Nothing is overridden: Mock's built-in defaults apply.
+`;
+
+/** Writes the config directory for a world served at baseUrl; returns the chroot config names. */
+export async function writeMockConfigs(configDir: string, baseUrl: string, manifest: WorldManifest): Promise<string[]> {
+  const url = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
+  await mkdir(join(configDir, 'templates'), { recursive: true });
+  await writeFile(join(configDir, 'site-defaults.cfg'), siteDefaults);
+  await writeFile(join(configDir, 'templates', 'world.tpl'), template(manifest));
+  const variants = configVariants(manifest);
+  for (const variant of variants) {
+    await writeFile(join(configDir, `${variant.name}.cfg`), chrootConfig(variant, url, manifest));
+  }
+  return variants.map((v) => v.name);
+}

@@ -1,0 +1,204 @@
+/**
+ * The world's container images: small hand-made images for the image tests
+ * (layers from directories, OCI or Docker v2 schema 2 manifests, multi-arch
+ * indexes, gzip or zstd layers) and the dnf + rpm bootstrap image made with
+ * mmdebstrap, all pushed to a loopback registry over the distribution API.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { gzipSync, createGzip } from 'node:zlib';
+import { mediaTypes, sha256Digest } from '../src/image/manifest.js';
+
+export interface Blob {
+  digest: string;
+  size: number;
+  /** In memory, or a file for big layers. */
+  data: Buffer | { file: string };
+}
+
+export interface BuiltImage {
+  manifest: Buffer;
+  manifestDigest: string;
+  mediaType: string;
+  blobs: Blob[];
+  architecture: string;
+}
+
+export type Compression = 'gzip' | 'zstd' | 'none';
+
+export interface Layer {
+  blob: Blob;
+  diffId: string;
+  compression: Compression;
+}
+
+function blobOf(data: Buffer): Blob {
+  return { digest: sha256Digest(data), size: data.length, data };
+}
+
+/** A layer from an uncompressed tar. */
+export function layerFromTar(raw: Buffer, compression: Compression = 'gzip'): Layer {
+  const data = compression === 'gzip' ? gzipSync(raw) : compression === 'zstd' ? execFileSync('zstd', ['-q', '-c', '-'], { input: raw, maxBuffer: 1 << 30 }) : raw;
+  return { blob: blobOf(data), diffId: sha256Digest(raw), compression };
+}
+
+/** A layer holding the contents of `dir` (owners and modes as they are on disk). */
+export function layerFromDir(dir: string, compression: Compression = 'gzip'): Layer {
+  const raw = execFileSync('tar', ['-C', dir, '--sort=name', '--numeric-owner', '-cf', '-', '.'], { maxBuffer: 1 << 30 });
+  return layerFromTar(raw, compression);
+}
+
+const layerTypes: Record<'oci' | 'docker', Record<Compression, string>> = {
+  oci: { gzip: 'application/vnd.oci.image.layer.v1.tar+gzip', zstd: 'application/vnd.oci.image.layer.v1.tar+zstd', none: 'application/vnd.oci.image.layer.v1.tar' },
+  docker: { gzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip', zstd: 'application/vnd.docker.image.rootfs.diff.tar.zstd', none: 'application/vnd.docker.image.rootfs.diff.tar' },
+};
+
+export interface ImageSpec {
+  layers: Layer[];
+  architecture: string;
+  format?: 'oci' | 'docker';
+  /** The config's `config` section (Cmd, Env, Labels, ...). */
+  config?: Record<string, unknown>;
+  created?: string;
+}
+
+export function buildImage(spec: ImageSpec): BuiltImage {
+  const format = spec.format ?? 'oci';
+  const config = Buffer.from(
+    JSON.stringify({
+      created: spec.created ?? '2026-01-01T00:00:00Z',
+      architecture: spec.architecture,
+      os: 'linux',
+      config: spec.config ?? {},
+      rootfs: { type: 'layers', diff_ids: spec.layers.map((l) => l.diffId) },
+    }),
+  );
+  const configBlob = blobOf(config);
+  const mediaType = format === 'oci' ? mediaTypes.ociManifest : mediaTypes.dockerManifest;
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType,
+      config: { mediaType: format === 'oci' ? mediaTypes.ociConfig : mediaTypes.dockerConfig, digest: configBlob.digest, size: configBlob.size },
+      layers: spec.layers.map((l) => ({ mediaType: layerTypes[format][l.compression], digest: l.blob.digest, size: l.blob.size })),
+    }),
+  );
+  return { manifest, manifestDigest: sha256Digest(manifest), mediaType, blobs: [configBlob, ...spec.layers.map((l) => l.blob)], architecture: spec.architecture };
+}
+
+/** An OCI index over per-platform images. */
+export function buildIndex(images: BuiltImage[]): BuiltImage & { children: BuiltImage[] } {
+  const mediaType = mediaTypes.ociIndex;
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType,
+      manifests: images.map((i) => ({
+        mediaType: i.mediaType,
+        digest: i.manifestDigest,
+        size: i.manifest.length,
+        platform: { architecture: i.architecture, os: 'linux' },
+      })),
+    }),
+  );
+  return { manifest, manifestDigest: sha256Digest(manifest), mediaType, blobs: [], architecture: '', children: images };
+}
+
+function request(method: string, url: URL, body: Buffer | { file: string } | undefined, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
+  return new Promise((resolve, reject) => {
+    const size = body === undefined ? 0 : Buffer.isBuffer(body) ? body.length : statSync(body.file).size;
+    const req = http.request(url, { method, headers: { ...headers, 'Content-Length': String(size) } }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+    });
+    req.on('error', reject);
+    if (body === undefined || Buffer.isBuffer(body)) req.end(body);
+    else createReadStream(body.file).pipe(req);
+  });
+}
+
+async function pushBlob(host: string, repository: string, blob: Blob): Promise<void> {
+  const base = `http://${host}/v2/${repository}/blobs`;
+  if ((await request('HEAD', new URL(`${base}/${blob.digest}`), undefined)).status === 200) return;
+  const start = await request('POST', new URL(`${base}/uploads/`), undefined);
+  if (start.status !== 202) throw new Error(`blob upload to ${host}/${repository} refused: HTTP ${start.status} ${start.text}`);
+  const url = new URL(String(start.headers.location), `http://${host}`);
+  url.searchParams.set('digest', blob.digest);
+  const put = await request('PUT', url, blob.data, { 'Content-Type': 'application/octet-stream' });
+  if (put.status !== 201) throw new Error(`blob ${blob.digest} upload failed: HTTP ${put.status} ${put.text}`);
+}
+
+/** Push an image or index (with its children) as `repository:tag` over plain HTTP. */
+export async function pushImage(host: string, repository: string, tag: string, image: BuiltImage & { children?: BuiltImage[] }): Promise<void> {
+  for (const child of image.children ?? []) await pushImage(host, repository, child.manifestDigest, child);
+  for (const b of image.blobs) await pushBlob(host, repository, b);
+  const res = await request('PUT', new URL(`http://${host}/v2/${repository}/manifests/${tag}`), image.manifest, { 'Content-Type': image.mediaType });
+  if (res.status !== 201) throw new Error(`manifest push to ${host}/${repository}:${tag} failed: HTTP ${res.status} ${res.text}`);
+}
+
+/** mmdebstrap's tree of dnf + rpm, cached outside the clone. */
+export const bootstrapCacheDir = '/var/cache/isomock/bootstrap';
+
+const aptSources = '/etc/apt/sources.list.d/debian.sources';
+const mmdebstrapArgs = [
+  '--variant=essential',
+  '--include=dnf,dnf-plugins-core,python3-dnf,rpm,ca-certificates',
+  '--dpkgopt=path-exclude=/usr/share/doc/*',
+  '--dpkgopt=path-exclude=/usr/share/man/*',
+  '--dpkgopt=path-exclude=/usr/share/locale/*',
+  // Debian's rpm keeps its database under ~/.rpmdb; Mock's bootstrap reads /var/lib/rpm.
+  '--customize-hook=mkdir -p "$1/etc/rpm" && echo "%_dbpath /var/lib/rpm" > "$1/etc/rpm/macros.dbpath"',
+  // Debian enables dnf's local plugin, whose repo fails without gpg keys.
+  '--customize-hook=sed -i "s/^enabled.*/enabled = 0/" "$1/etc/dnf/plugins/local.conf"',
+  '--customize-hook=rm -rf "$1"/var/cache/apt/* "$1"/var/lib/apt/lists/*',
+  // No device nodes: the bootstrap's /dev is bind-mounted at run time.
+  '--skip=output/dev',
+  '--format=tar',
+];
+
+/**
+ * The dnf bootstrap as a gzip layer file (and its diff_id), built once per
+ * machine and kept in the cache keyed by the build inputs.
+ */
+export async function dnfBootstrapLayer(): Promise<{ file: string; digest: string; size: number; diffId: string }> {
+  const key = createHash('sha256').update(JSON.stringify(mmdebstrapArgs)).update(readFileSync(aptSources)).digest('hex').slice(0, 16);
+  const base = join(bootstrapCacheDir, key);
+  const layer = `${base}.tar.gz`;
+  const meta = `${base}.json`;
+  if (!existsSync(meta)) {
+    mkdirSync(bootstrapCacheDir, { recursive: true });
+    const rawTar = `${base}.tar`;
+    execFileSync('mmdebstrap', [...mmdebstrapArgs, 'bookworm', `${rawTar}.part`, aptSources], { stdio: ['ignore', 'ignore', 'pipe'] });
+    await pipeline(createReadStream(`${rawTar}.part`), createGzip({ level: 1 }), createWriteStream(`${layer}.part`));
+    const digest = await fileDigest(`${layer}.part`);
+    const diffId = await fileDigest(`${rawTar}.part`);
+    renameSync(`${layer}.part`, layer);
+    rmSync(`${rawTar}.part`, { force: true });
+    writeFileSync(meta, JSON.stringify({ digest, diffId, size: statSync(layer).size }));
+  }
+  const m = JSON.parse(readFileSync(meta, 'utf8')) as { digest: string; diffId: string; size: number };
+  return { file: layer, ...m };
+}
+
+async function fileDigest(file: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  return `sha256:${h.digest('hex')}`;
+}
+
+/** Push the dnf bootstrap as `world/bootstrap:1` (the reference Mock configs in the world use). */
+export async function pushDnfBootstrap(host: string): Promise<BuiltImage> {
+  const l = await dnfBootstrapLayer();
+  const image = buildImage({
+    architecture: 'amd64',
+    config: { Cmd: ['/bin/bash'], Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] },
+    layers: [{ blob: { digest: l.digest, size: l.size, data: { file: l.file } }, diffId: l.diffId, compression: 'gzip' }],
+  });
+  await pushImage(host, 'world/bootstrap', '1', image);
+  return image;
+}

@@ -1,0 +1,39 @@
+/** A world served on loopback, with its Mock config directory written for that port. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeMockConfigs } from './configs.js';
+import { serveDirectory, type ServeOptions, type StaticServer } from './server.js';
+import type { WorldInfo } from './manifest.js';
+
+export interface ServedWorld {
+  world: WorldInfo;
+  server: StaticServer;
+  url: string;
+  port: number;
+  /** A Mock config directory (site-defaults.cfg + one .cfg per variant). */
+  configDir: string;
+  /** Chroot config names in configDir (`-r NAME`). */
+  configs: string[];
+  close(): Promise<void>;
+}
+
+/** configDir: where to write the configs (default: a fresh temp dir, removed on close). */
+export async function serveWorld(world: WorldInfo, options: ServeOptions & { configDir?: string } = {}): Promise<ServedWorld> {
+  const server = await serveDirectory(world.dir, options);
+  const ownDir = options.configDir === undefined;
+  const configDir = options.configDir ?? (await mkdtemp(join(tmpdir(), 'iso-world-cfg-')));
+  try {
+    const configs = await writeMockConfigs(configDir, server.url, world.manifest);
+    return {
+      world, server, url: server.url, port: server.port, configDir, configs,
+      async close() {
+        await server.close();
+        if (ownDir) await rm(configDir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await server.close();
+    throw err;
+  }
+}
