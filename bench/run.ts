@@ -1,7 +1,8 @@
 /** Runs every benchmark module in turn and prints their figures as one JSON document. */
+import * as image from './image.js';
 import * as repodata from './repodata.js';
 
-const modules: { run(): Promise<Record<string, unknown>> }[] = [repodata];
+const modules: { run(): Promise<Record<string, unknown>> }[] = [repodata, image];
 
 const results: Record<string, unknown>[] = [];
 for (const module of modules) results.push(await module.run());

@@ -9,6 +9,7 @@ import { imageOptions, isolatedRepoOptions, mainOptions } from './options.js';
 import { renderDebugConfig } from '../config/debug.js';
 import { loadOptionsFromArgs } from '../config/fromargs.js';
 import { loadConfig } from '../config/load.js';
+import { imageCommand } from '../commands/image.js';
 
 const usage = `usage:
        isomock [options] {--init|--clean|--scrub=[all,chroot,bootstrap,cache]}
@@ -39,7 +40,7 @@ const subcommands: Record<string, Subcommand> = {
   image: {
     options: imageOptions,
     usage: 'usage: isomock image {pull REF | inspect REF [--json] | save REF DIR [--format dir|oci-archive]}',
-    run: notYet('image'),
+    run: imageCommand,
   },
 };
 subcommands['hermetic-repo'] = subcommands['isolated-repo']!;

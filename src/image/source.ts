@@ -1,0 +1,46 @@
+/**
+ * One entry point for "give me this image": a registry reference (short or
+ * fully qualified, optionally `docker://`), or a saved `dir:` / `oci-archive:`
+ * layout, always ending as a verified image in the blob store.
+ */
+import { loadAuthFile } from './auth.js';
+import { loadDir, loadOciArchive } from './layouts.js';
+import type { Platform } from './manifest.js';
+import { hostRpmArch, ociPlatform } from './platform.js';
+import { pullImage, type StoredImage } from './pull.js';
+import { loadRegistriesConf, type RegistriesConf } from './registries-conf.js';
+import { RegistryClient } from './registry-client.js';
+import { BlobStore } from './store.js';
+
+export interface ImageContext {
+  store: BlobStore;
+  conf: RegistriesConf;
+  client: RegistryClient;
+  platform: Platform;
+}
+
+export interface ContextOptions {
+  /** rpm arch of the target (default: this machine's). */
+  arch?: string;
+  storeDir?: string;
+  registriesConf?: string;
+  authFile?: string;
+}
+
+export function imageContext(opts: ContextOptions = {}): ImageContext {
+  const conf = loadRegistriesConf(opts.registriesConf);
+  return {
+    store: new BlobStore(opts.storeDir),
+    conf,
+    client: new RegistryClient({ conf, auth: loadAuthFile(opts.authFile) }),
+    platform: ociPlatform(opts.arch ?? hostRpmArch()),
+  };
+}
+
+/** Bring the image into the store; `layers: false` fetches only manifest and config. */
+export function getImage(ctx: ImageContext, text: string, layers: boolean): Promise<StoredImage> {
+  if (text.startsWith('dir:')) return loadDir(ctx.store, text.slice('dir:'.length));
+  if (text.startsWith('oci-archive:')) return loadOciArchive(ctx.store, text.slice('oci-archive:'.length), ctx.platform);
+  const ref = text.startsWith('docker://') ? text.slice('docker://'.length) : text;
+  return pullImage(ref, { ...ctx, layers });
+}
