@@ -10,6 +10,7 @@ import { renderDebugConfig } from '../config/debug.js';
 import { loadOptionsFromArgs } from '../config/fromargs.js';
 import { loadConfig } from '../config/load.js';
 import { imageCommand } from '../commands/image.js';
+import { buildCommand } from './build.js';
 
 const usage = `usage:
        isomock [options] {--init|--clean|--scrub=[all,chroot,bootstrap,cache]}
@@ -68,8 +69,8 @@ async function runMain(args: ParsedArgs, argv: string[]): Promise<number> {
     process.stdout.write(renderDebugConfig(loaded, { expanded: mode === 'debug-config-expanded', json: flag(args, 'json') }));
     return ExitCode.ok;
   }
-  if ((mode === 'rebuild' || mode === 'calculate-build-dependencies' || mode === 'isolated-build') && args.positionals.length === 0) {
-    throw new CommandLineError(`--${mode} needs an SRPM`);
+  if (mode === 'rebuild' || mode === 'calculate-build-dependencies' || mode === 'isolated-build') {
+    return buildCommand(args, argv);
   }
   return notYet(`--${mode}`)(args);
 }

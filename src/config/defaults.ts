@@ -178,7 +178,11 @@ export function defaultConfig(): PyDict {
     nosync: false,
     nosync_force: false,
     files: {},
-    macros: { '%_topdir': `${chroothome}/build`, '%_rpmfilename': '%%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm' },
+    macros: {
+      '%_topdir': `${chroothome}/build`,
+      '%_rpmfilename': '%%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm',
+      '%_platform_multiplier': 1,
+    },
     hostname: null,
     module_enable: [],
     module_install: [],

@@ -40,11 +40,17 @@ export interface MockOptions {
   dnfConf: DnfConf;
 }
 
-export function mockOptions(raw: PyDict): MockOptions {
+/** A copy of raw with the --uniqueext root name, whose options expand on access as Mock's do. */
+export function withUniqueRoot(raw: PyDict): PyDict {
   const config = deepCopy(raw) as PyDict;
   if (typeof config['unique-ext'] === 'string' && typeof config['root'] === 'string') {
     config['root'] = `${config['root']}-${config['unique-ext']}`;
   }
+  return config;
+}
+
+export function mockOptions(raw: PyDict): MockOptions {
+  const config = withUniqueRoot(raw);
   const get = (key: string): PyValue => expandedOption(config, key) ?? null;
   const text = (key: string): string => {
     const v = get(key);

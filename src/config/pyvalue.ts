@@ -177,3 +177,10 @@ export function toJson(v: PyValue): unknown {
   if (isDict(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toJson(x)]));
   return v;
 }
+
+/** The inverse of toJson, for options that come from JSON (a lockfile's config). */
+export function fromJson(v: unknown): PyValue {
+  if (Array.isArray(v)) return v.map(fromJson);
+  if (v !== null && typeof v === 'object') return newDict(Object.entries(v).map(([k, x]) => [k, fromJson(x)]));
+  return v as PyValue;
+}

@@ -1,0 +1,75 @@
+/**
+ * The bootstrap tree: the target distribution's own package manager and rpm,
+ * from a container image. Each image is unpacked once, into a cache keyed by
+ * its config digest, renamed into place only when whole, and then shared
+ * read-only by every build (as an overlay's lower layer), instead of being
+ * copied out for each build as Mock does.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ExitCode, IsomockError } from '../errors.js';
+import { imageMetadata } from '../image/inspect.js';
+import { hostRpmArch, ociPlatform } from '../image/platform.js';
+import { getImage, imageContext } from '../image/source.js';
+import { unpackImage } from '../image/unpack.js';
+import type { LockedBootstrap } from '../lockfile/lockfile.js';
+import type { BootstrapTree } from './buildroot.js';
+import type { BuildLogs } from './logs.js';
+
+export interface PreparedBootstrap {
+  tree: BootstrapTree;
+  /** What the lockfile records about the image. */
+  lock: Required<LockedBootstrap>;
+}
+
+export interface BootstrapRequest {
+  /** A registry reference, or `dir:PATH` / `oci-archive:PATH`. */
+  image: string;
+  targetArch: string;
+  /** bootstrap_image_assert_digest: the image_digest the image must have. */
+  assertDigest?: string;
+  cacheTopdir: string;
+  logs: BuildLogs;
+}
+
+const marker = '.isomock-unpacked';
+
+export async function prepareBootstrap(req: BootstrapRequest): Promise<PreparedBootstrap> {
+  const ctx = imageContext({ arch: req.targetArch });
+  req.logs.info(`Using container image: ${req.image}`);
+  const image = await getImage(ctx, req.image, true);
+  const meta = imageMetadata(image);
+  if (req.assertDigest && meta.image_digest !== req.assertDigest) {
+    throw new IsomockError(
+      `Expected digest for image ${req.image} is ${req.assertDigest}, but ${meta.image_digest} found`,
+      ExitCode.bootstrap,
+    );
+  }
+  const host = ociPlatform(hostRpmArch());
+  if (image.config.architecture !== host.architecture || (image.config.os ?? 'linux') !== host.os) {
+    throw new IsomockError(
+      `bootstrap image ${req.image} is ${image.config.os}/${image.config.architecture}; this host runs ${host.os}/${host.architecture}`,
+      ExitCode.bootstrap,
+    );
+  }
+  const dir = join(req.cacheTopdir, 'isomock-bootstrap', meta.id);
+  const root = join(dir, 'root');
+  const done = existsSync(join(dir, marker)) && readFileSync(join(dir, marker), 'utf8').trim() === meta.image_digest;
+  if (done) {
+    req.logs.info(`reusing the unpacked bootstrap ${meta.id.slice(0, 12)} (${root})`);
+  } else {
+    await req.logs.step('unpacking the bootstrap image', async () => {
+      const tmp = `${dir}.partial-${process.pid}`;
+      rmSync(tmp, { recursive: true, force: true });
+      mkdirSync(join(tmp, 'root'), { recursive: true });
+      const stats = await unpackImage(ctx.store, image, join(tmp, 'root'));
+      // As Mock does: the image's language macros would leak into every build.
+      rmSync(join(tmp, 'root/etc/rpm/macros.image-language-conf'), { force: true });
+      writeFileSync(join(tmp, marker), `${meta.image_digest}\n`);
+      rmSync(dir, { recursive: true, force: true });
+      renameSync(tmp, dir);
+      req.logs.debug(`unpacked ${JSON.stringify(stats)}`);
+    });
+  }
+  return { tree: { lower: root }, lock: meta };
+}

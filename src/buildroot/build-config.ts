@@ -1,0 +1,74 @@
+/**
+ * What the buildroot engine reads from a loaded Mock configuration: the
+ * config layer's typed options (config/options.ts) plus the few the engine
+ * alone needs (users, environment, extra packages).
+ */
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { mockOptions, withUniqueRoot, type MockOptions } from '../config/options.js';
+import { expandedOption } from '../config/template.js';
+import { isDict, pyStr, truthy, type PyDict, type PyValue } from '../config/pyvalue.js';
+
+export interface BuildConfig extends MockOptions {
+  /** Per-root cache (package manager cache). */
+  cachedir: string;
+  additionalPackages: string[];
+  useHostResolv: boolean;
+  chrootUser: string;
+  chrootGroup: string;
+  chrootUid: number;
+  chrootGid: number;
+  environment: Record<string, string>;
+  hostname?: string;
+  staticMaxLoops: number;
+  extraChrootDirs: string[];
+  /** %_buildhost defaulted to this host's name, as Mock sets it after loading the config. */
+  macros: Record<string, string>;
+}
+
+/** The build user's uid: never 0 (Mock takes the invoking user's; as root that would be root). */
+function buildUid(configured: PyValue): number {
+  if (typeof configured === 'number' && configured > 0) return configured;
+  const sudo = Number(process.env['SUDO_UID']);
+  return Number.isInteger(sudo) && sudo > 0 ? sudo : 1000;
+}
+
+export function buildConfigFrom(raw: PyDict): BuildConfig {
+  const options = mockOptions(raw);
+  const config = withUniqueRoot(raw);
+  const get = (key: string): PyValue => expandedOption(config, key) ?? null;
+  const words = (key: string): string[] => {
+    const v = get(key);
+    if (typeof v === 'string') return v.split(/\s+/).filter(Boolean);
+    return Array.isArray(v) ? v.map(pyStr) : [];
+  };
+  const count = (key: string, fallback: number): number => {
+    const v = get(key);
+    return typeof v === 'number' ? v : fallback;
+  };
+  const env = get('environment');
+  const host = get('hostname');
+  return {
+    ...options,
+    macros: { '%_buildhost': hostname(), ...options.macros },
+    cachedir: join(options.cacheTopdir, options.root),
+    additionalPackages: [...words('chroot_additional_packages'), ...words('additional_packages')],
+    useHostResolv: truthy(get('use_host_resolv')),
+    chrootUser: pyStr(get('chrootuser') ?? 'mockbuild'),
+    chrootGroup: pyStr(get('chrootgroup') ?? 'mock'),
+    chrootUid: buildUid(get('chrootuid')),
+    chrootGid: count('chrootgid', 135),
+    environment: {
+      TERM: 'vt100',
+      SHELL: '/bin/bash',
+      HOME: '/builddir',
+      HOSTNAME: 'mock',
+      PATH: '/usr/bin:/bin:/usr/sbin:/sbin',
+      LANG: 'C.UTF-8',
+      ...(isDict(env) ? Object.fromEntries(Object.entries(env).map(([k, v]) => [k, pyStr(v)])) : {}),
+    },
+    hostname: typeof host === 'string' && host ? host : undefined,
+    staticMaxLoops: count('static_buildrequires_max_loops', 10),
+    extraChrootDirs: words('extra_chroot_dirs'),
+  };
+}

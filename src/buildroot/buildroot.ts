@@ -1,0 +1,281 @@
+/**
+ * A buildroot: the tree rpmbuild runs in. This module creates it (skeleton,
+ * package manager config, the minimal package set, users, macros) and runs
+ * commands in it. The package manager runs either from the host or from a
+ * bootstrap tree (the target distribution's own dnf and rpm), exactly as
+ * Mock runs it; every command runs in its own namespaces (sandbox.ts).
+ */
+import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { Writable } from 'node:stream';
+import { ExitCode, IsomockError } from '../errors.js';
+import type { BuildConfig } from './build-config.js';
+import type { BuildLogs } from './logs.js';
+import { findPackageManager, pmArgv, type PackageManager } from './pkgmgr.js';
+import { removeTree } from './remove.js';
+import { nevra } from '../lockfile/lockfile.js';
+import { reposOf } from '../config/dnfconf.js';
+import { runSandboxed, type Bind, type SandboxSpec } from './sandbox.js';
+
+/** A bootstrap tree, unpacked once per image and shared read-only by every build. */
+export interface BootstrapTree {
+  /** The cached, unpacked image (lower layer of the overlay). */
+  lower: string;
+}
+
+const skeletonDirs = [
+  'var/lib/rpm', 'var/lib/yum', 'var/lib/dbus', 'var/log', 'var/cache/dnf', 'var/cache/yum',
+  'etc/rpm', 'tmp', 'var/tmp', 'etc/dnf', 'etc/dnf/vars', 'etc/yum.repos.d', 'etc/yum', 'proc', 'sys', 'dev',
+];
+
+const buildDirs = ['RPMS', 'SPECS', 'SRPMS', 'SOURCES', 'BUILD', 'BUILDROOT', 'originals'];
+
+const devNull = new Writable({ write: (_chunk, _enc, done) => done() });
+
+/** Package manager calls run with a throwaway HOME, so its .rpmmacros (read last) sets the rpmdb path. */
+const installHome = 'installation-homedir';
+
+/** A host directory bound into the buildroot for every command (Mock's bind_mount plugin). */
+export interface BuildrootBind {
+  source: string;
+  /** Path inside the buildroot. */
+  inside: string;
+}
+
+export class Buildroot {
+  private foundPm?: PackageManager;
+  /** Where the package manager and rpm queries run: '/' or the bootstrap's merged view. */
+  private readonly toolTree: string;
+  private readonly scratch: string;
+
+  constructor(
+    readonly config: BuildConfig,
+    readonly logs: BuildLogs,
+    readonly bootstrap?: BootstrapTree,
+    private readonly binds: BuildrootBind[] = [],
+  ) {
+    this.scratch = join(config.basedir, `${config.root}-bootstrap`);
+    this.toolTree = bootstrap ? join(this.scratch, 'root') : '/';
+  }
+
+  /** The package manager, found on first use: a locked build from an rpm-only bootstrap needs none. */
+  get pm(): PackageManager {
+    this.foundPm ??= findPackageManager(this.config.packageManager, this.bootstrap ? this.bootstrap.lower : '/');
+    return this.foundPm;
+  }
+
+  private rootBinds(rootPath: string): Bind[] {
+    return this.binds.map((b) => ({ source: b.source, target: join(rootPath, b.inside), readOnly: true }));
+  }
+
+  get path(): string {
+    return this.config.rootdir;
+  }
+
+  /** Host path of a path inside the buildroot. */
+  inRoot(p: string): string {
+    return join(this.config.rootdir, p);
+  }
+
+  /** The rpm database path the buildroot's rpm expects. */
+  get dbpath(): string {
+    return String(this.config.macros['%_dbpath'] ?? '/var/lib/rpm');
+  }
+
+  /** Removes the buildroot and the bootstrap scratch (never through a mount: see remove.ts). */
+  async clean(): Promise<void> {
+    await removeTree(this.config.rootdir);
+    await removeTree(this.scratch);
+  }
+
+  /** Skeleton, package manager config, the installer's HOME: everything before the first install. */
+  prepare(): void {
+    const root = this.config.rootdir;
+    for (const d of [...skeletonDirs, ...this.config.extraChrootDirs.map((x) => x.replace(/^\/+/, ''))]) {
+      mkdirSync(join(root, d), { recursive: true });
+    }
+    mkdirSync(this.config.cachedir + '/dnf_cache', { recursive: true });
+    writeFileSync(join(root, 'etc/dnf/dnf.conf'), this.config.dnfConfText);
+    const home = join(root, installHome);
+    mkdirSync(home, { recursive: true });
+    writeFileSync(join(home, '.rpmmacros'), `%_netsharedpath /proc:/sys\n%_dbpath ${this.dbpath}\n`);
+    this.writeResolver();
+  }
+
+  /** Mock's rule: the host's resolver only for a networked build that asks for it; else empty. */
+  private writeResolver(): void {
+    const etc = this.inRoot('etc');
+    mkdirSync(etc, { recursive: true });
+    if (this.config.useHostResolv && this.config.rpmbuildNetworking && existsSync('/etc/resolv.conf')) {
+      copyFileSync('/etc/resolv.conf', join(etc, 'resolv.conf'));
+      copyFileSync('/etc/hosts', join(etc, 'hosts'));
+      return;
+    }
+    writeFileSync(join(etc, 'resolv.conf'), '');
+    writeFileSync(join(etc, 'hosts'), '127.0.0.1 localhost localhost.localdomain\n::1 localhost localhost.localdomain localhost6 localhost6.localdomain6\n');
+  }
+
+  /** file:// repositories and keys named in dnf.conf: bound into the bootstrap at the same path. */
+  private localRepoPaths(): string[] {
+    const paths = new Set<string>();
+    for (const repo of reposOf(this.config.dnfConf)) {
+      for (const url of [...repo.baseurl, ...repo.gpgkey]) {
+        if (url.startsWith('file://')) paths.add(url.slice('file://'.length).replace(/\/+$/, ''));
+      }
+    }
+    return [...paths].filter((p) => existsSync(p));
+  }
+
+  /** The sandbox for a package manager or rpm call: host tools, or the bootstrap's, with the buildroot inside. */
+  private toolSpec(argv: string[], extraBinds: Bind[] = []): SandboxSpec {
+    const root = this.config.rootdir;
+    const env = {
+      ...this.config.environment,
+      HOME: join(root, installHome),
+      LC_MESSAGES: 'C.UTF-8',
+    };
+    const cacheBind: Bind = { source: join(this.config.cachedir, 'dnf_cache'), target: '' };
+    if (!this.bootstrap) {
+      return {
+        argv,
+        systemTrees: [root],
+        binds: [{ ...cacheBind, target: join(root, 'var/cache/dnf') }, ...this.rootBinds(root), ...extraBinds],
+        network: this.config.online,
+        env,
+      };
+    }
+    const merged = this.toolTree;
+    const inBoot = (p: string): string => join(merged, p);
+    const binds: Bind[] = [
+      { source: root, target: inBoot(root) },
+      { ...cacheBind, target: inBoot(join(root, 'var/cache/dnf')) },
+      ...this.rootBinds(inBoot(root)),
+      ...this.localRepoPaths().map((p) => ({ source: p, target: inBoot(p), readOnly: true })),
+      ...(existsSync('/etc/resolv.conf') ? [{ source: '/etc/resolv.conf', target: inBoot('etc/resolv.conf'), readOnly: true }] : []),
+      ...extraBinds.map((b) => ({ ...b, target: inBoot(b.target) })),
+    ];
+    return {
+      argv,
+      chroot: merged,
+      overlay: { lower: this.bootstrap.lower, upper: join(this.scratch, 'upper'), work: join(this.scratch, 'work') },
+      systemTrees: [merged, inBoot(root)],
+      binds,
+      network: this.config.online,
+      env,
+    };
+  }
+
+  private pmCommand(subcommand: string[]): string[] {
+    const argv = pmArgv(
+      this.pm,
+      {
+        installroot: this.config.rootdir,
+        configFile: join(this.config.rootdir, 'etc/dnf/dnf.conf'),
+        releasever: this.config.releasever ?? undefined,
+        offline: !this.config.online,
+        repoToggles: this.config.enableDisableRepos,
+      },
+      subcommand,
+    );
+    this.logs.debug(`Executing command: ${JSON.stringify(argv)}`);
+    return argv;
+  }
+
+  /** Runs the package manager (install, builddep, ...) against the buildroot; output to root.log. */
+  async packageManager(subcommand: string[], extraBinds: Bind[] = []): Promise<void> {
+    const spec = this.toolSpec(this.pmCommand(subcommand), extraBinds);
+    const { code } = await runSandboxed(spec, { log: this.logs.root, onLine: (l) => this.logs.echo(l) });
+    if (code !== 0) {
+      throw new IsomockError(
+        `package manager failed (exit ${code}): ${subcommand.join(' ')}; see ${join(this.logs.dir, 'root.log')}`,
+        ExitCode.packageManager,
+      );
+    }
+  }
+
+  /** A package manager query (repoquery); its stdout. */
+  async repoquery(subcommand: string[]): Promise<string> {
+    const { code, stdout } = await runSandboxed(this.toolSpec(this.pmCommand(subcommand)), { log: this.logs.root, capture: true });
+    if (code !== 0) {
+      throw new IsomockError(`package manager query failed (exit ${code}); see ${join(this.logs.dir, 'root.log')}`, ExitCode.packageManager);
+    }
+    return stdout;
+  }
+
+  /** rpm against the buildroot's database, run where the package manager runs (Mock's doOutChroot). */
+  async rpm(args: string[], log: Writable = this.logs.root): Promise<string> {
+    const argv = ['/usr/bin/rpm', `--root=${this.config.rootdir}`, `--dbpath=${this.dbpath}`, ...args];
+    const { code, stdout } = await runSandboxed(this.toolSpec(argv), { log, capture: true });
+    if (code !== 0) throw new IsomockError(`rpm ${args.join(' ')} failed (exit ${code}) in ${this.config.rootdir}`, ExitCode.chroot);
+    return stdout;
+  }
+
+  /** NEVRAs installed in the buildroot (epoch shown when non-zero), gpg-pubkey left out, sorted. */
+  async installed(): Promise<string[]> {
+    const out = await this.rpm(['-qa', '--qf', '%{NAME} %{EPOCH} %{VERSION} %{RELEASE} %{ARCH}\\n'], devNull);
+    return out
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => {
+        const [name, epoch, version, release, arch] = line.split(' ') as [string, string, string, string, string];
+        return { name, epoch: epoch === '(none)' ? null : epoch, version, release, arch };
+      })
+      .filter((p) => p.name !== 'gpg-pubkey')
+      .map(nevra)
+      .sort();
+  }
+
+  /** The build user and group, written into the buildroot's own passwd/group, and its home. */
+  makeBuildUser(): void {
+    const { chrootUser: user, chrootGroup: group, chrootUid: uid, chrootGid: gid, chroothome: home } = this.config;
+    const edit = (file: string, name: string, line: string): void => {
+      const path = this.inRoot(file);
+      const lines = existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter((l) => l && !l.startsWith(`${name}:`)) : [];
+      writeFileSync(path, [...lines, line].join('\n') + '\n');
+    };
+    edit('etc/group', group, `${group}:x:${gid}:`);
+    edit('etc/passwd', user, `${user}:x:${uid}:${gid}::${home}:/bin/bash`);
+    const topdir = String(this.config.macros['%_topdir'] ?? `${home}/build`);
+    for (const d of [home, topdir, ...buildDirs.map((b) => join(topdir, b))]) {
+      mkdirSync(this.inRoot(d), { recursive: true });
+      chownSync(this.inRoot(d), uid, gid);
+    }
+    const macros = Object.entries(this.config.macros)
+      .map(([k, v]) => `${k} ${v}`)
+      .join('\n');
+    writeFileSync(this.inRoot(join(home, '.rpmmacros')), macros + '\n');
+    chownSync(this.inRoot(join(home, '.rpmmacros')), uid, gid);
+  }
+
+  /** Copies a host file into the buildroot, owned by the build user. */
+  copyIn(hostPath: string, inside: string): void {
+    mkdirSync(dirname(this.inRoot(inside)), { recursive: true });
+    copyFileSync(hostPath, this.inRoot(inside));
+    chownSync(this.inRoot(inside), this.config.chrootUid, this.config.chrootGid);
+  }
+
+  /**
+   * Runs a command inside the buildroot (chroot), as the build user unless
+   * asRoot, with the network cut unless the config or caller allows it.
+   */
+  async runInside(
+    argv: string[],
+    options: { asRoot?: boolean; network?: boolean; log?: Writable; capture?: boolean; cwd?: string } = {},
+  ): Promise<{ code: number; stdout: string }> {
+    const root = this.config.rootdir;
+    const spec: SandboxSpec = {
+      argv,
+      chroot: root,
+      systemTrees: [root],
+      binds: this.rootBinds(root),
+      network: options.network ?? this.config.rpmbuildNetworking,
+      hostname: this.config.hostname ?? 'mock',
+      user: options.asRoot ? undefined : { uid: this.config.chrootUid, gid: this.config.chrootGid },
+      cwd: options.cwd ?? this.config.chroothome,
+      env: this.config.environment,
+    };
+    this.logs.debug(`Executing command in ${root}: ${JSON.stringify(argv)}`);
+    const log = options.log ?? this.logs.root;
+    return runSandboxed(spec, { log, capture: options.capture, onLine: (l) => this.logs.echo(l) });
+  }
+}

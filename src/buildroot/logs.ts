@@ -1,0 +1,86 @@
+/**
+ * The logs a build leaves in its result directory, as Mock writes them:
+ * state.log (steps with timestamps), root.log (package manager and chroot
+ * set-up output), build.log (rpmbuild output), streamed as they happen.
+ * The console gets progress lines unless --quiet, and everything with --verbose.
+ */
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
+
+export type Verbosity = 'quiet' | 'normal' | 'verbose';
+
+/** Mock's timestamp format: 2026-11-26 09:10:39,175 (local time). */
+export function logTimestamp(date = new Date()): string {
+  const p = (n: number, w = 2): string => String(n).padStart(w, '0');
+  return (
+    `${date.getFullYear()}-${p(date.getMonth() + 1)}-${p(date.getDate())} ` +
+    `${p(date.getHours())}:${p(date.getMinutes())}:${p(date.getSeconds())},${p(date.getMilliseconds(), 3)}`
+  );
+}
+
+export class BuildLogs {
+  readonly state: WriteStream;
+  readonly root: WriteStream;
+  readonly build: WriteStream;
+  private readonly started = new Map<string, number>();
+  /** Figures per step (seconds), for --json output and benchmarks. */
+  readonly timings: { step: string; seconds: number }[] = [];
+
+  constructor(
+    readonly dir: string,
+    readonly verbosity: Verbosity,
+    private readonly console: NodeJS.WritableStream = process.stderr,
+  ) {
+    mkdirSync(dir, { recursive: true });
+    const open = (name: string): WriteStream => createWriteStream(join(dir, name), { flags: 'a' });
+    this.state = open('state.log');
+    this.root = open('root.log');
+    this.build = open('build.log');
+  }
+
+  /** A message for the user (and root.log, where Mock's INFO lines go). */
+  info(message: string): void {
+    this.root.write(`INFO: ${message}\n`);
+    if (this.verbosity !== 'quiet') this.console.write(`INFO: ${message}\n`);
+  }
+
+  debug(message: string): void {
+    this.root.write(`DEBUG: ${message}\n`);
+    if (this.verbosity === 'verbose') this.console.write(`DEBUG: ${message}\n`);
+  }
+
+  /** Streams a child's output line to the console when verbose. */
+  echo(line: string): void {
+    if (this.verbosity === 'verbose') this.console.write(`${line}\n`);
+  }
+
+  start(step: string): void {
+    this.started.set(step, performance.now());
+    this.state.write(`${logTimestamp()} - Start: ${step}\n`);
+    if (this.verbosity !== 'quiet') this.console.write(`Start: ${step}\n`);
+  }
+
+  finish(step: string): void {
+    const began = this.started.get(step) ?? performance.now();
+    const seconds = (performance.now() - began) / 1000;
+    this.timings.push({ step, seconds });
+    this.state.write(`${logTimestamp()} - Finish: ${step}\n`);
+    if (this.verbosity !== 'quiet') this.console.write(`Finish: ${step} (${seconds.toFixed(2)} s)\n`);
+  }
+
+  /** Runs fn as a named step: Start/Finish in state.log, even when fn throws. */
+  async step<T>(step: string, fn: () => Promise<T>): Promise<T> {
+    this.start(step);
+    try {
+      return await fn();
+    } finally {
+      this.finish(step);
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(
+      [this.state, this.root, this.build].map((s) => new Promise<void>((resolve) => s.end(() => resolve()))),
+    );
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * Runs one command in fresh namespaces (mount, PID, UTS, IPC, and network
+ * unless it is wanted), with every mount made inside the child's private
+ * mount namespace: nothing is ever mounted on the host, so no mount can
+ * outlive the command, whatever happens to isomock. Host tools only
+ * (unshare, mount, chroot, ip), the way Mock's simple isolation works, plus
+ * the namespaces Mock leaves out.
+ */
+import { run, type RunOptions, type RunResult } from './process.js';
+
+export interface Bind {
+  /** Host path to bind. */
+  source: string;
+  /** Host path of the mount point (inside a tree that a command will see). */
+  target: string;
+  readOnly?: boolean;
+}
+
+export interface SandboxSpec {
+  /** The command, resolved inside `chroot` when given, else on the host. */
+  argv: string[];
+  /** Directory that becomes / for the command; undefined runs it on the host's tree (host dnf). */
+  chroot?: string;
+  /** Overlay mounted at `chroot` first: the cached read-only tree below, a scratch upper layer. */
+  overlay?: { lower: string; upper: string; work: string };
+  /** Trees that get a minimal /dev, a /proc of the new PID namespace and a read-only /sys. */
+  systemTrees: string[];
+  binds?: Bind[];
+  /** Files mounted read-only over a path (e.g. an empty resolv.conf). */
+  network: boolean;
+  hostname?: string;
+  /** Run as this user (after chroot); root otherwise. */
+  user?: { uid: number; gid: number };
+  /** Working directory inside the chroot. */
+  cwd?: string;
+  env: Record<string, string>;
+}
+
+/** Device nodes bind-mounted from the host into a tree's private /dev (as Mock creates them). */
+const devices = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
+
+export function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+function systemTreeScript(tree: string): string[] {
+  const t = shellQuote(tree);
+  const q = (p: string): string => shellQuote(`${tree}/${p}`);
+  return [
+    `mkdir -p ${t}/dev ${t}/proc ${t}/sys`,
+    `mount -t tmpfs -o mode=0755,nosuid,size=64m isomock-dev ${t}/dev`,
+    ...devices.map((d) => `touch ${q(`dev/${d}`)} && mount --bind /dev/${d} ${q(`dev/${d}`)}`),
+    `mkdir -p ${q('dev/pts')} ${q('dev/shm')}`,
+    `mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts ${q('dev/pts')}`,
+    `mount -t tmpfs -o mode=1777,nosuid,nodev isomock-shm ${q('dev/shm')}`,
+    `ln -s pts/ptmx ${q('dev/ptmx')}`,
+    `ln -s /proc/self/fd ${q('dev/fd')}`,
+    `ln -s /proc/self/fd/0 ${q('dev/stdin')} && ln -s /proc/self/fd/1 ${q('dev/stdout')} && ln -s /proc/self/fd/2 ${q('dev/stderr')}`,
+    `mount -t proc -o nosuid,nodev,noexec proc ${t}/proc`,
+    `mount --rbind /sys ${t}/sys && mount -o remount,bind,ro,nosuid,nodev,noexec ${t}/sys`,
+  ];
+}
+
+function bindScript(bind: Bind): string[] {
+  const src = shellQuote(bind.source);
+  const dst = shellQuote(bind.target);
+  return [
+    `if [ -d ${src} ]; then mkdir -p ${dst}; else mkdir -p "$(dirname ${dst})" && touch ${dst}; fi`,
+    `mount --rbind ${src} ${dst}`,
+    ...(bind.readOnly ? [`mount -o remount,bind,ro ${dst}`] : []),
+  ];
+}
+
+/** The script the namespace's first process runs before it becomes the command. */
+export function sandboxScript(spec: SandboxSpec): string {
+  const lines = ['set -e', 'export PATH=/usr/sbin:/usr/bin:/sbin:/bin'];
+  if (spec.overlay) {
+    const { lower, upper, work } = spec.overlay;
+    if (!spec.chroot) throw new Error('an overlay needs a chroot to mount at');
+    lines.push(
+      `mkdir -p ${shellQuote(upper)} ${shellQuote(work)} ${shellQuote(spec.chroot)}`,
+      `mount -t overlay -o ${shellQuote(`lowerdir=${lower},upperdir=${upper},workdir=${work}`)} isomock-overlay ${shellQuote(spec.chroot)}`,
+    );
+  }
+  for (const bind of spec.binds ?? []) lines.push(...bindScript(bind));
+  for (const tree of spec.systemTrees) lines.push(...systemTreeScript(tree));
+  if (!spec.network) lines.push('ip link set lo up');
+  if (spec.hostname) lines.push(`hostname ${shellQuote(spec.hostname)}`);
+  lines.push(`export PATH=${shellQuote(spec.env['PATH'] ?? '/usr/bin:/bin:/usr/sbin:/sbin')}`);
+  let argv = spec.argv;
+  if (spec.cwd) argv = ['/bin/sh', '-c', 'cd "$0" && exec "$@"', spec.cwd, ...argv];
+  if (spec.chroot) {
+    const user = spec.user ? [`--userspec=${spec.user.uid}:${spec.user.gid}`, `--groups=${spec.user.gid}`] : [];
+    argv = ['/usr/sbin/chroot', ...user, spec.chroot, ...argv];
+  }
+  lines.push(`exec ${argv.map(shellQuote).join(' ')}`);
+  return lines.join('\n');
+}
+
+/** Runs the spec's command in its own namespaces; resolves with its exit code. */
+export function runSandboxed(spec: SandboxSpec, options: Omit<RunOptions, 'env'>): Promise<RunResult> {
+  const namespaces = ['--mount', '--uts', '--ipc', '--pid', '--fork', '--kill-child', '--propagation', 'private'];
+  if (!spec.network) namespaces.push('--net');
+  return run(['/usr/bin/unshare', ...namespaces, '/bin/sh', '-c', sandboxScript(spec)], {
+    ...options,
+    env: { ...spec.env, PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+  });
+}

@@ -1,0 +1,94 @@
+/**
+ * The build modes on the command line: --rebuild (the default),
+ * --calculate-build-dependencies and --isolated-build. Reads the config and
+ * the options, then calls the library (src/commands).
+ */
+import { fileURLToPath } from 'node:url';
+import { CommandLineError, ExitCode } from '../errors.js';
+import { buildConfigFrom, type BuildConfig } from '../buildroot/build-config.js';
+import { prepareBootstrap } from '../buildroot/bootstrap.js';
+import type { BuildLogs, Verbosity } from '../buildroot/logs.js';
+import { insideCut, proveCut, reexecInNetworkNamespace } from '../buildroot/netcut.js';
+import { loadOptionsFromArgs } from '../config/fromargs.js';
+import { loadConfig } from '../config/load.js';
+import { runBuild, type BuildReport } from '../commands/build.js';
+import { runIsolatedBuild } from '../commands/isolated-build.js';
+import { flag, pair, str, type ParsedArgs } from './args.js';
+
+/** isomock's own config for --isolated-build, shipped beside dist/. */
+const isolatedBuildConfig = fileURLToPath(new URL('../../../etc/isolated-build.cfg', import.meta.url));
+
+function verbosity(args: ParsedArgs): Verbosity {
+  return flag(args, 'quiet') ? 'quiet' : flag(args, 'verbose') ? 'verbose' : 'normal';
+}
+
+/** The bootstrap for an online build, as the config asks for it. */
+function bootstrapFor(config: BuildConfig): ((logs: BuildLogs) => ReturnType<typeof prepareBootstrap>) | undefined {
+  if (!config.useBootstrap || !config.useBootstrapImage) return undefined;
+  return (logs) => {
+    if (!config.bootstrapImageReady) {
+      logs.info(`bootstrap_image_ready is False: isomock uses ${config.bootstrapImage} as it is (it must hold the package manager)`);
+    }
+    return prepareBootstrap({
+      image: config.bootstrapImage,
+      targetArch: config.targetArch,
+      assertDigest: config.bootstrapImageAssertDigest ?? undefined,
+      cacheTopdir: config.cacheTopdir,
+      logs,
+    });
+  };
+}
+
+function report(r: BuildReport, args: ParsedArgs): void {
+  if (flag(args, 'json')) {
+    process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+    return;
+  }
+  if (flag(args, 'quiet')) return;
+  process.stderr.write(`Results and logs in: ${r.resultdir}\n`);
+  for (const f of r.results) process.stderr.write(`  ${f}\n`);
+  if (r.lockfile) process.stderr.write(`Lockfile: ${r.lockfile}\n`);
+}
+
+export async function buildCommand(args: ParsedArgs, argv: string[]): Promise<number> {
+  const mode = args.mode ?? 'rebuild';
+  const srpms = args.positionals;
+  if (srpms.length === 0) throw new CommandLineError(`--${mode} needs an SRPM`);
+  const nocheck = flag(args, 'nocheck');
+
+  if (mode === 'isolated-build') {
+    if (str(args, 'root') !== undefined) {
+      throw new CommandLineError(
+        'the --isolated-build mode uses a special chroot configuration; you cannot select one with -r/--root',
+      );
+    }
+    const probePort = insideCut();
+    if (probePort === undefined) return reexecInNetworkNamespace([process.argv[1]!, ...argv]);
+    const proof = await proveCut(probePort);
+    const [lockfile, repo] = pair(args, 'isolated-build')!;
+    const base = loadConfig({ ...loadOptionsFromArgs(args, argv), root: isolatedBuildConfig });
+    report(
+      await runIsolatedBuild({ lockfile, repo, srpms, baseConfig: base.raw, nocheck, rpmbuildOpts: [], verbosity: verbosity(args), preamble: [proof] }),
+      args,
+    );
+    return ExitCode.ok;
+  }
+
+  const loaded = loadConfig(loadOptionsFromArgs(args, argv));
+  const config = buildConfigFrom(loaded.raw);
+  report(
+    await runBuild({
+      config,
+      rawConfig: loaded.raw,
+      srpms,
+      calculateOnly: mode === 'calculate-build-dependencies',
+      noClean: flag(args, 'no-clean'),
+      nocheck,
+      rpmbuildOpts: [],
+      verbosity: verbosity(args),
+      bootstrap: bootstrapFor(config),
+    }),
+    args,
+  );
+  return ExitCode.ok;
+}

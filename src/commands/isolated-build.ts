@@ -1,0 +1,128 @@
+/**
+ * `--isolated-build LOCKFILE REPO SRPM` (Mock's --hermetic-build): a fresh
+ * buildroot from REPO alone, with exactly the locked packages installed in
+ * one rpm transaction, then the build. Unlike Mock, the lockfile may only
+ * set the options that define the buildroot, every RPM is verified against
+ * it first, and the installed set must equal it afterwards.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { hostRpmArch } from '../image/platform.js';
+import { parseReference } from '../image/reference.js';
+import { prepareBootstrap } from '../buildroot/bootstrap.js';
+import { ExitCode, IsomockError } from '../errors.js';
+import { buildConfigFrom } from '../buildroot/build-config.js';
+import { deepCopy, fromJson, type PyDict } from '../config/pyvalue.js';
+import type { Buildroot } from '../buildroot/buildroot.js';
+import type { Verbosity } from '../buildroot/logs.js';
+import { buildrootDefiningKeys, nevra, parseLockfile, rpmFileName, type Lockfile } from '../lockfile/lockfile.js';
+import { verifyLockedRpm } from '../lockfile/verify-rpm.js';
+import { runBuild, type BuildReport } from './build.js';
+
+export interface IsolatedBuildRequest {
+  lockfile: string;
+  repo: string;
+  srpms: string[];
+  /** isomock's built-in isolated-build config (etc/isolated-build.cfg), site defaults and command line applied. */
+  baseConfig: PyDict;
+  nocheck: boolean;
+  rpmbuildOpts: string[];
+  verbosity: Verbosity;
+  preamble?: string[];
+}
+
+/** Where the offline repository appears inside the buildroot, as in Mock >= 6.7. */
+export const repoMountPoint = '/hermetic_repo';
+
+function checkArch(lock: Lockfile, source: string): void {
+  const host = hostRpmArch();
+  const legal = lock.config['legal_host_arches'];
+  const target = lock.config['target_arch'];
+  const allowed = Array.isArray(legal) ? legal.map(String) : typeof target === 'string' ? [target] : [];
+  if (allowed.length && !allowed.includes(host)) {
+    throw new IsomockError(
+      `${source} was calculated for ${String(target)} (legal host arches: ${allowed.join(', ')}); this host is ${host}`,
+      ExitCode.arch,
+    );
+  }
+}
+
+/** Every locked RPM must be in REPO and be exactly the locked file. Returns host paths in lock order. */
+async function checkRepo(lock: Lockfile, repo: string): Promise<string[]> {
+  if (!existsSync(join(repo, 'repodata', 'repomd.xml'))) {
+    throw new IsomockError(`${repo} is not an offline repository made by isolated-repo (no repodata/repomd.xml)`, ExitCode.badCmdline);
+  }
+  const paths = lock.buildroot.rpms.map((rpm) => join(repo, rpmFileName(rpm)));
+  const missing = lock.buildroot.rpms.filter((_, i) => !existsSync(paths[i]!)).map(nevra);
+  if (missing.length) {
+    throw new IsomockError(`${repo} lacks ${missing.length} locked package(s): ${missing.join(', ')}`, ExitCode.badCmdline);
+  }
+  await Promise.all(lock.buildroot.rpms.map((rpm, i) => verifyLockedRpm(paths[i]!, rpm)));
+  return paths;
+}
+
+/**
+ * The bootstrap image saved in REPO: the dir: layout Mock >= 6.7 writes
+ * (`<registry>/<repository>@<pull_digest>`), else the bootstrap.tar of Mock
+ * 5.7-6.6; its image_digest must be the locked one (fatal, no fallback).
+ */
+function savedImage(lock: Lockfile, repo: string): { image: string; assertDigest: string } {
+  const boot = lock.bootstrap!;
+  const name = String(lock.config['bootstrap_image'] ?? '');
+  const candidates: string[] = [];
+  if (boot.pull_digest && name) {
+    const ref = parseReference(name);
+    candidates.push(`dir:${join(repo, ref.registry, `${ref.repository}@${boot.pull_digest}`)}`);
+  }
+  candidates.push(`oci-archive:${join(repo, 'bootstrap.tar')}`);
+  const found = candidates.find((c) => existsSync(c.slice(c.indexOf(':') + 1)));
+  if (!found) throw new IsomockError(`${repo} holds no saved bootstrap image (looked for ${candidates.join(', ')})`, ExitCode.bootstrap);
+  return { image: found, assertDigest: boot.image_digest };
+}
+
+export async function runIsolatedBuild(req: IsolatedBuildRequest): Promise<BuildReport> {
+  const repo = resolve(req.repo.replace(/^file:\/\//, ''));
+  const lock = parseLockfile(readFileSync(req.lockfile, 'utf8'), req.lockfile);
+  checkArch(lock, req.lockfile);
+  const paths = await checkRepo(lock, repo);
+
+  const raw = deepCopy(req.baseConfig) as PyDict;
+  for (const key of buildrootDefiningKeys) if (key in lock.config) raw[key] = fromJson(lock.config[key]);
+  raw['offline_local_repository'] = repo;
+  // Mock reads the lockfile before it derives these from target_arch; the built-in config had none.
+  if (typeof lock.config['target_arch'] === 'string') raw['rpmbuild_arch'] = raw['repo_arch'] = lock.config['target_arch'];
+  raw['use_bootstrap'] = lock.bootstrap !== undefined;
+  raw['online'] = false;
+  const config = buildConfigFrom(raw);
+  const want = lock.buildroot.rpms.map(nevra).sort();
+
+  const lockedInstall = async (br: Buildroot): Promise<void> => {
+    // One transaction with exactly the locked files; rpm orders it and checks that it is closed.
+    await br.rpm(['-i', '--define', '_pkgverify_level digest', ...paths]);
+    const got = await br.installed();
+    const extra = got.filter((p) => !want.includes(p));
+    const absent = want.filter((p) => !got.includes(p));
+    if (extra.length || absent.length) {
+      throw new IsomockError(
+        `the buildroot does not match ${req.lockfile}: ${[...absent.map((p) => `missing ${p}`), ...extra.map((p) => `extra ${p}`)].join(', ')}`,
+        ExitCode.chroot,
+      );
+    }
+    br.logs.info(`installed exactly the ${want.length} locked packages from ${repo}`);
+  };
+
+  return runBuild({
+    config,
+    rawConfig: raw,
+    srpms: req.srpms,
+    calculateOnly: false,
+    noClean: false,
+    nocheck: req.nocheck,
+    rpmbuildOpts: req.rpmbuildOpts,
+    verbosity: req.verbosity,
+    lockedInstall,
+    buildrootBinds: [{ source: repo, inside: repoMountPoint }],
+    bootstrap: lock.bootstrap ? (logs) => prepareBootstrap({ ...savedImage(lock, repo), targetArch: config.targetArch, cacheTopdir: config.cacheTopdir, logs }) : undefined,
+    preamble: req.preamble,
+  });
+}

@@ -1,0 +1,32 @@
+/**
+ * Is this file the RPM the lockfile names? Its NEVRA, its SIGMD5 and its
+ * signing key must be the locked ones, and the file must be whole: every
+ * digest its headers record is recomputed. Mock checks none of this (its
+ * issue #1687); a lockfile is only as good as this check.
+ */
+import { createReadStream } from 'node:fs';
+import { IsomockError, ExitCode } from '../errors.js';
+import { lockfileSignature, readRpmPackage } from '../rpm/package.js';
+import { verifyPackageDigests } from '../rpm/header-verify.js';
+import { nevra, type LockedRpm } from './lockfile.js';
+
+/** `shownAs` names the file in messages (a partial download's path means little to a user). */
+export async function verifyLockedRpm(path: string, locked: LockedRpm, shownAs = path): Promise<void> {
+  const source = () => ({ stream: createReadStream(path), name: shownAs });
+  const info = await readRpmPackage(source());
+  const actual = { ...info, epoch: info.epoch === null ? null : String(info.epoch) };
+  const fail = (what: string): never => {
+    throw new IsomockError(`${shownAs} is not ${nevra(locked)} from the lockfile: ${what}`, ExitCode.error);
+  };
+  if (nevra(actual) !== nevra(locked)) fail(`it is ${nevra(actual)}`);
+  if (info.sigmd5 !== locked.sigmd5) fail(`its SIGMD5 is ${info.sigmd5 ?? 'missing'}, the lockfile says ${locked.sigmd5}`);
+  const signature = lockfileSignature(info);
+  if (locked.signature !== null && signature !== locked.signature) {
+    fail(`it is signed by ${signature ?? 'nobody'}, the lockfile says ${locked.signature}`);
+  }
+  try {
+    await verifyPackageDigests(source());
+  } catch (err) {
+    fail((err as Error).message);
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * The normal build and the isolated flow on the demo world, in host-dnf
+ * mode (use_bootstrap = False, as the world's configs say), through the CLI.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { Ajv } from 'ajv';
+import { serveWorld, type ServedWorld } from './helpers/world.js';
+import { isomock } from './helpers/isomock.js';
+import { referenceDir } from './helpers/paths.js';
+import { parseLockfile, rpmFileName } from '../src/lockfile/lockfile.js';
+
+let world: ServedWorld;
+let scratch: string;
+
+before(async () => {
+  world = await serveWorld();
+  scratch = mkdtempSync('/tmp/isomock-build-test-');
+});
+after(async () => {
+  await world?.close();
+});
+
+/** Common options: the world's config dir and a private basedir, so test files can run in parallel. */
+function opts(name: string, extra: string[] = []): string[] {
+  return [
+    '--configdir', world.configDir, '-r', 'world-1-x86_64',
+    '--config-opts', `basedir=${join(scratch, 'lib')}`,
+    '--config-opts', `cache_topdir=${join(scratch, 'cache')}`,
+    '--resultdir', join(scratch, name), '-q', ...extra,
+  ];
+}
+
+const srpm = (name: string): string => join(world.world.dir, world.world.manifest.srpms.find((s) => s.name === name)!.file);
+
+function rpmQuery(file: string, format: string): string {
+  return execFileSync('rpm', ['-qp', '--nosignature', '--qf', format, file], { encoding: 'utf8' });
+}
+
+test('every sample SRPM builds, or fails, as the world says', async () => {
+  for (const sample of world.world.manifest.srpms) {
+    const extra = sample.expect === 'needs-network' ? ['--define', `${world.world.manifest.netProbeMacro} ${world.port}`] : [];
+    const r = await isomock([...opts(sample.name, extra), srpm(sample.name)]);
+    const resultdir = join(scratch, sample.name);
+    assert.ok(existsSync(join(resultdir, 'build.log')), `${sample.name}: build.log`);
+    if (sample.expect === 'builds') {
+      assert.equal(r.code, 0, `${sample.name}: ${r.stderr}`);
+      const rpms = readdirSync(resultdir).filter((f) => f.endsWith('.rpm') && !f.endsWith('.src.rpm'));
+      assert.deepEqual(rpms.map((f) => rpmQuery(join(resultdir, f), '%{NAME}')).sort(), [...sample.binaries].sort());
+      for (const f of rpms) {
+        assert.equal(rpmQuery(join(resultdir, f), '%{BUILDHOST}'), 'world-build.isomock.test', f);
+        assert.match(rpmQuery(join(resultdir, f), '%{RELEASE}'), new RegExp(`${world.world.manifest.dist.replace('.', '\\.')}$`), f);
+      }
+    } else {
+      // needs-network fails because rpmbuild's network is cut; fails fails in %build.
+      assert.equal(r.code, 10, `${sample.name}: ${r.stderr}`);
+      assert.match(r.stderr, /^isomock: error: rpmbuild of .* failed .*build\.log\n$/);
+      assert.match(readFileSync(join(resultdir, 'build.log'), 'utf8'), /Bad exit status from .*\(%build\)/);
+    }
+  }
+});
+
+test('the network-probing SRPM builds with --enable-network', async () => {
+  const r = await isomock([...opts('net-on', ['--enable-network', '--define', `net_probe_port ${world.port}`]), srpm('net-probe-synth')]);
+  assert.equal(r.code, 0, r.stderr);
+});
+
+test('calculate, then an isolated build offline from the locked packages alone', async () => {
+  const ajv = new Ajv({ strict: false });
+  ajv.addMetaSchema(createRequire(import.meta.url)('ajv/dist/refs/json-schema-draft-06.json'));
+  const validate = ajv.compile(JSON.parse(readFileSync(join(referenceDir, 'buildroot-lock-schema-1.1.0.json'), 'utf8')));
+  for (const sample of world.world.manifest.srpms.filter((s) => s.expect === 'builds')) {
+    const calc = await isomock([...opts(`calc-${sample.name}`), '--calculate-build-dependencies', srpm(sample.name)]);
+    assert.equal(calc.code, 0, calc.stderr);
+    const dir = join(scratch, `calc-${sample.name}`);
+    const text = readFileSync(join(dir, 'buildroot_lock.json'), 'utf8');
+    assert.ok(validate(JSON.parse(text)), JSON.stringify(validate.errors));
+    const lock = parseLockfile(text, 'lock');
+    const files = readdirSync(dir);
+    assert.ok(files.includes(`${sample.name}-1.0-1.w1.src.rpm`));
+    assert.equal(files.some((f) => f.endsWith('.buildreqs.nosrc.rpm')), sample.dynamicRounds > 0, sample.name);
+    assert.ok(!files.some((f) => f.endsWith('.x86_64.rpm') || f.endsWith('.noarch.rpm')), 'calculate stops before %build');
+    // The lockfile is the buildroot: rpm -qa there, gpg-pubkey aside.
+    const root = join(scratch, 'lib', 'world-1-x86_64', 'root');
+    const qa = execFileSync('rpm', ['--root', root, '--dbpath', '/var/lib/rpm', '-qa', '--qf', '%{NAME}\\n'], { encoding: 'utf8' });
+    assert.deepEqual(lock.buildroot.rpms.map((r) => r.name).sort(), qa.split('\n').filter((n) => n && n !== 'gpg-pubkey').sort());
+
+    // An offline repository made the plain way: download each URL, createrepo_c.
+    const repo = join(scratch, `repo-${sample.name}`);
+    execFileSync('mkdir', ['-p', repo]);
+    for (const rpm of lock.buildroot.rpms) {
+      writeFileSync(join(repo, rpmFileName(rpm)), Buffer.from(await (await fetch(rpm.url)).arrayBuffer()));
+    }
+    execFileSync('createrepo_c', ['-q', '--compatibility', repo]);
+
+    const iso = await isomock([
+      '--isolated-build', join(dir, 'buildroot_lock.json'), repo,
+      '--config-opts', `basedir=${join(scratch, 'lib')}`, '--config-opts', `cache_topdir=${join(scratch, 'cache')}`,
+      '--resultdir', join(scratch, `iso-${sample.name}`), '-q', srpm(sample.name),
+    ]);
+    assert.equal(iso.code, 0, iso.stderr);
+    const isoDir = join(scratch, `iso-${sample.name}`);
+    const built = readdirSync(isoDir).filter((f) => f.endsWith('.rpm') && !f.endsWith('.src.rpm')).sort();
+    const online = readdirSync(join(scratch, sample.name)).filter((f) => f.endsWith('.rpm') && !f.endsWith('.src.rpm')).sort();
+    assert.deepEqual(built, online, 'same binary NEVRAs as the normal build');
+    assert.match(readFileSync(join(isoDir, 'root.log'), 'utf8'), /network cut verified/);
+  }
+});
+
+test('--isolated-build refuses -r, a repository without a locked RPM, and a tampered RPM', async () => {
+  const dir = join(scratch, 'calc-hello-synth');
+  const lockfile = join(dir, 'buildroot_lock.json');
+  const common = ['--config-opts', `basedir=${join(scratch, 'lib')}`, '-q', srpm('hello-synth')];
+  const withR = await isomock(['--isolated-build', lockfile, join(scratch, 'repo-hello-synth'), '-r', 'world-1-x86_64', ...common]);
+  assert.equal(withR.code, 5);
+
+  const lock = parseLockfile(readFileSync(lockfile, 'utf8'), 'lock');
+  const partial = join(scratch, 'repo-partial');
+  execFileSync('cp', ['-a', join(scratch, 'repo-hello-synth'), partial]);
+  execFileSync('rm', [join(partial, rpmFileName(lock.buildroot.rpms[0]!))]);
+  const missing = await isomock(['--isolated-build', lockfile, partial, ...common]);
+  assert.equal(missing.code, 5);
+  assert.match(missing.stderr, new RegExp(`lacks 1 locked package\\(s\\): ${lock.buildroot.rpms[0]!.name}-`));
+
+  const tampered = join(scratch, 'repo-tampered');
+  execFileSync('cp', ['-a', join(scratch, 'repo-hello-synth'), tampered]);
+  const victim = join(tampered, rpmFileName(lock.buildroot.rpms[1]!));
+  const bytes = readFileSync(victim);
+  bytes[bytes.length - 100] ^= 0xff;
+  writeFileSync(victim, bytes);
+  const bad = await isomock(['--isolated-build', lockfile, tampered, ...common]);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, new RegExp(`${rpmFileName(lock.buildroot.rpms[1]!).replace(/[.+]/g, '\\$&')} is not .* from the lockfile`));
+  assert.doesNotMatch(bad.stderr, /\n\s+at /);
+});
+
+test('a killed build leaves no mount behind, and the next build proceeds', async () => {
+  const before = readFileSync('/proc/self/mountinfo', 'utf8');
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGKILL'] as const) {
+    const r = await isomock([...opts(`killed-${signal}`), srpm('hello-synth')], { signalAfterMs: { signal, ms: 1500 } });
+    assert.notEqual(r.code, 0, signal);
+    await new Promise((res) => setTimeout(res, 300));
+    assert.equal(readFileSync('/proc/self/mountinfo', 'utf8'), before, `mounts after ${signal}`);
+    // Nothing of the killed build runs on: every child died with isomock.
+    assert.equal(spawnSync('pgrep', ['-f', join(scratch, `killed-${signal}`)]).status, 1, `processes after ${signal}`);
+  }
+  const next = await isomock([...opts('after-kill'), srpm('hello-synth')]);
+  assert.equal(next.code, 0, next.stderr);
+});
