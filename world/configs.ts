@@ -88,8 +88,23 @@ const siteDefaults = `# Site-wide defaults for the isomock demo world (read befo
 # Nothing is overridden: Mock's built-in defaults apply.
 `;
 
-/** Writes the config directory for a world served at baseUrl; returns the chroot config names. */
-export async function writeMockConfigs(configDir: string, baseUrl: string, manifest: WorldManifest): Promise<string[]> {
+/** The variant that prepares its bootstrap from a container image holding dnf (Mock's default). */
+function bootstrapConfig(base: string, image: string, manifest: WorldManifest): string {
+  return `include(${pyString(`${base}.cfg`)})
+
+config_opts['root'] = ${pyString(`world-${manifest.releasever}-bootstrap-${manifest.arch}`)}
+config_opts['use_bootstrap'] = True
+config_opts['use_bootstrap_image'] = True
+config_opts['bootstrap_image'] = ${pyString(image)}
+config_opts['bootstrap_image_ready'] = True
+`;
+}
+
+/**
+ * Writes the config directory for a world served at baseUrl; returns the
+ * chroot config names. With bootstrapImage, also a variant using it.
+ */
+export async function writeMockConfigs(configDir: string, baseUrl: string, manifest: WorldManifest, bootstrapImage?: string): Promise<string[]> {
   const url = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
   await mkdir(join(configDir, 'templates'), { recursive: true });
   await writeFile(join(configDir, 'site-defaults.cfg'), siteDefaults);
@@ -98,5 +113,11 @@ export async function writeMockConfigs(configDir: string, baseUrl: string, manif
   for (const variant of variants) {
     await writeFile(join(configDir, `${variant.name}.cfg`), chrootConfig(variant, url, manifest));
   }
-  return variants.map((v) => v.name);
+  const names = variants.map((v) => v.name);
+  if (bootstrapImage) {
+    const name = `world-${manifest.releasever}-bootstrap-${manifest.arch}`;
+    await writeFile(join(configDir, `${name}.cfg`), bootstrapConfig(names[0]!, bootstrapImage, manifest));
+    names.push(name);
+  }
+  return names;
 }

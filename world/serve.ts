@@ -18,13 +18,19 @@ export interface ServedWorld {
   close(): Promise<void>;
 }
 
-/** configDir: where to write the configs (default: a fresh temp dir, removed on close). */
-export async function serveWorld(world: WorldInfo, options: ServeOptions & { configDir?: string } = {}): Promise<ServedWorld> {
+export interface ServeWorldOptions extends ServeOptions {
+  /** Where to write the configs (default: a fresh temp dir, removed on close). */
+  configDir?: string;
+  /** A bootstrap image reference for an extra config variant that uses it. */
+  bootstrapImage?: string;
+}
+
+export async function serveWorld(world: WorldInfo, options: ServeWorldOptions = {}): Promise<ServedWorld> {
   const server = await serveDirectory(world.dir, options);
   const ownDir = options.configDir === undefined;
   const configDir = options.configDir ?? (await mkdtemp(join(tmpdir(), 'iso-world-cfg-')));
   try {
-    const configs = await writeMockConfigs(configDir, server.url, world.manifest);
+    const configs = await writeMockConfigs(configDir, server.url, world.manifest, options.bootstrapImage);
     return {
       world, server, url: server.url, port: server.port, configDir, configs,
       async close() {

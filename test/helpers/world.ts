@@ -5,14 +5,14 @@
 import { join } from 'node:path';
 import { ensureWorld } from '../../world/build.js';
 import { serveWorld as serveBuiltWorld, type ServedWorld } from '../../world/serve.js';
-import type { ServeOptions } from '../../world/server.js';
+import type { ServeWorldOptions } from '../../world/serve.js';
 import { exec } from '../../world/gen/exec.js';
 
 export { ensureWorld };
 export type { ServedWorld };
 
 /** Builds (or reuses) the world and serves it; call close() in teardown. */
-export async function serveWorld(options: ServeOptions = {}): Promise<ServedWorld> {
+export async function serveWorld(options: ServeWorldOptions = {}): Promise<ServedWorld> {
   return serveBuiltWorld(await ensureWorld(), options);
 }
 
