@@ -11,6 +11,7 @@ import { loadOptionsFromArgs } from '../config/fromargs.js';
 import { loadConfig } from '../config/load.js';
 import { imageCommand } from '../commands/image.js';
 import { buildCommand } from './build.js';
+import { isolatedRepoCommand } from '../commands/isolated-repo.js';
 
 const usage = `usage:
        isomock [options] {--init|--clean|--scrub=[all,chroot,bootstrap,cache]}
@@ -35,8 +36,8 @@ interface Subcommand {
 const subcommands: Record<string, Subcommand> = {
   'isolated-repo': {
     options: isolatedRepoOptions,
-    usage: 'usage: isomock isolated-repo --lockfile FILE --output-repo DIR [--client-cert-for HOST CERT [KEY]]',
-    run: notYet('isolated-repo'),
+    usage: 'usage: isomock isolated-repo --lockfile FILE --output-repo DIR [--client-cert-for HOST CERT [KEY]] [--jobs N] [--bootstrap-tar]',
+    run: isolatedRepoCommand,
   },
   image: {
     options: imageOptions,

@@ -1,0 +1,239 @@
+/**
+ * `isomock isolated-repo` (Mock's mock-hermetic-repo): turns a lockfile into
+ * an offline repository. Every locked RPM is downloaded, verified against
+ * the lockfile and renamed into place; createrepo_c indexes the directory;
+ * the bootstrap image is saved by digest. Unlike Mock, the lockfile is
+ * validated first, every RPM is verified, a second run over a complete
+ * repository downloads and re-reads nothing, and an interrupted run leaves
+ * either the previous repository or a resumable partial one.
+ */
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { CommandLineError, ExitCode, IsomockError } from '../errors.js';
+import { flag, str, type ParsedArgs } from '../cli/args.js';
+import { lockRoot } from '../buildroot/lock.js';
+import { parseLockfile, rpmFileName, type LockedRpm, type Lockfile } from '../lockfile/lockfile.js';
+import { verifyLockedRpm } from '../lockfile/verify-rpm.js';
+import { downloadAll, partSuffix, type ClientCert, type DownloadItem, type DownloadProgress } from '../repo/downloader.js';
+import { readState, recordFile, repodataFingerprint, unchanged, writeState, type RepoState } from '../repo/repo-state.js';
+import { makeRepodata, removeRepodataLeftovers, retireRepodata } from './repodata.js';
+import { removeImageLeftovers, saveBootstrapImage, type SavedImage } from './isolated-repo-image.js';
+
+export const defaultJobs = 8;
+const lockName = '.isomock-lock';
+
+export interface IsolatedRepoOptions {
+  lockfile: string;
+  outputRepo: string;
+  /** Parallel downloads (default 8). */
+  jobs?: number;
+  /** TLS client certificates by host or host:port, as Mock's --client-cert-for. */
+  clientCerts?: Map<string, ClientCert>;
+  /** Also write bootstrap.tar (OCI archive), as Mock 5.7 - 6.6 did. */
+  bootstrapTar?: boolean;
+  onProgress?: (p: DownloadProgress) => void;
+  /** One-line notices (waiting for a lock, saving the image). */
+  onNotice?: (line: string) => void;
+  /** Download tuning; the defaults suit real servers (5 retries, 300 ms backoff base, 60 s idle). */
+  retries?: number;
+  backoffMs?: number;
+  idleTimeoutMs?: number;
+}
+
+export interface IsolatedRepoResult {
+  dir: string;
+  rpms: number;
+  downloaded: number;
+  /** Files already in place and verified (or known verified from the state file). */
+  reused: number;
+  bytesDownloaded: number;
+  downloadSeconds: number;
+  /** False when the existing repodata already described exactly these files. */
+  repodataWritten: boolean;
+  image?: SavedImage;
+}
+
+function readLockfile(path: string): Lockfile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new IsomockError(`cannot read lockfile ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, ExitCode.badCmdline);
+  }
+  return parseLockfile(text, path);
+}
+
+/** File name of each locked RPM; two packages wanting one name is a broken lockfile. */
+function fileNames(lock: Lockfile, source: string): Map<string, LockedRpm> {
+  const byName = new Map<string, LockedRpm>();
+  lock.buildroot.rpms.forEach((rpm, i) => {
+    const name = rpmFileName(rpm, `${source}: buildroot.rpms[${i}] (${rpm.name})`);
+    const other = byName.get(name);
+    if (other) {
+      throw new IsomockError(`invalid lockfile ${source}: buildroot.rpms[${i}] (${rpm.url}) and ${other.url} both save as ${name}`, ExitCode.badCmdline);
+    }
+    byName.set(name, rpm);
+  });
+  return byName;
+}
+
+/** Partial downloads of files this lockfile does not want (an older lockfile's). */
+function removeForeignParts(dir: string, wanted: Map<string, LockedRpm>): void {
+  for (const entry of readdirSync(dir)) {
+    if (entry.startsWith('.') && entry.endsWith(partSuffix) && !wanted.has(entry.slice(1, -partSuffix.length))) {
+      rmSync(join(dir, entry), { force: true });
+    }
+  }
+}
+
+export async function isolatedRepo(o: IsolatedRepoOptions): Promise<IsolatedRepoResult> {
+  const lock = readLockfile(o.lockfile);
+  const wanted = fileNames(lock, o.lockfile);
+  const dir = resolve(o.outputRepo);
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    throw new IsomockError(`cannot create output repository ${dir}: ${(err as Error).message}`, ExitCode.error);
+  }
+  const held = await lockRoot(join(dir, lockName), `output repository ${dir}`, 3_600_000, (m) => o.onNotice?.(m));
+  try {
+    removeRepodataLeftovers(dir);
+    removeImageLeftovers(dir);
+    const state = readState(dir);
+    const known = [...wanted].every(([name, rpm]) => state.files[name]?.sigmd5 === rpm.sigmd5 && unchanged(state.files[name], join(dir, name)));
+    const repodataCurrent = state.repodata !== undefined && repodataFingerprint(dir) === state.repodata;
+    // While files change, no repodata: an interrupted run must not leave a repository that looks complete.
+    if (!(known && repodataCurrent)) {
+      retireRepodata(dir);
+      delete state.repodata;
+      writeState(dir, state);
+    }
+
+    const items: DownloadItem[] = [...wanted].map(([name, rpm]) => ({
+      url: rpm.url,
+      name,
+      verify: async (path, shownAs) => {
+        const record = state.files[name];
+        if (path !== join(dir, name) || record?.sigmd5 !== rpm.sigmd5 || !unchanged(record, path)) {
+          await verifyLockedRpm(path, rpm, shownAs);
+        }
+      },
+      replaceable: (path) => unchanged(state.files[name], path),
+      placed: (path) => {
+        state.files[name] = recordFile(path, rpm.sigmd5);
+      },
+    }));
+    let progress: DownloadProgress;
+    try {
+      progress = await downloadAll(items, {
+        dir,
+        jobs: o.jobs ?? defaultJobs,
+        retries: o.retries ?? 5,
+        backoffMs: o.backoffMs ?? 300,
+        idleTimeoutMs: o.idleTimeoutMs ?? 60_000,
+        clientCerts: o.clientCerts ?? new Map(),
+        ...(o.onProgress && { onProgress: o.onProgress }),
+      });
+    } finally {
+      forgetChanged(state, dir);
+      writeState(dir, state);
+    }
+    removeForeignParts(dir, wanted);
+
+    let repodataWritten = false;
+    if (state.repodata === undefined || repodataFingerprint(dir) !== state.repodata) {
+      await makeRepodata(dir);
+      state.repodata = repodataFingerprint(dir);
+      writeState(dir, state);
+      repodataWritten = true;
+    }
+    const image = await saveBootstrapImage(lock, o.lockfile, dir, o.bootstrapTar ?? false);
+    return {
+      dir,
+      rpms: wanted.size,
+      downloaded: progress.filesDone - progress.reused,
+      reused: progress.reused,
+      bytesDownloaded: progress.bytesDone,
+      downloadSeconds: progress.elapsedSeconds,
+      repodataWritten,
+      ...(image && { image }),
+    };
+  } finally {
+    held.release();
+  }
+}
+
+/** Drops the records of files that are gone or changed since they were verified. */
+function forgetChanged(state: RepoState, dir: string): void {
+  for (const [name, record] of Object.entries(state.files)) {
+    if (!unchanged(record, join(dir, name))) delete state.files[name];
+  }
+}
+
+const mib = (bytes: number): string => `${(bytes / 1048576).toFixed(1)} MiB`;
+
+function rate(bytes: number, seconds: number): string {
+  return seconds > 0 ? `${mib(bytes / seconds)}/s` : '-';
+}
+
+function progressLine(p: DownloadProgress): string {
+  const known = p.bytesKnown > p.bytesDone ? ` of ${mib(p.bytesKnown)} known` : '';
+  return `isolated-repo: ${p.filesDone}/${p.filesTotal} files, ${mib(p.bytesDone)}${known} downloaded, ${rate(p.bytesDone, p.elapsedSeconds)}`;
+}
+
+function clientCerts(args: ParsedArgs): Map<string, ClientCert> {
+  const certs = new Map<string, ClientCert>();
+  for (const entry of (args.options.get('client-cert-for') ?? []) as string[][]) {
+    const [host, cert, key] = entry;
+    for (const file of [cert, key]) {
+      if (file !== undefined && !existsSync(file)) throw new CommandLineError(`--client-cert-for ${host}: ${file} does not exist`);
+    }
+    certs.set(host!, { cert: cert!, ...(key !== undefined && { key }) });
+  }
+  return certs;
+}
+
+/** The CLI: options in, progress and a summary on stderr, Mock's exit codes out. */
+export async function isolatedRepoCommand(args: ParsedArgs): Promise<number> {
+  const lockfile = str(args, 'lockfile');
+  const outputRepo = str(args, 'output-repo');
+  if (lockfile === undefined || outputRepo === undefined) throw new CommandLineError('isolated-repo needs --lockfile FILE and --output-repo DIR');
+  if (args.positionals.length > 0) throw new CommandLineError(`isolated-repo: unexpected argument '${args.positionals[0]}'`);
+  const jobsText = str(args, 'jobs') ?? String(defaultJobs);
+  const jobs = Number(jobsText);
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new CommandLineError(`--jobs ${jobsText}: a whole number from 1 to 64 is needed`);
+  const quiet = flag(args, 'quiet');
+  const tty = process.stderr.isTTY;
+  let shown = 0;
+  let finished = false;
+  const say = (line: string): void => {
+    if (!quiet) process.stderr.write(`${line}\n`);
+  };
+  const result = await isolatedRepo({
+    lockfile,
+    outputRepo,
+    jobs,
+    clientCerts: clientCerts(args),
+    bootstrapTar: flag(args, 'bootstrap-tar'),
+    onNotice: say,
+    onProgress: (p) => {
+      if (quiet) return;
+      // A terminal gets one live line; a log gets a line every few seconds.
+      const last = p.filesDone === p.filesTotal;
+      if (finished) return;
+      finished = last;
+      if (tty) process.stderr.write(`\r${progressLine(p)}\x1b[K${last ? '\n' : ''}`);
+      else if (last || p.elapsedSeconds - shown >= 5) {
+        shown = p.elapsedSeconds;
+        say(progressLine(p));
+      }
+    },
+  });
+  const image = result.image ? `; bootstrap image ${result.image.reused ? 'already in' : 'saved to'} ${result.image.dir}` : '';
+  say(
+    `isolated-repo: ${result.rpms} RPMs verified in ${result.dir} (${result.downloaded} downloaded, ${result.reused} already there), ` +
+      `${mib(result.bytesDownloaded)} in ${result.downloadSeconds.toFixed(1)} s (${rate(result.bytesDownloaded, result.downloadSeconds)}); ` +
+      `repodata ${result.repodataWritten ? 'written' : 'unchanged'}${image}`,
+  );
+  return ExitCode.ok;
+}

@@ -1,0 +1,94 @@
+/**
+ * isomock's record of an offline repository it made (`.isomock-state.json`):
+ * for each RPM it verified, the identity of the file it verified (size,
+ * mtime, ctime, inode) so that a later run can trust an unchanged file
+ * without reading it again; and a fingerprint of the RPMs the repodata was
+ * generated from, so an unchanged repository is not re-indexed. Changing a
+ * file changes its ctime, which no user can set back, so a match means the
+ * bytes are the ones verified. A missing or unreadable state just means
+ * "verify everything".
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, readdirSync, renameSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { join } from 'node:path';
+
+export const stateFileName = '.isomock-state.json';
+
+export interface FileRecord {
+  sigmd5: string;
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
+}
+
+export interface RepoState {
+  version: 1;
+  /** By file name in the repository directory. */
+  files: Record<string, FileRecord>;
+  /** What the current repodata was generated from (see repodataFingerprint). */
+  repodata?: string;
+}
+
+function identity(st: Stats): Omit<FileRecord, 'sigmd5'> {
+  return { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino };
+}
+
+export function readState(dir: string): RepoState {
+  try {
+    const data = JSON.parse(readFileSync(join(dir, stateFileName), 'utf8')) as RepoState;
+    if (data.version === 1 && typeof data.files === 'object' && data.files !== null) return data;
+  } catch {
+    // absent or damaged: nothing is trusted
+  }
+  return { version: 1, files: {} };
+}
+
+/** Written beside and renamed over, so the state is never half-written. */
+export function writeState(dir: string, state: RepoState): void {
+  const tmp = join(dir, `.isomock-state.${randomBytes(4).toString('hex')}.tmp`);
+  writeFileSync(tmp, `${JSON.stringify(state, null, 1)}\n`);
+  renameSync(tmp, join(dir, stateFileName));
+}
+
+export function recordFile(path: string, sigmd5: string): FileRecord {
+  return { sigmd5, ...identity(statSync(path)) };
+}
+
+/** Is the file at path still the one the record describes (same bytes, by identity)? */
+export function unchanged(record: FileRecord | undefined, path: string): boolean {
+  if (!record) return false;
+  let st: Stats;
+  try {
+    st = statSync(path);
+  } catch {
+    return false;
+  }
+  const now = identity(st);
+  return now.size === record.size && now.mtimeMs === record.mtimeMs && now.ctimeMs === record.ctimeMs && now.ino === record.ino;
+}
+
+/**
+ * Identity of every *.rpm below dir and of repodata/repomd.xml: createrepo_c
+ * indexes every *.rpm it finds, in subdirectories too, so any change there
+ * means the repodata must be made again. undefined when there is no repodata.
+ */
+export function repodataFingerprint(dir: string): string | undefined {
+  let repomd: Buffer;
+  try {
+    repomd = readFileSync(join(dir, 'repodata', 'repomd.xml'));
+  } catch {
+    return undefined;
+  }
+  const hash = createHash('sha256').update(repomd);
+  const rpms = readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.rpm'))
+    .map((e) => {
+      const path = join(e.parentPath, e.name);
+      const id = identity(statSync(path));
+      return `${path}\0${id.size}\0${id.mtimeMs}\0${id.ctimeMs}\0${id.ino}`;
+    })
+    .sort();
+  for (const line of rpms) hash.update(`${line}\n`);
+  return hash.digest('hex');
+}

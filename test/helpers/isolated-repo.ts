@@ -1,0 +1,66 @@
+/**
+ * Lockfiles for the isolated-repo tests, made from the served world without
+ * running a build: each binary RPM's header gives the locked fields, the
+ * server's URL gives the location.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { serializeLockfile, type LockedBootstrap, type LockedRpm, type Lockfile } from '../../src/lockfile/lockfile.js';
+import { lockfileSignature, readRpmPackage } from '../../src/rpm/package.js';
+import type { ServedWorld } from './world.js';
+
+export const scratch = '/tmp/iso-isorepo';
+
+export interface WorldRpm {
+  locked: LockedRpm;
+  /** Path in the world directory (the oracle for the downloaded bytes). */
+  source: string;
+  /** Decoded URL path, as the server's fault map keys it. */
+  urlPath: string;
+  file: string;
+}
+
+/** Every binary RPM of the world (the newest and older builds alike: each has its own file). */
+export async function worldRpms(served: ServedWorld): Promise<WorldRpm[]> {
+  return Promise.all(
+    served.world.manifest.packages.map(async (p) => {
+      const source = join(served.world.dir, p.file);
+      const info = await readRpmPackage(source);
+      const locked: LockedRpm = {
+        arch: info.arch,
+        epoch: info.epoch === null ? null : String(info.epoch),
+        license: info.license,
+        name: info.name,
+        release: info.release,
+        sigmd5: info.sigmd5!,
+        signature: lockfileSignature(info),
+        url: `${served.url}${p.file}`,
+        version: info.version,
+      };
+      return { locked, source, urlPath: `/${p.file}`, file: p.file.split('/').pop()! };
+    }),
+  );
+}
+
+export function lockfileOf(rpms: LockedRpm[], bootstrap?: { image: string; section: LockedBootstrap }): Lockfile {
+  return {
+    version: '1.1.0',
+    buildroot: { rpms },
+    ...(bootstrap && { bootstrap: bootstrap.section }),
+    config: {
+      target_arch: 'x86_64',
+      legal_host_arches: ['x86_64'],
+      dist: 'w1',
+      package_manager: 'dnf4',
+      ...(bootstrap && { bootstrap_image: bootstrap.image, bootstrap_image_ready: true }),
+    },
+  };
+}
+
+/** Writes data (a Lockfile, or any JSON for the bad-lockfile cases) and returns its path. */
+export function writeLockfile(dir: string, name: string, data: Lockfile | unknown): string {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, name);
+  writeFileSync(path, typeof data === 'string' ? data : serializeLockfile(data as Lockfile));
+  return path;
+}
