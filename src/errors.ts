@@ -11,6 +11,8 @@ export const ExitCode = {
   build: 10,
   chroot: 20,
   packageManager: 30,
+  /** Mock's run_command exits 50 when a mode is given without the arguments it needs. */
+  missingArguments: 50,
   lockHeld: 60,
   resultDir: 70,
   bootstrap: 90,

@@ -42,6 +42,11 @@ export interface BuildrootBind {
   inside: string;
 }
 
+/** The per-root scratch of the bootstrap overlay (its upper and work layers). */
+export function bootstrapScratchDir(config: BuildConfig): string {
+  return join(config.basedir, `${config.root}-bootstrap`);
+}
+
 export class Buildroot {
   private foundPm?: PackageManager;
   /** Where the package manager and rpm queries run: '/' or the bootstrap's merged view. */
@@ -54,7 +59,7 @@ export class Buildroot {
     readonly bootstrap?: BootstrapTree,
     private readonly binds: BuildrootBind[] = [],
   ) {
-    this.scratch = join(config.basedir, `${config.root}-bootstrap`);
+    this.scratch = bootstrapScratchDir(config);
     this.toolTree = bootstrap ? join(this.scratch, 'root') : '/';
   }
 
@@ -260,7 +265,7 @@ export class Buildroot {
    */
   async runInside(
     argv: string[],
-    options: { asRoot?: boolean; network?: boolean; log?: Writable; capture?: boolean; cwd?: string } = {},
+    options: { asRoot?: boolean; network?: boolean; log?: Writable; capture?: boolean; cwd?: string; interactive?: boolean } = {},
   ): Promise<{ code: number; stdout: string }> {
     const root = this.config.rootdir;
     const spec: SandboxSpec = {
@@ -276,6 +281,6 @@ export class Buildroot {
     };
     this.logs.debug(`Executing command in ${root}: ${JSON.stringify(argv)}`);
     const log = options.log ?? this.logs.root;
-    return runSandboxed(spec, { log, capture: options.capture, onLine: (l) => this.logs.echo(l) });
+    return runSandboxed(spec, { log, capture: options.capture, interactive: options.interactive, onLine: (l) => this.logs.echo(l) });
   }
 }

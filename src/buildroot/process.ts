@@ -16,6 +16,8 @@ export interface RunOptions {
   capture?: boolean;
   /** Lines of output are passed here as they arrive (progress, --verbose). */
   onLine?: (line: string) => void;
+  /** The child shares isomock's stdin, stdout and stderr (a --shell session); nothing is logged. */
+  interactive?: boolean;
 }
 
 export interface RunResult {
@@ -25,12 +27,15 @@ export interface RunResult {
 
 const live = new Set<import('node:child_process').ChildProcess>();
 let handlersInstalled = false;
+/** Interactive children running: a terminal's Ctrl-C is theirs to handle (it reaches them too), not isomock's. */
+let interactiveChildren = 0;
 
 function installSignalHandlers(): void {
   if (handlersInstalled) return;
   handlersInstalled = true;
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(signal, () => {
+      if (signal === 'SIGINT' && interactiveChildren > 0) return;
       for (const child of live) child.kill('SIGKILL');
       // The conventional 128+n, as a shell reports a signalled process.
       process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1));
@@ -44,9 +49,13 @@ export function run(argv: string[], options: RunOptions): Promise<RunResult> {
   const child = spawn('/usr/bin/setpriv', ['--pdeathsig', 'KILL', '--', ...argv], {
     env: options.env,
     cwd: options.cwd ?? '/',
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: options.interactive ? 'inherit' : ['ignore', 'pipe', 'pipe'],
   });
   live.add(child);
+  if (options.interactive) {
+    interactiveChildren++;
+    child.on('close', () => interactiveChildren--);
+  }
   const chunks: Buffer[] = [];
   let pending = '';
   const onData = (data: Buffer, isStdout: boolean): void => {
@@ -59,8 +68,8 @@ export function run(argv: string[], options: RunOptions): Promise<RunResult> {
       for (const line of lines) options.onLine(line);
     }
   };
-  child.stdout.on('data', (d: Buffer) => onData(d, true));
-  child.stderr.on('data', (d: Buffer) => onData(d, false));
+  child.stdout?.on('data', (d: Buffer) => onData(d, true));
+  child.stderr?.on('data', (d: Buffer) => onData(d, false));
   return new Promise((resolve, reject) => {
     child.on('error', (err) => {
       live.delete(child);

@@ -18,12 +18,12 @@ import { flag, pair, str, type ParsedArgs } from './args.js';
 /** isomock's own config for --isolated-build, shipped beside dist/. */
 const isolatedBuildConfig = fileURLToPath(new URL('../../../etc/isolated-build.cfg', import.meta.url));
 
-function verbosity(args: ParsedArgs): Verbosity {
+export function verbosity(args: ParsedArgs): Verbosity {
   return flag(args, 'quiet') ? 'quiet' : flag(args, 'verbose') ? 'verbose' : 'normal';
 }
 
 /** The bootstrap for an online build, as the config asks for it. */
-function bootstrapFor(config: BuildConfig): ((logs: BuildLogs) => ReturnType<typeof prepareBootstrap>) | undefined {
+export function bootstrapFor(config: BuildConfig): ((logs: BuildLogs) => ReturnType<typeof prepareBootstrap>) | undefined {
   if (!config.useBootstrap || !config.useBootstrapImage) return undefined;
   return (logs) => {
     if (!config.bootstrapImageReady) {

@@ -11,6 +11,7 @@ import { loadOptionsFromArgs } from '../config/fromargs.js';
 import { loadConfig } from '../config/load.js';
 import { imageCommand } from '../commands/image.js';
 import { buildCommand } from './build.js';
+import { buildrootModeCommand, isBuildrootMode } from './modes.js';
 import { isolatedRepoCommand } from '../commands/isolated-repo.js';
 
 const usage = `usage:
@@ -73,6 +74,7 @@ async function runMain(args: ParsedArgs, argv: string[]): Promise<number> {
   if (mode === 'rebuild' || mode === 'calculate-build-dependencies' || mode === 'isolated-build') {
     return buildCommand(args, argv);
   }
+  if (isBuildrootMode(mode)) return buildrootModeCommand(mode, args, argv);
   return notYet(`--${mode}`)(args);
 }
 

@@ -13,7 +13,7 @@ export const mainOptions: OptionSpec[] = [
   { names: ['--init'], arity: 0, mode: true, help: 'initialize the buildroot and exit' },
   { names: ['--clean'], arity: 0, mode: true, help: 'completely remove the buildroot' },
   { names: ['--scrub'], arity: 1, mode: true, repeat: true, metavar: ['TYPE'],
-    help: 'completely remove the buildroot and/or caches: all, chroot, bootstrap, cache' },
+    help: 'completely remove the buildroot and/or caches: all, chroot, bootstrap, cache, root-cache, c-cache, yum-cache, dnf-cache' },
   { names: ['--installdeps'], arity: 0, mode: true, help: 'install the build dependencies of the SRPM or spec' },
   { names: ['-i', '--install'], arity: 0, mode: true, help: 'install the named packages into the buildroot' },
   { names: ['--debug-config'], arity: 0, mode: true, help: 'print the resolved configuration and exit' },
@@ -39,6 +39,8 @@ export const mainOptions: OptionSpec[] = [
   { names: ['--offline'], arity: 0, help: 'use only local data: cached repository metadata and images' },
   { names: ['--nocheck'], arity: 0, help: 'skip %check' },
   { names: ['-n', '--no-clean'], arity: 0, help: 'do not clean the buildroot before building' },
+  { names: ['--unpriv'], arity: 0, help: 'run the --shell or --chroot command as the build user, not root' },
+  { names: ['--cwd'], arity: 1, metavar: ['DIR'], help: 'working directory (in the buildroot) of the --shell or --chroot command' },
 
   // Output.
   { names: ['-v', '--verbose'], arity: 0, help: 'verbose output' },

@@ -11,9 +11,15 @@ export interface CliResult {
 
 export const isomockBin = join(repoRoot, 'bin', 'isomock');
 
-export function isomock(args: string[], options: { signalAfterMs?: { signal: NodeJS.Signals; ms: number } } = {}): Promise<CliResult> {
+export function isomock(
+  args: string[],
+  options: { signalAfterMs?: { signal: NodeJS.Signals; ms: number }; /** Fed to stdin, a pipe (empty when not given). */ input?: string } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(isomockBin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(isomockBin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    // A child that exits without reading its input (EPIPE) is not the test's failure.
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(options.input);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
