@@ -10,6 +10,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { serveWorld, type ServedWorld } from './helpers/world.js';
+import { isomockMounts } from './helpers/mounts.js';
 import { isomock, isomockBin, type CliResult } from './helpers/isomock.js';
 
 let world: ServedWorld;
@@ -55,7 +56,7 @@ const srpm = (name: string): string => worldFile(world.world.manifest.srpms.find
 const packageFile = (name: string): string => worldFile(world.world.manifest.packages.find((p) => p.name === name)!.file);
 
 test('--init makes the buildroot; --shell and --chroot run in it as Mock runs them', async () => {
-  const mountsBefore = readFileSync('/proc/self/mountinfo', 'utf8');
+  assert.deepEqual(isomockMounts(scratch), []);
   ok(await isomock([...opts('run'), '--init']), '--init');
   const buildsys = world.world.manifest.packages.filter((p) => p.buildsys).map((p) => p.name);
   assert.ok(rpmQuery('run', buildsys).installed, 'chroot_setup_cmd installed the buildsys group');
@@ -94,7 +95,7 @@ test('--init makes the buildroot; --shell and --chroot run in it as Mock runs th
   const noCommand = await isomock([...opts('run'), '--chroot']);
   assert.equal(noCommand.code, 50);
   assert.match(noCommand.stderr, /^isomock: error: You must specify a command to run with --chroot\n$/);
-  assert.equal(readFileSync('/proc/self/mountinfo', 'utf8'), mountsBefore, 'no mount left behind');
+  assert.deepEqual(isomockMounts(scratch), [], 'no mount left behind');
 });
 
 test('--shell without a command on a terminal is an interactive shell with Mock\'s prompt', async () => {
