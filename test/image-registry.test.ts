@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Header } from 'tar';
 import { IsomockError } from '../src/errors.js';
 import { imageMetadata } from '../src/image/inspect.js';
 import { loadDir, loadOciArchive, saveDir, saveOciArchive } from '../src/image/layouts.js';
@@ -16,26 +15,13 @@ import { getImage, imageContext, type ImageContext } from '../src/image/source.j
 import { BlobStore } from '../src/image/store.js';
 import { unpackImage, unpackLayers } from '../src/image/unpack.js';
 import { repoRoot } from './helpers/paths.js';
-import { buildImage, buildIndex, layerFromDir, layerFromTar, pushImage, type BuiltImage } from '../world/images.js';
+import { buildImage, buildIndex, craftedTar, layerFromDir, layerFromTar, pushImage, type BuiltImage } from '../world/images.js';
 import { podmanPull, podmanRemove, podmanTree, run, scratchRoot, startRegistry, tree, treeDifferences, type TestRegistry } from './helpers/registry.js';
 
 const work = join(scratchRoot, `registry-test-${process.pid}`);
 let registry: TestRegistry;
 let ctx: ImageContext;
 const podmanImages: string[] = [];
-
-/** A raw tar of crafted entries (paths no tar(1) would write). */
-function craftedTar(entries: { path: string; type?: 'File' | 'SymbolicLink' | 'Link'; linkpath?: string; data?: string }[]): Buffer {
-  const blocks: Buffer[] = [];
-  for (const e of entries) {
-    const data = Buffer.from(e.data ?? '');
-    const h = new Header({ path: e.path, type: e.type ?? 'File', mode: 0o644, size: e.type && e.type !== 'File' ? 0 : data.length, mtime: new Date(0), uid: 0, gid: 0, ...(e.linkpath !== undefined && { linkpath: e.linkpath }) });
-    const block = Buffer.alloc(512);
-    h.encode(block);
-    blocks.push(block, data, Buffer.alloc((512 - (data.length % 512)) % 512));
-  }
-  return Buffer.concat([...blocks, Buffer.alloc(1024)]);
-}
 
 const images: Record<string, BuiltImage> = {};
 

@@ -1,8 +1,10 @@
 /**
  * The world's container images: small hand-made images for the image tests
- * (layers from directories, OCI or Docker v2 schema 2 manifests, multi-arch
- * indexes, gzip or zstd layers) and the dnf + rpm bootstrap image made with
- * mmdebstrap, all pushed to a loopback registry over the distribution API.
+ * (layers from directories or crafted tar entries, OCI or Docker v2 schema 2
+ * manifests, multi-arch indexes, gzip or zstd layers), the dnf + rpm
+ * bootstrap image made with mmdebstrap, and the rpm-only bootstrap made from
+ * the world's own packages, all pushed to a loopback registry over the
+ * distribution API.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -11,7 +13,10 @@ import http from 'node:http';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { gzipSync, createGzip } from 'node:zlib';
+import { Header, type ReadEntry } from 'tar';
 import { mediaTypes, sha256Digest } from '../src/image/manifest.js';
+import { ensureWorld } from './build.js';
+import type { WorldInfo } from './manifest.js';
 
 export interface Blob {
   digest: string;
@@ -44,6 +49,30 @@ function blobOf(data: Buffer): Blob {
 export function layerFromTar(raw: Buffer, compression: Compression = 'gzip'): Layer {
   const data = compression === 'gzip' ? gzipSync(raw) : compression === 'zstd' ? execFileSync('zstd', ['-q', '-c', '-'], { input: raw, maxBuffer: 1 << 30 }) : raw;
   return { blob: blobOf(data), diffId: sha256Digest(raw), compression };
+}
+
+export interface CraftedEntry {
+  path: string;
+  type?: ReadEntry['type'];
+  linkpath?: string;
+  data?: string;
+  mode?: number;
+  uid?: number;
+  gid?: number;
+}
+
+/** A raw tar of crafted entries, including ones no tar(1) would write (`..` paths, links out of the tree). */
+export function craftedTar(entries: CraftedEntry[]): Buffer {
+  const blocks: Buffer[] = [];
+  for (const e of entries) {
+    const type = e.type ?? 'File';
+    const data = Buffer.from(type === 'File' ? (e.data ?? '') : '');
+    const h = new Header({ path: e.path, type, mode: e.mode ?? (type === 'Directory' ? 0o755 : 0o644), size: data.length, mtime: new Date(0), uid: e.uid ?? 0, gid: e.gid ?? 0, ...(e.linkpath !== undefined && { linkpath: e.linkpath }) });
+    const block = Buffer.alloc(512);
+    h.encode(block);
+    blocks.push(block, data, Buffer.alloc((512 - (data.length % 512)) % 512));
+  }
+  return Buffer.concat([...blocks, Buffer.alloc(1024)]);
 }
 
 /** A layer holding the contents of `dir` (owners and modes as they are on disk). */
@@ -201,4 +230,58 @@ export async function pushDnfBootstrap(host: string): Promise<BuiltImage> {
   });
   await pushImage(host, 'world/bootstrap', '1', image);
   return image;
+}
+
+/** The packages rpm needs, closed over Requires among the world's buildsys packages (rpm itself is the judge when installing). */
+function rpmClosure(world: WorldInfo, roots: string[]): string[] {
+  const candidates = world.manifest.packages.filter((p) => p.repo === 'base' && p.buildsys);
+  const out = execFileSync('rpm', ['-qp', '--nosignature', '--qf', '[%{=NAME}\tP\t%{PROVIDES}\n][%{=NAME}\tP\t%{FILENAMES}\n][%{=NAME}\tR\t%{REQUIRES}\n]', ...candidates.map((p) => join(world.dir, p.file))], { encoding: 'utf8', maxBuffer: 1 << 26, stdio: ['ignore', 'pipe', 'ignore'] });
+  const providers = new Map<string, string>();
+  const requires = new Map<string, string[]>();
+  for (const line of out.split('\n')) {
+    const [name, kind, value] = line.split('\t');
+    if (!name || !value) continue;
+    if (kind === 'P') providers.set(value, providers.get(value) ?? name);
+    else requires.set(name, [...(requires.get(name) ?? []), value]);
+  }
+  const chosen = new Set<string>();
+  const todo = [...roots];
+  for (let name = todo.pop(); name !== undefined; name = todo.pop()) {
+    if (chosen.has(name)) continue;
+    chosen.add(name);
+    for (const cap of requires.get(name) ?? []) {
+      if (cap.startsWith('rpmlib(')) continue;
+      const provider = providers.get(cap);
+      if (!provider) throw new Error(`world bootstrap: nothing in the world provides '${cap}' (needed by ${name})`);
+      todo.push(provider);
+    }
+  }
+  return candidates.filter((p) => chosen.has(p.name)).map((p) => join(world.dir, p.file));
+}
+
+/** What issue 4 names for the small bootstrap; Requires bring in the rest. */
+const rpmBootstrapRoots = ['filesystem', 'setup', 'glibc', 'base-libs', 'bash', 'coreutils', 'rpm'];
+
+/**
+ * Push the rpm-only bootstrap as `world/bootstrap-rpm:1`: the world's rpm and
+ * its dependencies installed with the host's `rpm --root` into an empty root
+ * under `workDir` (database at the world's dbpath), packed as one gzip layer.
+ */
+export async function pushRpmBootstrap(host: string, workDir: string): Promise<BuiltImage> {
+  const world = await ensureWorld();
+  const root = join(workDir, 'rpm-bootstrap-root');
+  rmSync(root, { recursive: true, force: true });
+  mkdirSync(root, { recursive: true });
+  try {
+    execFileSync('rpm', ['--root', root, '--dbpath', world.manifest.dbpath, '-i', '--nosignature', ...rpmClosure(world, rpmBootstrapRoots)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const image = buildImage({
+      architecture: 'amd64',
+      config: { Cmd: ['/bin/bash'], Env: ['PATH=/usr/sbin:/usr/bin'] },
+      layers: [layerFromDir(root)],
+    });
+    await pushImage(host, 'world/bootstrap-rpm', '1', image);
+    return image;
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 }

@@ -4,18 +4,27 @@
  * then modes (chown clears setuid bits, so chmod comes after), directory
  * times set last. Nothing is ever written outside the target: a `..` path,
  * a hard link leaving the tree or any write through a symlink is an error.
- * Work is synchronous per entry so the tar's order is the order on disk.
+ *
+ * Why in Node and not GNU tar: measured on the 245 MB / 9,284-entry dnf
+ * bootstrap (bench/image.ts), this applier is at least as fast as
+ * `tar -xzf`: on tmpfs it is faster (about 1.1-1.8 s against 2.6 s), on disk
+ * both wait on the kernel creating inodes. tar also follows symlinks already
+ * in the tree when it resolves parents, so it would need a separate
+ * validating pass over the data on top. The hot path: decompression on a
+ * worker thread (layer-data.ts) so it overlaps the file system calls; entries
+ * applied synchronously in tar order (no per-entry promise or thread-pool
+ * hop); creation attempted first (O_EXCL, mkdir, symlink and link all fail
+ * on anything already there), with lstat and removal only on EEXIST; and
+ * parent directories checked once each through a cache of directories known
+ * to be real (prefix-closed, pruned whenever something is removed).
  */
 import {
-  chownSync, closeSync, constants, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync,
-  openSync, readdirSync, rmSync, symlinkSync, utimesSync, writeSync, chmodSync, createReadStream, type Stats,
+  chmodSync, chownSync, closeSync, constants, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync,
+  openSync, readdirSync, rmSync, symlinkSync, utimesSync, writeSync, type Stats,
 } from 'node:fs';
-import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { Parser, type ReadEntry } from 'tar';
 import { ExitCode, IsomockError } from '../errors.js';
-import { decompressor } from './decompress.js';
+import { layerData } from './layer-data.js';
 import type { StoredImage } from './pull.js';
 import type { BlobStore } from './store.js';
 
@@ -28,6 +37,7 @@ export interface UnpackStats {
 const whiteoutPrefix = '.wh.';
 const opaqueMarker = '.wh..wh..opq';
 const asRoot = process.getuid?.() === 0;
+const createFile = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 function lstatOrUndefined(p: string): Stats | undefined {
   try {
@@ -38,16 +48,34 @@ function lstatOrUndefined(p: string): Stats | undefined {
   }
 }
 
+/** Run `create`; if something is already in the way, remove it with `clear` and run `create` again. */
+function replacing<T>(create: () => T, clear: () => void): T {
+  try {
+    return create();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  clear();
+  return create();
+}
+
 class LayerApplier {
   /** Directory times, applied after every layer so later writes cannot move them. */
   readonly dirTimes = new Map<string, Date>();
   readonly stats: UnpackStats = { entries: 0, skippedDevices: 0 };
+  /** Paths this layer wrote, which its opaque markers keep. */
   private written = new Set<string>();
+  /** Tree-relative paths verified to be real directories; with any member, all its ancestors. */
+  private readonly knownDirs = new Set<string>();
 
   constructor(readonly root: string) {}
 
   startLayer(): void {
     this.written = new Set();
+  }
+
+  private abs(rel: string): string {
+    return `${this.root}/${rel}`;
   }
 
   private escape(where: string, path: string, why: string): IsomockError {
@@ -61,30 +89,37 @@ class LayerApplier {
     return parts;
   }
 
-  /** Make sure every parent of `parts` is a real directory inside the tree (never a symlink). */
+  /** Make sure every parent of `parts` is a real directory inside the tree (never a symlink); returns the parent's relative path. */
   private parentDir(where: string, path: string, parts: string[]): string {
-    let dir = this.root;
+    const parentRel = parts.slice(0, -1).join('/');
+    if (parentRel === '' || this.knownDirs.has(parentRel)) return parentRel;
+    let rel = '';
     for (let i = 0; i < parts.length - 1; i++) {
-      dir = join(dir, parts[i]!);
-      const st = lstatOrUndefined(dir);
+      rel = rel === '' ? parts[i]! : `${rel}/${parts[i]!}`;
+      if (this.knownDirs.has(rel)) continue;
+      const st = lstatOrUndefined(this.abs(rel));
       if (!st) {
-        mkdirSync(dir, { mode: 0o755 });
-        this.written.add(parts.slice(0, i + 1).join('/'));
+        mkdirSync(this.abs(rel), { mode: 0o755 });
+        this.written.add(rel);
       } else if (st.isSymbolicLink()) {
-        throw this.escape(where, path, `would be written through the symlink '${parts.slice(0, i + 1).join('/')}'`);
+        throw this.escape(where, path, `would be written through the symlink '${rel}'`);
       } else if (!st.isDirectory()) {
-        throw this.escape(where, path, `has the non-directory '${parts.slice(0, i + 1).join('/')}' as a parent`);
+        throw this.escape(where, path, `has the non-directory '${rel}' as a parent`);
       }
+      this.knownDirs.add(rel);
     }
-    return dir;
+    return parentRel;
   }
 
-  private setOwnerMode(abs: string, entry: ReadEntry): void {
-    if (asRoot) chownSync(abs, entry.uid ?? 0, entry.gid ?? 0);
-    chmodSync(abs, (entry.mode ?? 0o755) & 0o7777);
+  /** Remove whatever is at `rel`, and forget the directories that went with it. */
+  private remove(rel: string): void {
+    rmSync(this.abs(rel), { recursive: true, force: true });
+    if (!this.knownDirs.delete(rel)) return;
+    const prefix = `${rel}/`;
+    for (const d of this.knownDirs) if (d.startsWith(prefix)) this.knownDirs.delete(d);
   }
 
-  /** Apply one entry; for regular files the returned callbacks receive the data. */
+  /** Apply one entry; a regular file's data arrives through the entry's events. */
   apply(where: string, entry: ReadEntry): void {
     this.stats.entries++;
     const parts = this.components(where, entry.path);
@@ -92,70 +127,76 @@ class LayerApplier {
       entry.resume();
       return;
     }
-    const rel = parts.join('/');
     const name = parts[parts.length - 1]!;
-    const parent = this.parentDir(where, entry.path, parts);
+    const parentRel = this.parentDir(where, entry.path, parts);
+    const inParent = (n: string) => (parentRel === '' ? n : `${parentRel}/${n}`);
     if (name === opaqueMarker) {
-      this.makeOpaque(parent, parts.slice(0, -1).join('/'));
+      this.makeOpaque(parentRel);
       entry.resume();
       return;
     }
     if (name.startsWith(whiteoutPrefix)) {
-      rmSync(join(parent, name.slice(whiteoutPrefix.length)), { recursive: true, force: true });
+      this.remove(inParent(name.slice(whiteoutPrefix.length)));
       entry.resume();
       return;
     }
-    const abs = join(parent, name);
-    const existing = lstatOrUndefined(abs);
-    this.written.add(rel);
+    const rel = inParent(name);
+    const abs = this.abs(rel);
+    const clear = () => this.remove(rel);
     switch (entry.type) {
       case 'Directory':
-        if (existing && !existing.isDirectory()) rmSync(abs, { recursive: true, force: true });
-        if (!existing || !existing.isDirectory()) mkdirSync(abs, { mode: 0o700 });
-        this.setOwnerMode(abs, entry);
+        try {
+          mkdirSync(abs, { mode: 0o700 });
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+          // An existing directory stays, with its contents; anything else gives way.
+          if (!lstatSync(abs).isDirectory()) {
+            clear();
+            mkdirSync(abs, { mode: 0o700 });
+          }
+        }
+        this.knownDirs.add(rel);
+        if (asRoot) chownSync(abs, entry.uid ?? 0, entry.gid ?? 0);
+        chmodSync(abs, (entry.mode ?? 0o755) & 0o7777);
         this.dirTimes.delete(abs);
         this.dirTimes.set(abs, entry.mtime ?? new Date(0));
-        entry.resume();
-        return;
+        break;
       case 'File':
       case 'OldFile':
       case 'ContiguousFile':
-        if (existing) rmSync(abs, { recursive: true, force: true });
-        this.writeFile(abs, entry);
+        // O_EXCL|O_NOFOLLOW: never open what is already there, least of all a symlink.
+        this.writeFile(replacing(() => openSync(abs, createFile, 0o600), clear), entry);
+        this.written.add(rel);
         return;
       case 'SymbolicLink':
-        if (existing) rmSync(abs, { recursive: true, force: true });
-        symlinkSync(entry.linkpath ?? '', abs);
+        replacing(() => symlinkSync(entry.linkpath ?? '', abs), clear);
         if (asRoot) lchownSync(abs, entry.uid ?? 0, entry.gid ?? 0);
         if (entry.mtime) lutimesSync(abs, entry.mtime, entry.mtime);
-        entry.resume();
-        return;
+        break;
       case 'Link': {
         const targetParts = this.components(where, entry.linkpath ?? '');
-        const target = join(this.parentDir(where, entry.linkpath ?? '', targetParts), targetParts[targetParts.length - 1] ?? '');
-        const st = lstatOrUndefined(target);
-        if (!st || st.isDirectory() || targetParts.length === 0) throw this.escape(where, entry.path, `is a hard link to '${entry.linkpath}', which is not a file in the tree`);
-        if (existing) rmSync(abs, { recursive: true, force: true });
-        linkSync(target, abs);
-        entry.resume();
-        return;
+        if (targetParts.length > 0) this.parentDir(where, entry.linkpath ?? '', targetParts);
+        const target = this.abs(targetParts.join('/'));
+        const st = targetParts.length === 0 ? undefined : lstatOrUndefined(target);
+        if (!st || st.isDirectory()) throw this.escape(where, entry.path, `is a hard link to '${entry.linkpath}', which is not a file in the tree`);
+        replacing(() => linkSync(target, abs), clear);
+        break;
       }
       case 'CharacterDevice':
       case 'BlockDevice':
       case 'FIFO':
-        this.written.delete(rel);
         this.stats.skippedDevices++;
         entry.resume();
         return;
       default:
-        this.written.delete(rel);
         entry.resume();
+        return;
     }
+    this.written.add(rel);
+    entry.resume();
   }
 
-  private writeFile(abs: string, entry: ReadEntry): void {
-    // O_EXCL|O_NOFOLLOW: the path was just cleared, so anything there now is hostile.
-    const fd = openSync(abs, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  private writeFile(fd: number, entry: ReadEntry): void {
     entry.on('data', (chunk: Buffer) => {
       let off = 0;
       while (off < chunk.length) off += writeSync(fd, chunk, off);
@@ -169,10 +210,10 @@ class LayerApplier {
   }
 
   /** Hide what lower layers put in `dir`, keeping what this layer wrote there. */
-  private makeOpaque(dir: string, rel: string): void {
-    for (const child of readdirSync(dir)) {
-      const childRel = rel === '' ? child : `${rel}/${child}`;
-      if (!this.written.has(childRel)) rmSync(join(dir, child), { recursive: true, force: true });
+  private makeOpaque(dirRel: string): void {
+    for (const child of readdirSync(dirRel === '' ? this.root : this.abs(dirRel))) {
+      const childRel = dirRel === '' ? child : `${dirRel}/${child}`;
+      if (!this.written.has(childRel)) this.remove(childRel);
     }
   }
 
@@ -184,18 +225,39 @@ class LayerApplier {
   }
 }
 
-/** A Writable feeding tar's parser, so pipeline() carries errors and backpressure. */
-function parserSink(parser: Parser): Writable {
-  return new Writable({
-    write(chunk: Buffer, _enc, done) {
-      if (parser.write(chunk)) done();
-      else parser.once('drain', () => done());
-    },
-    final(done) {
-      parser.once('end', () => done());
-      parser.end();
-    },
+/** Feed one layer's tar bytes through the parser into the applier; the first failure wins. */
+async function applyLayer(applier: LayerApplier, file: string, where: string): Promise<void> {
+  let failure: unknown;
+  const parser = new Parser({ strict: true });
+  parser.on('entry', (entry: ReadEntry) => {
+    if (failure) return entry.resume();
+    try {
+      applier.apply(where, entry);
+    } catch (err) {
+      failure = err;
+      entry.resume();
+    }
   });
+  const ended = new Promise<void>((resolve) => parser.once('end', resolve));
+  parser.on('error', (err: Error) => {
+    failure ??= new IsomockError(`${where}: not a valid tar stream: ${err.message}`, ExitCode.bootstrap);
+  });
+  try {
+    // Breaking out ends the generator, which stops the decompressing worker.
+    for await (const chunk of layerData(file)) {
+      parser.write(chunk);
+      if (failure) break;
+    }
+    if (!failure) {
+      parser.end();
+      await Promise.race([ended, new Promise((resolve) => parser.once('error', resolve))]);
+    }
+  } catch (err) {
+    failure ??= err;
+  }
+  if (!failure) return;
+  if (failure instanceof IsomockError) throw failure;
+  throw new IsomockError(`${where}: cannot unpack: ${(failure as Error).message}`, ExitCode.bootstrap);
 }
 
 /**
@@ -206,28 +268,7 @@ export async function unpackLayers(target: string, layers: { file: string; name:
   const applier = new LayerApplier(target);
   for (const layer of layers) {
     applier.startLayer();
-    const where = `layer ${layer.name}`;
-    let failure: unknown;
-    const parser = new Parser({ strict: true });
-    const sink = parserSink(parser);
-    parser.on('entry', (entry: ReadEntry) => {
-      if (failure) return entry.resume();
-      try {
-        applier.apply(where, entry);
-      } catch (err) {
-        failure = err;
-        entry.resume();
-        sink.destroy(err as Error);
-      }
-    });
-    parser.on('error', (err: Error) => sink.destroy(new IsomockError(`${where}: not a valid tar stream: ${err.message}`, ExitCode.bootstrap)));
-    try {
-      await pipeline(createReadStream(layer.file, { highWaterMark: 1 << 20 }), decompressor(), sink);
-    } catch (err) {
-      const cause = failure ?? err;
-      if (cause instanceof IsomockError) throw cause;
-      throw new IsomockError(`${where}: cannot unpack: ${(cause as Error).message}`, ExitCode.bootstrap);
-    }
+    await applyLayer(applier, layer.file, `layer ${layer.name}`);
   }
   applier.finish();
   return applier.stats;
