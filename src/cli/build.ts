@@ -68,7 +68,7 @@ export async function buildCommand(args: ParsedArgs, argv: string[]): Promise<nu
     const [lockfile, repo] = pair(args, 'isolated-build')!;
     const base = loadConfig({ ...loadOptionsFromArgs(args, argv), root: isolatedBuildConfig });
     report(
-      await runIsolatedBuild({ lockfile, repo, srpms, baseConfig: base.raw, nocheck, rpmbuildOpts: [], verbosity: verbosity(args), preamble: [proof] }),
+      await runIsolatedBuild({ lockfile, repo, srpms, baseConfig: base.raw, nocheck, verbosity: verbosity(args), preamble: [proof] }),
       args,
     );
     return ExitCode.ok;
@@ -84,7 +84,7 @@ export async function buildCommand(args: ParsedArgs, argv: string[]): Promise<nu
       calculateOnly: mode === 'calculate-build-dependencies',
       noClean: flag(args, 'no-clean'),
       nocheck,
-      rpmbuildOpts: [],
+     
       verbosity: verbosity(args),
       bootstrap: bootstrapFor(config),
     }),

@@ -32,7 +32,6 @@ export interface BuildRequest {
   preamble?: string[];
   noClean: boolean;
   nocheck: boolean;
-  rpmbuildOpts: string[];
   verbosity: Verbosity;
   /** Prepares the bootstrap tree (image pulled, verified, unpacked) when the config uses one. */
   bootstrap?: (logs: BuildLogs) => Promise<{ tree: BootstrapTree; lock: LockedBootstrap } | undefined>;
@@ -96,7 +95,6 @@ export async function runBuild(req: BuildRequest): Promise<BuildReport> {
           calculateOnly: req.calculateOnly,
           locked: req.lockedInstall !== undefined,
           nocheck: req.nocheck,
-          rpmbuildOpts: req.rpmbuildOpts,
         }),
       );
       for (const f of [...outcome.srpms, ...outcome.rpms]) results.push(publish(config.resultdir, f));

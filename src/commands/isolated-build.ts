@@ -26,7 +26,6 @@ export interface IsolatedBuildRequest {
   /** isomock's built-in isolated-build config (etc/isolated-build.cfg), site defaults and command line applied. */
   baseConfig: PyDict;
   nocheck: boolean;
-  rpmbuildOpts: string[];
   verbosity: Verbosity;
   preamble?: string[];
 }
@@ -118,7 +117,6 @@ export async function runIsolatedBuild(req: IsolatedBuildRequest): Promise<Build
     calculateOnly: false,
     noClean: false,
     nocheck: req.nocheck,
-    rpmbuildOpts: req.rpmbuildOpts,
     verbosity: req.verbosity,
     lockedInstall,
     buildrootBinds: [{ source: repo, inside: repoMountPoint }],
