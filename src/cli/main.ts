@@ -6,13 +6,8 @@ import { CommandLineError, ExitCode, IsomockError } from '../errors.js';
 import { version } from '../version.js';
 import { flag, formatOptions, parseArgs, type OptionSpec, type ParsedArgs } from './args.js';
 import { imageOptions, isolatedRepoOptions, mainOptions } from './options.js';
-import { renderDebugConfig } from '../config/debug.js';
-import { loadOptionsFromArgs } from '../config/fromargs.js';
-import { loadConfig } from '../config/load.js';
-import { imageCommand } from '../commands/image.js';
-import { buildCommand } from './build.js';
-import { buildrootModeCommand, isBuildrootMode } from './modes.js';
-import { isolatedRepoCommand } from '../commands/isolated-repo.js';
+
+// Command modules are imported when their command runs: a CLI start loads only what it uses.
 
 const usage = `usage:
        isomock [options] {--init|--clean|--scrub=[all,chroot,bootstrap,cache]}
@@ -38,12 +33,12 @@ const subcommands: Record<string, Subcommand> = {
   'isolated-repo': {
     options: isolatedRepoOptions,
     usage: 'usage: isomock isolated-repo --lockfile FILE --output-repo DIR [--client-cert-for HOST CERT [KEY]] [--jobs N] [--bootstrap-tar]',
-    run: isolatedRepoCommand,
+    run: async (args) => (await import('../commands/isolated-repo.js')).isolatedRepoCommand(args),
   },
   image: {
     options: imageOptions,
     usage: 'usage: isomock image {pull REF | inspect REF [--json] | save REF DIR [--format dir|oci-archive]}',
-    run: imageCommand,
+    run: async (args) => (await import('../commands/image.js')).imageCommand(args),
   },
 };
 subcommands['hermetic-repo'] = subcommands['isolated-repo']!;
@@ -67,14 +62,20 @@ async function runMain(args: ParsedArgs, argv: string[]): Promise<number> {
   }
   const mode = args.mode ?? 'rebuild';
   if (mode === 'debug-config' || mode === 'debug-config-expanded') {
+    const [{ renderDebugConfig }, { loadOptionsFromArgs }, { loadConfig }] = await Promise.all([
+      import('../config/debug.js'),
+      import('../config/fromargs.js'),
+      import('../config/load.js'),
+    ]);
     const loaded = loadConfig(loadOptionsFromArgs(args, argv));
     process.stdout.write(renderDebugConfig(loaded, { expanded: mode === 'debug-config-expanded', json: flag(args, 'json') }));
     return ExitCode.ok;
   }
   if (mode === 'rebuild' || mode === 'calculate-build-dependencies' || mode === 'isolated-build') {
-    return buildCommand(args, argv);
+    return (await import('./build.js')).buildCommand(args, argv);
   }
-  if (isBuildrootMode(mode)) return buildrootModeCommand(mode, args, argv);
+  const modes = await import('./modes.js');
+  if (modes.isBuildrootMode(mode)) return modes.buildrootModeCommand(mode, args, argv);
   return notYet(`--${mode}`)(args);
 }
 

@@ -3,7 +3,8 @@
  * where it came from, the bootstrap image, the config that matters). isomock
  * reads Mock's files and writes files Mock reads, byte for byte as Mock does.
  */
-import { Ajv, type ErrorObject } from 'ajv';
+import { createRequire } from 'node:module';
+import type { Ajv as AjvClass, ErrorObject, ValidateFunction } from 'ajv';
 import { IsomockError, ExitCode } from '../errors.js';
 import { pythonJsonDumps, type JsonValue } from './python-json.js';
 import { lockfileSchemas, type LockfileVersion } from './schema.js';
@@ -56,11 +57,17 @@ export const buildrootDefiningKeys: readonly string[] = recordedConfigKeys;
 
 export const currentLockfileVersion: LockfileVersion = '1.1.0';
 
-const ajv = new Ajv({ allErrors: true, strict: false });
-const validators = {
-  '1.0.0': ajv.compile(lockfileSchemas['1.0.0']),
-  '1.1.0': ajv.compile(lockfileSchemas['1.1.0']),
-};
+let validators: Record<LockfileVersion, ValidateFunction> | undefined;
+
+/** ajv and the compiled schemas, on first use: loading them costs ~0.1 s that writing a lockfile does not need. */
+function validatorFor(version: LockfileVersion): ValidateFunction {
+  if (!validators) {
+    const { Ajv } = createRequire(import.meta.url)('ajv') as { Ajv: typeof AjvClass };
+    const ajv = new Ajv({ allErrors: true, strict: false });
+    validators = { '1.0.0': ajv.compile(lockfileSchemas['1.0.0']), '1.1.0': ajv.compile(lockfileSchemas['1.1.0']) };
+  }
+  return validators[version];
+}
 
 function describe(errors: ErrorObject[] | null | undefined): string {
   return (errors ?? [])
@@ -85,10 +92,10 @@ export function parseLockfile(text: string, source: string): Lockfile {
     throw badLockfile(source, `not JSON (${(err as Error).message})`);
   }
   const version = (data as { version?: unknown } | null)?.version;
-  if (typeof version !== 'string' || !(version in validators)) {
+  if (typeof version !== 'string' || !(version in lockfileSchemas)) {
     throw badLockfile(source, `unsupported version ${JSON.stringify(version)} (isomock reads 1.0.0 and 1.1.0)`);
   }
-  const validate = validators[version as LockfileVersion];
+  const validate = validatorFor(version as LockfileVersion);
   if (!validate(data)) throw badLockfile(source, describe(validate.errors));
   const lock = data as Lockfile;
   lock.buildroot.rpms.forEach((rpm, i) => checkRpmEntry(rpm, `${source}: buildroot.rpms[${i}] (${rpm.name})`));
