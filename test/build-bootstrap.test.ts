@@ -6,15 +6,18 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { isomockMounts } from './helpers/mounts.js';
 import { join } from 'node:path';
 import { serveWorld, type ServedWorld } from './helpers/world.js';
 import { isomock } from './helpers/isomock.js';
 import { startRegistry, type TestRegistry } from '../world/registry.js';
-import { pushDnfBootstrap } from '../world/images.js';
+import { pushDnfBootstrap, pushRpmBootstrap } from '../world/images.js';
 import { parseLockfile } from '../src/lockfile/lockfile.js';
 
 const image = '127.0.0.1/world/bootstrap:1';
+/** A bootstrap holding rpm and no resolver: enough to install an already resolved set. */
+const rpmImage = '127.0.0.1/world/bootstrap-rpm:1';
 let registry: TestRegistry | undefined;
 let world: ServedWorld | undefined;
 let scratch: string;
@@ -23,6 +26,7 @@ before(async () => {
   scratch = mkdtempSync('/tmp/isomock-bootstrap-test-');
   registry = await startRegistry(80);
   await pushDnfBootstrap(registry.host);
+  await pushRpmBootstrap(registry.host, scratch);
   world = await serveWorld({ bootstrapImage: image });
 });
 
@@ -32,7 +36,10 @@ async function stopServers(): Promise<void> {
   world = undefined;
   registry = undefined;
 }
-after(stopServers);
+after(async () => {
+  await stopServers();
+  if (scratch && isomockMounts(scratch).length === 0) rmSync(scratch, { recursive: true, force: true });
+});
 
 const lib = (): string[] => ['--config-opts', `basedir=${join(scratch, 'lib')}`, '--config-opts', `cache_topdir=${join(scratch, 'cache')}`];
 const samples = ['hello-synth', 'dyn-br-synth'];
@@ -62,6 +69,29 @@ test('online: rebuild and calculate from the bootstrap image, lockfile with its 
   }
 });
 
+test('rpm-only bootstrap: a build that must resolve fails clearly; a lockfile pinning it gets a repository', async () => {
+  const w = world!;
+  writeFileSync(
+    join(w.configDir, 'world-rpm-only.cfg'),
+    `include('${w.configs[0]}.cfg')\nconfig_opts['root'] = 'world-rpm-only'\nconfig_opts['use_bootstrap'] = True\nconfig_opts['bootstrap_image'] = '${rpmImage}'\nconfig_opts['bootstrap_image_ready'] = True\n`,
+  );
+  const srpm = join(w.world.dir, w.world.manifest.srpms.find((s) => s.name === 'hello-synth')!.file);
+  const online = await isomock(['--configdir', w.configDir, '-r', 'world-rpm-only', ...lib(), '-q', '--resultdir', join(scratch, 'rpm-only-online'), srpm]);
+  assert.equal(online.code, 30, online.stderr);
+  assert.match(online.stderr, /^isomock: error: no package manager in .*: looked for .*dnf/);
+
+  // The hello-synth lockfile, its bootstrap pinned to the rpm-only image instead.
+  const inspect = await isomock(['image', 'inspect', rpmImage, '--json']);
+  assert.equal(inspect.code, 0, inspect.stderr);
+  const meta = JSON.parse(inspect.stdout) as Record<string, string>;
+  const lock = JSON.parse(readFileSync(join(scratch, 'calc-hello-synth', 'buildroot_lock.json'), 'utf8'));
+  lock.config.bootstrap_image = rpmImage;
+  lock.bootstrap = { architecture: meta['architecture'], id: meta['id'], image_digest: meta['image_digest'], pull_digest: meta['pull_digest'] };
+  writeFileSync(join(scratch, 'rpm-only-lock.json'), JSON.stringify(lock, null, 4));
+  const repo = await isomock(['isolated-repo', '-q', '--lockfile', join(scratch, 'rpm-only-lock.json'), '--output-repo', join(scratch, 'repo-rpm-only')]);
+  assert.equal(repo.code, 0, repo.stderr);
+});
+
 test('offline: the isolated build from the saved image, servers stopped, same binaries', async () => {
   await stopServers();
   for (const name of samples) {
@@ -74,6 +104,15 @@ test('offline: the isolated build from the saved image, servers stopped, same bi
     assert.match(rootLog, /network cut verified/);
     assert.match(rootLog, /Using container image: dir:/);
   }
+});
+
+test('offline: an rpm-only bootstrap is enough for the isolated build', async () => {
+  await stopServers();
+  const srpm = join(scratch, 'calc-hello-synth', 'hello-synth-1.0-1.w1.src.rpm');
+  const iso = await isomock(['--isolated-build', join(scratch, 'rpm-only-lock.json'), join(scratch, 'repo-rpm-only'), ...lib(), '-q', '--resultdir', join(scratch, 'iso-rpm-only'), srpm]);
+  assert.equal(iso.code, 0, iso.stderr);
+  assert.deepEqual(binaries(join(scratch, 'iso-rpm-only')), binaries(join(scratch, 'rebuild-hello-synth')));
+  assert.match(readFileSync(join(scratch, 'iso-rpm-only', 'root.log'), 'utf8'), /Using container image: dir:.*bootstrap-rpm@sha256:/);
 });
 
 test('an image digest that does not match the lockfile is fatal (exit 90)', async () => {

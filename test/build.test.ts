@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
@@ -24,6 +24,8 @@ before(async () => {
 });
 after(async () => {
   await world?.close();
+  // Buildroots are deleted only when nothing is mounted in them (there never is: see sandbox.ts).
+  if (scratch && isomockMounts(scratch).length === 0) rmSync(scratch, { recursive: true, force: true });
 });
 
 /** Common options: the world's config dir and a private basedir, so test files can run in parallel. */

@@ -7,7 +7,7 @@
  */
 import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
-import { Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import { ExitCode, IsomockError } from '../errors.js';
 import type { BuildConfig } from './build-config.js';
 import type { BuildLogs } from './logs.js';
@@ -16,6 +16,7 @@ import { removeTree } from './remove.js';
 import { nevra } from '../lockfile/lockfile.js';
 import { reposOf } from '../config/dnfconf.js';
 import { runSandboxed, type Bind, type SandboxSpec } from './sandbox.js';
+import { discard } from './process.js';
 
 /** A bootstrap tree, unpacked once per image and shared read-only by every build. */
 export interface BootstrapTree {
@@ -30,7 +31,6 @@ const skeletonDirs = [
 
 const buildDirs = ['RPMS', 'SPECS', 'SRPMS', 'SOURCES', 'BUILD', 'BUILDROOT', 'originals'];
 
-const devNull = new Writable({ write: (_chunk, _enc, done) => done() });
 
 /** Package manager calls run with a throwaway HOME, so its .rpmmacros (read last) sets the rpmdb path. */
 const installHome = 'installation-homedir';
@@ -217,7 +217,7 @@ export class Buildroot {
 
   /** NEVRAs installed in the buildroot (epoch shown when non-zero), gpg-pubkey left out, sorted. */
   async installed(): Promise<string[]> {
-    const out = await this.rpm(['-qa', '--qf', '%{NAME} %{EPOCH} %{VERSION} %{RELEASE} %{ARCH}\\n'], devNull);
+    const out = await this.rpm(['-qa', '--qf', '%{NAME} %{EPOCH} %{VERSION} %{RELEASE} %{ARCH}\\n'], discard);
     return out
       .split('\n')
       .filter(Boolean)

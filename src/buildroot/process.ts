@@ -5,7 +5,10 @@
  * cleanly first.
  */
 import { spawn } from 'node:child_process';
-import type { Writable } from 'node:stream';
+import { Writable } from 'node:stream';
+
+/** A log that keeps nothing, for queries whose output is only parsed. */
+export const discard = new Writable({ write: (_chunk, _enc, done) => done() });
 
 export interface RunOptions {
   env: Record<string, string>;

@@ -10,7 +10,8 @@
  * loop, plus a separate static pass. Then the real build - or, when
  * calculating dependencies, a stop before %build.
  */
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { discard } from './process.js';
 import { basename, join } from 'node:path';
 import { ExitCode, IsomockError } from '../errors.js';
 import { readRpmPackage } from '../rpm/package.js';
@@ -110,6 +111,12 @@ export async function buildSrpm(br: Buildroot, srpm: string, options: BuildOptio
       if (code !== 0 && code !== 11) throw buildError(`rpmbuild -br failed (exit ${code})`, br);
       buildreqsNosrc = readdirSync(srpmsDir).filter(isNosrc).map((f) => join(srpmsDir, f))[0];
     }
+  });
+
+  await br.logs.step('Outputting list of installed packages', async () => {
+    // Mock's package_state plugin: what the build ran against, sorted, in the result dir.
+    const list = await br.rpm(['-qa', '--qf', '%{NEVRA} %{BUILDTIME} %{SIZE} %{PKGID} installed\\n'], discard);
+    writeFileSync(join(br.logs.dir, 'installed_pkgs.log'), list.split('\n').filter(Boolean).sort().join('\n') + '\n');
   });
 
   if (!options.calculateOnly) {
