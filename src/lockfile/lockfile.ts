@@ -3,11 +3,11 @@
  * where it came from, the bootstrap image, the config that matters). isomock
  * reads Mock's files and writes files Mock reads, byte for byte as Mock does.
  */
-import { createRequire } from 'node:module';
-import type { Ajv as AjvClass, ErrorObject, ValidateFunction } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import { IsomockError, ExitCode } from '../errors.js';
 import { pythonJsonDumps, type JsonValue } from './python-json.js';
 import { lockfileSchemas, type LockfileVersion } from './schema.js';
+import { validate_1_0_0, validate_1_1_0 } from './validators.js';
 
 export interface LockedRpm {
   name: string;
@@ -57,17 +57,8 @@ export const buildrootDefiningKeys: readonly string[] = recordedConfigKeys;
 
 export const currentLockfileVersion: LockfileVersion = '1.1.0';
 
-let validators: Record<LockfileVersion, ValidateFunction> | undefined;
-
-/** ajv and the compiled schemas, on first use: loading them costs ~0.1 s that writing a lockfile does not need. */
-function validatorFor(version: LockfileVersion): ValidateFunction {
-  if (!validators) {
-    const { Ajv } = createRequire(import.meta.url)('ajv') as { Ajv: typeof AjvClass };
-    const ajv = new Ajv({ allErrors: true, strict: false });
-    validators = { '1.0.0': ajv.compile(lockfileSchemas['1.0.0']), '1.1.0': ajv.compile(lockfileSchemas['1.1.0']) };
-  }
-  return validators[version];
-}
+/** The schemas compiled at build time (scripts/generate-validators.mjs): no ajv at run time. */
+const validators = { '1.0.0': validate_1_0_0, '1.1.0': validate_1_1_0 };
 
 function describe(errors: ErrorObject[] | null | undefined): string {
   return (errors ?? [])
@@ -95,7 +86,7 @@ export function parseLockfile(text: string, source: string): Lockfile {
   if (typeof version !== 'string' || !(version in lockfileSchemas)) {
     throw badLockfile(source, `unsupported version ${JSON.stringify(version)} (isomock reads 1.0.0 and 1.1.0)`);
   }
-  const validate = validatorFor(version as LockfileVersion);
+  const validate = validators[version as LockfileVersion];
   if (!validate(data)) throw badLockfile(source, describe(validate.errors));
   const lock = data as Lockfile;
   lock.buildroot.rpms.forEach((rpm, i) => checkRpmEntry(rpm, `${source}: buildroot.rpms[${i}] (${rpm.name})`));
