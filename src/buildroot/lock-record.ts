@@ -2,8 +2,12 @@
  * What --calculate-build-dependencies records: every RPM in the buildroot
  * (as Mock queries it: rpm -qa with its fields, then the package manager's
  * repoquery --location for the URL), the config keys Mock keeps, and the
- * bootstrap image.
+ * bootstrap image; and isomock's own record beside it (lockfile/sidecar.ts),
+ * taken from the package manager's cache without downloading anything again.
  */
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { ExitCode, IsomockError } from '../errors.js';
 import {
   currentLockfileVersion,
@@ -14,10 +18,16 @@ import {
   type Lockfile,
 } from '../lockfile/lockfile.js';
 import type { JsonValue } from '../lockfile/python-json.js';
+import { sha256OfFile, sidecarKey, sidecarVersion, type Sidecar, type SidecarPackage } from '../lockfile/sidecar.js';
+import { reposOf, type Repo } from '../config/dnfconf.js';
+import { parseMetalink } from '../repo/metalink.js';
+import { readRpmPackage } from '../rpm/package.js';
+import type { BuildConfig } from './build-config.js';
 import type { Buildroot } from './buildroot.js';
 import { withUniqueRoot } from '../config/options.js';
 import { expandedOption } from '../config/template.js';
 import { toJson, type PyDict } from '../config/pyvalue.js';
+import { rpmFileName } from '../lockfile/lockfile.js';
 
 /** Mock's separator: rpm's --qf cannot end records with NUL. */
 const sep = '|/@';
@@ -118,4 +128,80 @@ export async function recordLockfile(
     ...(bootstrap ? { bootstrap } : {}),
     config,
   };
+}
+
+/** A repository as dnf cached it: its directory and the base URLs its packages can come from. */
+interface CachedRepo {
+  id: string;
+  dir: string;
+  bases: string[];
+  mirrored: boolean;
+}
+
+/** dnf's cache directory of a repo: `<id>-` and 16 hex digits of the SHA-256 of its metalink, mirrorlist or first baseurl. */
+function repoCacheDir(cachedir: string, repo: Repo): string {
+  const key = repo.metalink ?? repo.mirrorlist ?? repo.baseurl[0] ?? repo.id;
+  return join(cachedir, 'dnf_cache', `${repo.id}-${createHash('sha256').update(key).digest('hex').slice(0, 16)}`);
+}
+
+/** The mirrors dnf chose from: the metalink or mirror list it saved in the repo's cache directory. */
+async function cachedMirrors(dir: string): Promise<string[]> {
+  for (const file of ['metalink.xml', 'mirrorlist']) {
+    const path = join(dir, file);
+    if (!existsSync(path)) continue;
+    const text = readFileSync(path);
+    // dnf accepts a metalink document given as mirrorlist= too.
+    if (/<metalink[\s>]/.test(text.subarray(0, 4096).toString('utf8'))) return (await parseMetalink(text)).mirrors;
+    return text.toString('utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  }
+  return [];
+}
+
+async function cachedRepos(config: BuildConfig): Promise<CachedRepo[]> {
+  return Promise.all(
+    // Disabled repos too: --enablerepo may have enabled them for this run.
+    reposOf(config.dnfConf).map(async (r) => {
+      const dir = repoCacheDir(config.cachedir, r);
+      const mirrored = r.metalink !== undefined || r.mirrorlist !== undefined;
+      const bases = mirrored ? await cachedMirrors(dir) : r.baseurl;
+      return { id: r.id, dir, bases: bases.map((b) => (b.endsWith('/') ? b : `${b}/`)), mirrored };
+    }),
+  );
+}
+
+/** The cached file of a locked package, if dnf kept it (keepcache=1) and it is that package. */
+async function cachedFile(repos: CachedRepo[], rpm: LockedRpm): Promise<{ repo: CachedRepo; path: string } | undefined> {
+  const name = rpmFileName(rpm);
+  for (const repo of repos) {
+    const path = join(repo.dir, 'packages', name);
+    if (!existsSync(path)) continue;
+    const info = await readRpmPackage({ stream: createReadStream(path), name: path });
+    if (info.sigmd5 === rpm.sigmd5) return { repo, path };
+  }
+  return undefined;
+}
+
+/**
+ * isomock's record of the locked files: SHA-256 and size of each RPM as dnf
+ * downloaded it, its repo and, for metalink/mirrorlist repos, the mirror its
+ * URL is on. A package dnf did not keep gets null sha256 and size.
+ */
+export async function recordSidecar(config: BuildConfig, rpms: LockedRpm[]): Promise<Sidecar> {
+  const repos = await cachedRepos(config);
+  const packages: Record<string, SidecarPackage> = {};
+  await Promise.all(
+    rpms.map(async (rpm) => {
+      const cached = await cachedFile(repos, rpm);
+      const byUrl = repos.find((r) => r.bases.some((b) => rpm.url.startsWith(b)));
+      const repo = byUrl ?? cached?.repo;
+      packages[sidecarKey(rpm)] = {
+        sigmd5: rpm.sigmd5,
+        sha256: cached ? await sha256OfFile(cached.path) : null,
+        size: cached ? statSync(cached.path).size : null,
+        repo: repo?.id ?? null,
+        mirror: repo?.mirrored ? (repo.bases.find((b) => rpm.url.startsWith(b)) ?? null) : null,
+      };
+    }),
+  );
+  return { isomock_lock_version: sidecarVersion, packages };
 }

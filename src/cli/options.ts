@@ -53,6 +53,8 @@ export const mainOptions: OptionSpec[] = [
 export const isolatedRepoOptions: OptionSpec[] = [
   { names: ['--lockfile'], arity: 1, metavar: ['FILE'], help: 'the buildroot_lock.json written by --calculate-build-dependencies' },
   { names: ['--output-repo'], arity: 1, metavar: ['DIR'], help: 'directory to make into the offline repository' },
+  { names: ['--isomock-lock'], arity: 1, metavar: ['FILE'],
+    help: "isomock's record of the locked files (SHA-256, size); default: buildroot_lock.isomock.json beside the lockfile, if there" },
   { names: ['--client-cert-for'], arity: 2, optional: 1, repeat: true, metavar: ['HOST', 'CERT', '[KEY]'],
     help: 'use a TLS client certificate (and key) for downloads from HOST' },
   { names: ['--jobs'], arity: 1, metavar: ['N'], help: 'parallel downloads (default 8)' },

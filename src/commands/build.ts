@@ -10,10 +10,11 @@ import { Buildroot, type BootstrapTree, type BuildrootBind } from '../buildroot/
 import type { BuildConfig } from '../buildroot/build-config.js';
 import { lockRoot } from '../buildroot/lock.js';
 import { BuildLogs, type Verbosity } from '../buildroot/logs.js';
-import { recordLockfile } from '../buildroot/lock-record.js';
+import { recordLockfile, recordSidecar } from '../buildroot/lock-record.js';
 import { buildSrpm, type BuildOutcome } from '../buildroot/rpmbuild.js';
 import type { PyDict } from '../config/pyvalue.js';
 import { serializeLockfile, type LockedBootstrap } from '../lockfile/lockfile.js';
+import { serializeSidecar, sidecarPathFor } from '../lockfile/sidecar.js';
 
 export interface BuildRequest {
   config: BuildConfig;
@@ -103,6 +104,8 @@ export async function runBuild(req: BuildRequest): Promise<BuildReport> {
         await logs.step('Generating the buildroot lockfile: buildroot_lock.json', async () => {
           const lock = await recordLockfile(br, req.rawConfig, boot?.lock);
           lockfile = join(config.resultdir, 'buildroot_lock.json');
+          // The record first: a lockfile never sits beside a stale record of another buildroot.
+          writeAtomically(sidecarPathFor(lockfile), serializeSidecar(await recordSidecar(config, lock.buildroot.rpms)));
           writeAtomically(lockfile, serializeLockfile(lock));
         });
       }

@@ -17,6 +17,7 @@ import type { Buildroot } from '../buildroot/buildroot.js';
 import type { Verbosity } from '../buildroot/logs.js';
 import { buildrootDefiningKeys, nevra, parseLockfile, rpmFileName, type Lockfile } from '../lockfile/lockfile.js';
 import { verifyLockedRpm } from '../lockfile/verify-rpm.js';
+import { readSidecar, sidecarEntry, sidecarPathFor } from '../lockfile/sidecar.js';
 import { runBuild, type BuildReport } from './build.js';
 
 export interface IsolatedBuildRequest {
@@ -46,8 +47,11 @@ function checkArch(lock: Lockfile, source: string): void {
   }
 }
 
-/** Every locked RPM must be in REPO and be exactly the locked file. Returns host paths in lock order. */
-async function checkRepo(lock: Lockfile, repo: string): Promise<string[]> {
+/**
+ * Every locked RPM must be in REPO and be exactly the locked file (and the
+ * recorded bytes, when isomock's record is beside the lockfile). Returns host paths in lock order.
+ */
+async function checkRepo(lock: Lockfile, lockfile: string, repo: string): Promise<string[]> {
   if (!existsSync(join(repo, 'repodata', 'repomd.xml'))) {
     throw new IsomockError(`${repo} is not an offline repository made by isolated-repo (no repodata/repomd.xml)`, ExitCode.badCmdline);
   }
@@ -56,7 +60,9 @@ async function checkRepo(lock: Lockfile, repo: string): Promise<string[]> {
   if (missing.length) {
     throw new IsomockError(`${repo} lacks ${missing.length} locked package(s): ${missing.join(', ')}`, ExitCode.badCmdline);
   }
-  await Promise.all(lock.buildroot.rpms.map((rpm, i) => verifyLockedRpm(paths[i]!, rpm)));
+  const sidecarPath = sidecarPathFor(lockfile);
+  const sidecar = readSidecar(sidecarPath, false);
+  await Promise.all(lock.buildroot.rpms.map((rpm, i) => verifyLockedRpm(paths[i]!, rpm, paths[i], sidecarEntry(sidecar, rpm, sidecarPath))));
   return paths;
 }
 
@@ -83,7 +89,7 @@ export async function runIsolatedBuild(req: IsolatedBuildRequest): Promise<Build
   const repo = resolve(req.repo.replace(/^file:\/\//, ''));
   const lock = parseLockfile(readFileSync(req.lockfile, 'utf8'), req.lockfile);
   checkArch(lock, req.lockfile);
-  const paths = await checkRepo(lock, repo);
+  const paths = await checkRepo(lock, req.lockfile, repo);
 
   const raw = deepCopy(req.baseConfig) as PyDict;
   for (const key of buildrootDefiningKeys) if (key in lock.config) raw[key] = fromJson(lock.config[key]);

@@ -5,7 +5,9 @@
  * the bootstrap image is saved by digest. Unlike Mock, the lockfile is
  * validated first, every RPM is verified, a second run over a complete
  * repository downloads and re-reads nothing, and an interrupted run leaves
- * either the previous repository or a resumable partial one.
+ * either the previous repository or a resumable partial one. With isomock's
+ * record beside the lockfile (lockfile/sidecar.ts), each file's size and
+ * SHA-256 must match it too.
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -14,6 +16,7 @@ import { flag, str, type ParsedArgs } from '../cli/args.js';
 import { lockRoot } from '../buildroot/lock.js';
 import { parseLockfile, rpmFileName, type LockedRpm, type Lockfile } from '../lockfile/lockfile.js';
 import { verifyLockedRpm } from '../lockfile/verify-rpm.js';
+import { readSidecar, sidecarEntry, sidecarPathFor, type Sidecar } from '../lockfile/sidecar.js';
 import { downloadAll, partSuffix, type ClientCert, type DownloadItem, type DownloadProgress } from '../repo/downloader.js';
 import { readState, recordFile, repodataFingerprint, unchanged, writeState, type RepoState } from '../repo/repo-state.js';
 import { makeRepodata, removeRepodataLeftovers, retireRepodata } from './repodata.js';
@@ -25,6 +28,8 @@ const lockName = '.isomock-lock';
 export interface IsolatedRepoOptions {
   lockfile: string;
   outputRepo: string;
+  /** isomock's record of the locked files; by default the one beside the lockfile, when it exists. */
+  isomockLock?: string;
   /** Parallel downloads (default 8). */
   jobs?: number;
   /** TLS client certificates by host or host:port, as Mock's --client-cert-for. */
@@ -89,6 +94,9 @@ function removeForeignParts(dir: string, wanted: Map<string, LockedRpm>): void {
 export async function isolatedRepo(o: IsolatedRepoOptions): Promise<IsolatedRepoResult> {
   const lock = readLockfile(o.lockfile);
   const wanted = fileNames(lock, o.lockfile);
+  const sidecarPath = o.isomockLock ?? sidecarPathFor(o.lockfile);
+  const sidecar: Sidecar | undefined = readSidecar(sidecarPath, o.isomockLock !== undefined);
+  const recorded = new Map([...wanted].map(([name, rpm]) => [name, sidecarEntry(sidecar, rpm, sidecarPath)]));
   const dir = resolve(o.outputRepo);
   try {
     mkdirSync(dir, { recursive: true });
@@ -100,7 +108,13 @@ export async function isolatedRepo(o: IsolatedRepoOptions): Promise<IsolatedRepo
     removeRepodataLeftovers(dir);
     removeImageLeftovers(dir);
     const state = readState(dir);
-    const known = [...wanted].every(([name, rpm]) => state.files[name]?.sigmd5 === rpm.sigmd5 && unchanged(state.files[name], join(dir, name)));
+    // Verified before, and against the same record: a file checked by SIGMD5 alone is not trusted for a SHA-256.
+    const trusted = (name: string, rpm: LockedRpm, path: string): boolean => {
+      const record = state.files[name];
+      const sha256 = recorded.get(name)?.sha256 ?? undefined;
+      return record?.sigmd5 === rpm.sigmd5 && (sha256 === undefined || record.sha256 === sha256) && unchanged(record, path);
+    };
+    const known = [...wanted].every(([name, rpm]) => trusted(name, rpm, join(dir, name)));
     const repodataCurrent = state.repodata !== undefined && repodataFingerprint(dir) === state.repodata;
     // While files change, no repodata: an interrupted run must not leave a repository that looks complete.
     if (!(known && repodataCurrent)) {
@@ -113,14 +127,11 @@ export async function isolatedRepo(o: IsolatedRepoOptions): Promise<IsolatedRepo
       url: rpm.url,
       name,
       verify: async (path, shownAs) => {
-        const record = state.files[name];
-        if (path !== join(dir, name) || record?.sigmd5 !== rpm.sigmd5 || !unchanged(record, path)) {
-          await verifyLockedRpm(path, rpm, shownAs);
-        }
+        if (path !== join(dir, name) || !trusted(name, rpm, path)) await verifyLockedRpm(path, rpm, shownAs, recorded.get(name));
       },
       replaceable: (path) => unchanged(state.files[name], path),
       placed: (path) => {
-        state.files[name] = recordFile(path, rpm.sigmd5);
+        state.files[name] = recordFile(path, rpm.sigmd5, recorded.get(name)?.sha256 ?? undefined);
       },
     }));
     let progress: DownloadProgress;
@@ -197,6 +208,7 @@ function clientCerts(args: ParsedArgs): Map<string, ClientCert> {
 export async function isolatedRepoCommand(args: ParsedArgs): Promise<number> {
   const lockfile = str(args, 'lockfile');
   const outputRepo = str(args, 'output-repo');
+  const isomockLock = str(args, 'isomock-lock');
   if (lockfile === undefined || outputRepo === undefined) throw new CommandLineError('isolated-repo needs --lockfile FILE and --output-repo DIR');
   if (args.positionals.length > 0) throw new CommandLineError(`isolated-repo: unexpected argument '${args.positionals[0]}'`);
   const jobsText = str(args, 'jobs') ?? String(defaultJobs);
@@ -212,6 +224,7 @@ export async function isolatedRepoCommand(args: ParsedArgs): Promise<number> {
   const result = await isolatedRepo({
     lockfile,
     outputRepo,
+    ...(isomockLock !== undefined && { isomockLock }),
     jobs,
     clientCerts: clientCerts(args),
     bootstrapTar: flag(args, 'bootstrap-tar'),

@@ -1,7 +1,8 @@
 /**
  * Is this file the RPM the lockfile names? Its NEVRA, its SIGMD5 and its
  * signing key must be the locked ones, and the file must be whole: every
- * digest its headers record is recomputed. Mock checks none of this (its
+ * digest its headers record is recomputed; with isomock's record beside the
+ * lockfile, its size and SHA-256 must match too. Mock checks none of this (its
  * issue #1687); a lockfile is only as good as this check.
  */
 import { createReadStream } from 'node:fs';
@@ -9,9 +10,13 @@ import { IsomockError, ExitCode } from '../errors.js';
 import { lockfileSignature, readRpmPackage } from '../rpm/package.js';
 import { verifyPackageDigests } from '../rpm/header-verify.js';
 import { nevra, type LockedRpm } from './lockfile.js';
+import { verifyAgainstSidecar, type SidecarPackage } from './sidecar.js';
 
-/** `shownAs` names the file in messages (a partial download's path means little to a user). */
-export async function verifyLockedRpm(path: string, locked: LockedRpm, shownAs = path): Promise<void> {
+/**
+ * `shownAs` names the file in messages (a partial download's path means little
+ * to a user); `recorded` is isomock's record of the exact file, when there is one.
+ */
+export async function verifyLockedRpm(path: string, locked: LockedRpm, shownAs = path, recorded?: SidecarPackage): Promise<void> {
   const source = () => ({ stream: createReadStream(path), name: shownAs });
   const info = await readRpmPackage(source());
   const actual = { ...info, epoch: info.epoch === null ? null : String(info.epoch) };
@@ -29,4 +34,5 @@ export async function verifyLockedRpm(path: string, locked: LockedRpm, shownAs =
   } catch (err) {
     fail((err as Error).message);
   }
+  if (recorded) await verifyAgainstSidecar(path, recorded, shownAs);
 }

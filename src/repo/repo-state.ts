@@ -16,6 +16,8 @@ export const stateFileName = '.isomock-state.json';
 
 export interface FileRecord {
   sigmd5: string;
+  /** The SHA-256 it was checked against (isomock's lock record), when there was one. */
+  sha256?: string;
   size: number;
   mtimeMs: number;
   ctimeMs: number;
@@ -51,8 +53,8 @@ export function writeState(dir: string, state: RepoState): void {
   renameSync(tmp, join(dir, stateFileName));
 }
 
-export function recordFile(path: string, sigmd5: string): FileRecord {
-  return { sigmd5, ...identity(statSync(path)) };
+export function recordFile(path: string, sigmd5: string, sha256?: string): FileRecord {
+  return { sigmd5, ...(sha256 !== undefined && { sha256 }), ...identity(statSync(path)) };
 }
 
 /** Is the file at path still the one the record describes (same bytes, by identity)? */
