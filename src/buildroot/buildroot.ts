@@ -187,15 +187,22 @@ export class Buildroot {
   }
 
   /** Runs the package manager (install, builddep, ...) against the buildroot; output to root.log. */
-  async packageManager(subcommand: string[], extraBinds: Bind[] = []): Promise<void> {
+  async packageManager(subcommand: string[], extraBinds: Bind[] = []): Promise<{ changed: boolean }> {
     const spec = this.toolSpec(this.pmCommand(subcommand), extraBinds);
-    const { code } = await runSandboxed(spec, { log: this.logs.root, onLine: (l) => this.logs.echo(l) });
+    // dnf4 and dnf5 both say so when a transaction would install nothing.
+    let nothingToDo = false;
+    const onLine = (line: string): void => {
+      if (/^Nothing to do\.?\s*$/.test(line)) nothingToDo = true;
+      this.logs.echo(line);
+    };
+    const { code } = await runSandboxed(spec, { log: this.logs.root, onLine });
     if (code !== 0) {
       throw new IsomockError(
         `package manager failed (exit ${code}): ${subcommand.join(' ')}; see ${join(this.logs.dir, 'root.log')}`,
         ExitCode.packageManager,
       );
     }
+    return { changed: !nothingToDo };
   }
 
   /** A package manager query (repoquery); its stdout. */

@@ -96,14 +96,11 @@ export async function buildSrpm(br: Buildroot, srpm: string, options: BuildOptio
       // Without %generate_buildrequires rpmbuild writes no nosrc.rpm: the static ones are the SRPM's.
       const nosrcs = readdirSync(srpmsDir).filter(isNosrc);
       const wanted = nosrcs.length ? nosrcs : [rebuilt];
-      const before = await br.installed();
-      for (const f of wanted) await br.packageManager(['builddep', join(srpmsDir, f)]);
+      let changed = false;
+      for (const f of wanted) changed = (await br.packageManager(['builddep', join(srpmsDir, f)])).changed || changed;
       for (const f of nosrcs) rmSync(join(srpmsDir, f));
       resolverRounds++;
-      const after = await br.installed();
-      if (after.length === before.length && after.every((p, i) => p === before[i])) {
-        throw buildError('rpmbuild reports missing BuildRequires that the package manager installs nothing for', br);
-      }
+      if (!changed) throw buildError('rpmbuild reports missing BuildRequires that the package manager installs nothing for', br);
     }
     if (dynamic && options.calculateOnly) {
       // Mock keeps the final nosrc.rpm (static + generated BuildRequires); --nodeps writes it even when all are met.
