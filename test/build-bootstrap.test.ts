@@ -28,6 +28,7 @@ before(async () => {
   await pushDnfBootstrap(registry.host);
   await pushRpmBootstrap(registry.host, scratch);
   world = await serveWorld({ bootstrapImage: image });
+  samples = world.world.manifest.srpms.filter((s) => s.expect === 'builds').map((s) => s.name);
 });
 
 async function stopServers(): Promise<void> {
@@ -42,11 +43,28 @@ after(async () => {
 });
 
 const lib = (): string[] => ['--config-opts', `basedir=${join(scratch, 'lib')}`, '--config-opts', `cache_topdir=${join(scratch, 'cache')}`];
-const samples = ['hello-synth', 'dyn-br-synth'];
+/** The samples that build; filled from the world's manifest. */
+let samples: string[] = [];
 
 function binaries(dir: string): string[] {
   return readdirSync(dir).filter((f) => f.endsWith('.rpm') && !f.endsWith('.src.rpm')).sort();
 }
+
+test('online: every sample builds, or fails, as the world says, with the bootstrap image', async () => {
+  const w = world!;
+  const config = w.configs.find((c) => c.includes('bootstrap'))!;
+  for (const sample of w.world.manifest.srpms.filter((s) => s.expect !== 'builds')) {
+    const srpm = join(w.world.dir, sample.file);
+    const probe = ['--define', `${w.world.manifest.netProbeMacro} ${w.port}`];
+    const base = ['--configdir', w.configDir, '-r', config, ...lib(), '-q', ...probe, '--resultdir', join(scratch, `rebuild-${sample.name}`)];
+    const cut = await isomock([...base, srpm]);
+    assert.equal(cut.code, 10, `${sample.name}: ${cut.stderr}`);
+    assert.match(readFileSync(join(scratch, `rebuild-${sample.name}`, 'build.log'), 'utf8'), /Bad exit status from .*\(%build\)/);
+    // Only the network-probing one builds once the network is allowed.
+    const open = await isomock([...base, '--enable-network', srpm]);
+    assert.equal(open.code, sample.expect === 'needs-network' ? 0 : 10, `${sample.name} --enable-network: ${open.stderr}`);
+  }
+});
 
 test('online: rebuild and calculate from the bootstrap image, lockfile with its bootstrap section', async () => {
   const w = world!;
