@@ -149,6 +149,29 @@ describe('what --calculate-build-dependencies records', () => {
     for (const e of entries) assert.equal(e.mirror, e.repo === 'world-base' ? mirrorBase : null);
     assert.ok(entries.every((e) => e.sha256 !== null));
   });
+
+  it('records a live mirror when the metalink names a dead one first', async () => {
+    const configDir = join(work, 'metalink-dead-cfg');
+    cpSync(served.configDir, configDir, { recursive: true });
+    const mirrorBase = `${served.url}base/`;
+    const deadBase = 'http://127.0.0.1:1/base/';
+    const repomd = Buffer.from(await (await fetch(`${mirrorBase}repodata/repomd.xml`)).arrayBuffer());
+    const metalink = join(work, 'metalink-dead.xml');
+    const url = (base: string, preference: number): string =>
+      `<url protocol="http" type="http" preference="${preference}">${base}repodata/repomd.xml</url>`;
+    writeFileSync(
+      metalink,
+      `<?xml version="1.0" encoding="utf-8"?>\n<metalink version="3.0" xmlns="http://www.metalinker.org/" type="dynamic"><files><file name="repomd.xml">` +
+        `<verification><hash type="sha256">${createHash('sha256').update(repomd).digest('hex')}</hash></verification>` +
+        `<resources>${url(deadBase, 100)}${url(mirrorBase, 90)}</resources></file></files></metalink>\n`,
+    );
+    const cfg = join(configDir, 'world-1-x86_64.cfg');
+    writeFileSync(cfg, readFileSync(cfg, 'utf8').replace(`baseurl=${mirrorBase}\n`, `metalink=file://${metalink}\n`));
+    const dir = await calculate(configDir, 'calc-metalink-dead');
+    const lock = parseLockfile(readFileSync(join(dir, 'buildroot_lock.json'), 'utf8'), 'lock');
+    assert.ok(lock.buildroot.rpms.some((r) => r.url.startsWith(mirrorBase)));
+    assert.ok(lock.buildroot.rpms.every((r) => !r.url.startsWith(deadBase)), 'no URL on the dead mirror');
+  });
 });
 
 describe('an RPM re-signed: same SIGMD5, other bytes', () => {

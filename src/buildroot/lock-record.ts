@@ -79,23 +79,44 @@ export async function locate(br: Buildroot, rpms: Queried[]): Promise<Map<string
   return byNameArch;
 }
 
-/** Every URL must answer; a 4xx/5xx or a dead host here would only fail later, offline. */
-async function checkUrls(urls: string[]): Promise<void> {
+async function answers(url: string): Promise<string | undefined> {
+  if (url.startsWith('file://')) return undefined;
+  try {
+    const res = await fetch(url, { method: 'HEAD', signal: AbortSignal.timeout(30_000) });
+    return res.ok ? undefined : `HTTP ${res.status}`;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+/**
+ * Every URL must answer: a dead one would only fail later, offline. For a
+ * metalink or mirrorlist repo, repoquery may name a mirror that is down (as
+ * Mock's lockfile then does); the same file on another of the repo's
+ * mirrors, in dnf's order, replaces it. Returns the URLs to record.
+ */
+async function checkUrls(urls: string[], repos: CachedRepo[]): Promise<string[]> {
   const failures: string[] = [];
-  await Promise.all(
+  const checked = await Promise.all(
     urls.map(async (url) => {
-      if (url.startsWith('file://')) return;
-      try {
-        const res = await fetch(url, { method: 'HEAD', signal: AbortSignal.timeout(30_000) });
-        if (!res.ok) failures.push(`${url} (HTTP ${res.status})`);
-      } catch (err) {
-        failures.push(`${url} (${(err as Error).message})`);
+      const problem = await answers(url);
+      if (problem === undefined) return url;
+      const repo = repos.find((r) => r.mirrored && r.bases.some((b) => url.startsWith(b)));
+      const base = repo?.bases.find((b) => url.startsWith(b));
+      for (const other of repo?.bases.filter((b) => b !== base) ?? []) {
+        const candidate = other + url.slice(base!.length);
+        if ((await answers(candidate)) === undefined) return candidate;
       }
+      failures.push(`${url} (${problem})`);
+      return url;
     }),
   );
   if (failures.length) {
-    throw new IsomockError(`package locations do not answer: ${failures.sort().join(', ')}`, ExitCode.packageManager);
+    const shown = failures.sort().slice(0, 5).join(', ');
+    const more = failures.length > 5 ? `, and ${failures.length - 5} more` : '';
+    throw new IsomockError(`${failures.length} package location(s) do not answer: ${shown}${more}`, ExitCode.packageManager);
   }
+  return checked;
 }
 
 export async function recordLockfile(
@@ -112,8 +133,11 @@ export async function recordLockfile(
       ExitCode.packageManager,
     );
   }
-  const rpms: LockedRpm[] = queried.map((r) => ({ ...r, url: locations.get(`${r.name}.${r.arch}`)! }));
-  await checkUrls(rpms.map((r) => r.url));
+  const urls = await checkUrls(
+    queried.map((r) => locations.get(`${r.name}.${r.arch}`)!),
+    await cachedRepos(br.config),
+  );
+  const rpms: LockedRpm[] = queried.map((r, i) => ({ ...r, url: urls[i]! }));
   const config: Record<string, JsonValue> = {};
   const expanded = withUniqueRoot(rawConfig);
   for (const key of recordedConfigKeys) {
