@@ -3,13 +3,18 @@
  * loopback, for the tests and the demo, and the registries.conf.d entry that
  * lets podman and skopeo talk plain HTTP to it. Port 80 is shared: the
  * registry runs under flock(1), so a second user waits for the first one's
- * registry to stop instead of colliding with it.
+ * registry to stop instead of colliding with it. Optionally the registry
+ * wants a login (htpasswd basic auth, or bearer tokens from a token server),
+ * serves another registry's storage, and redirects blob downloads to a
+ * separate file server (the storage `redirect` middleware), as registries
+ * backed by object storage do.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { serveDirectory, type RequestRecord, type StaticServer } from './server.js';
 
 export const scratchRoot = '/tmp/iso-image';
 const containersConfD = '/etc/containers/registries.conf.d';
@@ -20,7 +25,25 @@ export interface TestRegistry {
   port: number;
   /** A registries.conf (+ .d) for isomock that marks this registry insecure. */
   registriesConf: string;
+  /** The storage root (what `storage` of another registry takes). */
+  dataDir: string;
+  /** With `blobsOnPort`: every request the blob file server answered. */
+  blobRequests: RequestRecord[];
   stop(): Promise<void>;
+}
+
+export type RegistryAuth =
+  /** Basic auth against a bcrypt htpasswd file made with `htpasswd -B`. */
+  | { htpasswd: Record<string, string> }
+  /** Bearer tokens: what world/token-server.ts's TokenServer offers. */
+  | { token: { realm: string; service: string; issuer: string; rootCertBundle: string } };
+
+export interface RegistryOptions {
+  auth?: RegistryAuth;
+  /** Serve this storage root (another registry's dataDir) instead of a fresh, empty one. */
+  storage?: string;
+  /** Answer blob GETs with a redirect to a file server on this port that serves the storage. */
+  blobsOnPort?: number;
 }
 
 function probe(port: number): Promise<number> {
@@ -37,15 +60,32 @@ function registryConf(host: string): string {
   return `[[registry]]\nlocation = "${host}"\ninsecure = true\n`;
 }
 
-export async function startRegistry(port: number): Promise<TestRegistry> {
+function authSection(dir: string, auth: RegistryAuth | undefined): string {
+  if (auth && 'htpasswd' in auth) {
+    const file = join(dir, 'htpasswd');
+    const lines = Object.entries(auth.htpasswd).map(([user, password]) => execFileSync('htpasswd', ['-B', '-b', '-n', user, password], { encoding: 'utf8' }).trim());
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    return `auth:\n  htpasswd:\n    realm: isomock-test\n    path: ${file}\n`;
+  }
+  if (auth) {
+    const t = auth.token;
+    return `auth:\n  token:\n    realm: ${t.realm}\n    service: ${t.service}\n    issuer: ${t.issuer}\n    rootcertbundle: ${t.rootCertBundle}\n`;
+  }
+  return '';
+}
+
+export async function startRegistry(port: number, opts: RegistryOptions = {}): Promise<TestRegistry> {
   const host = port === 80 ? '127.0.0.1' : `127.0.0.1:${port}`;
   const dir = join(scratchRoot, `registry-${port}-${process.pid}`);
   rmSync(dir, { recursive: true, force: true });
-  mkdirSync(join(dir, 'data'), { recursive: true });
+  const dataDir = opts.storage ?? join(dir, 'data');
+  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dir, { recursive: true });
+  const redirect = opts.blobsOnPort === undefined ? '' : `middleware:\n  storage:\n    - name: redirect\n      options:\n        baseurl: http://127.0.0.1:${opts.blobsOnPort}\n`;
   const config = join(dir, 'config.yml');
   writeFileSync(
     config,
-    `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n`,
+    `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${dataDir}\n  delete:\n    enabled: true\n${redirect}http:\n  addr: 127.0.0.1:${port}\n${authSection(dir, opts.auth)}`,
   );
   const marker = join(dir, 'locked');
   const child: ChildProcess = spawn(
@@ -64,7 +104,9 @@ export async function startRegistry(port: number): Promise<TestRegistry> {
     if (waited > 600_000) throw new Error(`port ${port} registry lock not obtained in 10 minutes`);
     await sleep(100);
   }
-  for (let tries = 0; (await probe(port)) !== 200; tries++) {
+  // A registry that wants a login answers /v2/ with 401: it is up all the same.
+  const upStatus = opts.auth ? 401 : 200;
+  for (let tries = 0; (await probe(port)) !== upStatus; tries++) {
     if (exitedEarly || tries > 100) throw new Error(`docker-registry on port ${port} did not answer: ${stderr}`);
     await sleep(100);
   }
@@ -73,11 +115,16 @@ export async function startRegistry(port: number): Promise<TestRegistry> {
   writeFileSync(podmanConf, registryConf(host));
   const registriesConf = join(dir, 'registries.conf');
   writeFileSync(registriesConf, registryConf(host));
+  let blobs: StaticServer | undefined;
+  if (opts.blobsOnPort !== undefined) blobs = await serveDirectory(dataDir, { port: opts.blobsOnPort });
   return {
     host,
     port,
     registriesConf,
+    dataDir,
+    blobRequests: blobs?.requests ?? [],
     async stop() {
+      await blobs?.close();
       rmSync(podmanConf, { force: true });
       if (!exitedEarly && child.pid !== undefined) process.kill(-child.pid, 'SIGTERM');
       await exited;

@@ -36,6 +36,8 @@ export interface RequestRecord {
   path: string;
   status: number;
   range?: string;
+  /** The Authorization header sent, if any (tests check where credentials went). */
+  authorization?: string;
 }
 
 export interface StaticServer {
@@ -117,7 +119,7 @@ export async function serveDirectory(root: string, options: ServeOptions = {}): 
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const method = req.method ?? 'GET';
-    const record: RequestRecord = { method, path: req.url ?? '', status: 0, range: req.headers.range };
+    const record: RequestRecord = { method, path: req.url ?? '', status: 0, range: req.headers.range, authorization: req.headers.authorization };
     requests.push(record);
     const reply = (status: number, headers: Record<string, string | number> = {}): void => {
       record.status = status;

@@ -14,20 +14,30 @@ export interface Credentials {
 /** `registry[/repo...]` keys to credentials, as in auth.json's `auths`. */
 export type AuthStore = Map<string, Credentials>;
 
-/** Where podman looks: $REGISTRY_AUTH_FILE, then ${XDG_RUNTIME_DIR}/containers, then /run/containers/UID. */
-export function defaultAuthFile(): string {
-  if (process.env.REGISTRY_AUTH_FILE) return process.env.REGISTRY_AUTH_FILE;
-  if (process.env.XDG_RUNTIME_DIR) return join(process.env.XDG_RUNTIME_DIR, 'containers', 'auth.json');
-  return join('/run/containers', String(process.getuid?.() ?? 0), 'auth.json');
+/**
+ * The auth file podman reads: the one the user named (`authFile`, or
+ * $REGISTRY_AUTH_FILE as podman's --authfile default), else
+ * ${XDG_RUNTIME_DIR}/containers/auth.json, else /run/containers/UID/auth.json.
+ */
+function authFileToRead(authFile: string | undefined): { file: string; named: boolean } {
+  const named = authFile ?? process.env.REGISTRY_AUTH_FILE;
+  if (named) return { file: named, named: true };
+  if (process.env.XDG_RUNTIME_DIR) return { file: join(process.env.XDG_RUNTIME_DIR, 'containers', 'auth.json'), named: false };
+  return { file: join('/run/containers', String(process.getuid?.() ?? 0), 'auth.json'), named: false };
 }
 
-export function loadAuthFile(file = defaultAuthFile()): AuthStore {
+export function loadAuthFile(authFile?: string): AuthStore {
+  const { file, named } = authFileToRead(authFile);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
-    throw new IsomockError(`${file}: cannot read: ${(err as Error).message}`, ExitCode.config);
+    // A missing file holds no credentials (containers/image reads it so). Only root may
+    // enter /run/containers, so for anyone else the default location is unreadable:
+    // no credentials either. A file the user named and cannot read is a mistake.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || !named) return new Map();
+    throw new IsomockError(`${file}: cannot read the registry auth file (${code ?? (err as Error).message})`, ExitCode.config);
   }
   let data: unknown;
   try {
