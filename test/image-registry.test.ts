@@ -14,6 +14,7 @@ import { loadDir, loadOciArchive, saveDir, saveOciArchive } from '../src/image/l
 import { getImage, imageContext, type ImageContext } from '../src/image/source.js';
 import { BlobStore } from '../src/image/store.js';
 import { unpackImage, unpackLayers } from '../src/image/unpack.js';
+import { isLoopback } from '../src/image/registry-client.js';
 import { repoRoot } from './helpers/paths.js';
 import { buildImage, buildIndex, craftedTar, layerFromDir, layerFromTar, pushImage, type BuiltImage } from '../world/images.js';
 import { podmanPull, podmanRemove, podmanTree, run, scratchRoot, startRegistry, tree, treeDifferences, type TestRegistry } from './helpers/registry.js';
@@ -189,4 +190,14 @@ test('CLI: image inspect --json, pull, save in both formats', () => {
   assert.equal(JSON.parse(isomock('image', 'inspect', `oci-archive:${join(out, 'bootstrap.tar')}`, '--json')).image_digest, podman.image_digest);
   assert.throws(() => isomock('image', 'pull', `${registry.host}/test/armonly:1`), (err: { status: number; stderr: string }) =>
     err.status === 90 && /^isomock: error: .*no image for linux\/amd64 in the index/.test(err.stderr));
+});
+
+test('a loopback registry speaks plain HTTP without a registries.conf entry, as Docker allows', () => {
+  const conf = join(work, 'empty-registries.conf');
+  writeFileSync(conf, '');
+  const env = { ...process.env, CONTAINERS_REGISTRIES_CONF: conf, ISOMOCK_IMAGE_STORE: join(work, 'plain-store'), REGISTRY_AUTH_FILE: join(work, 'no-auth.json') };
+  const out = execFileSync(join(repoRoot, 'bin', 'isomock'), ['image', 'inspect', `${registry.host}/test/multi:1`, '--json'], { encoding: 'utf8', env, stdio: 'pipe' });
+  assert.match(JSON.parse(out).pull_digest, /^sha256:[0-9a-f]{64}$/);
+  assert.deepEqual(['127.0.0.1', '127.0.0.1:5000', 'localhost:80', '[::1]:5000'].map(isLoopback), [true, true, true, true]);
+  assert.deepEqual(['127.0.0.1.example.com', 'registry.fedoraproject.org', '10.0.0.1:5000'].map(isLoopback), [false, false, false]);
 });

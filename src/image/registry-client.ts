@@ -14,6 +14,16 @@ import { formatReference, manifestSelector, type ImageReference } from './refere
 import { findRegistry, type RegistriesConf } from './registries-conf.js';
 import type { BlobStore } from './store.js';
 
+/**
+ * A registry on this machine's loopback may speak plain HTTP without being
+ * listed as insecure, as Docker treats 127.0.0.0/8: nothing else can sit
+ * between isomock and it. TLS is still tried first.
+ */
+export function isLoopback(host: string): boolean {
+  const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d+$/, '');
+  return name === 'localhost' || name === '::1' || /^127\.\d+\.\d+\.\d+$/.test(name);
+}
+
 export interface ClientOptions {
   conf: RegistriesConf;
   auth: AuthStore;
@@ -63,13 +73,14 @@ export class RegistryClient {
   private endpoints(ref: ImageReference): Endpoint[] {
     const entry = findRegistry(this.opts.conf, ref);
     const full = `${ref.registry}/${ref.repository}`;
-    if (!entry) return [{ host: ref.registry, repository: ref.repository, insecure: false }];
+    if (!entry) return [{ host: ref.registry, repository: ref.repository, insecure: isLoopback(ref.registry) }];
     if (entry.blocked) throw new IsomockError(`registry ${entry.prefix} is blocked in registries.conf (${formatReference(ref)})`, ExitCode.config);
     const rest = entry.prefix.startsWith('*.') ? full.slice(ref.registry.length) : full.slice(entry.prefix.length);
     const at = (location: string, insecure: boolean): Endpoint => {
       const target = entry.prefix.startsWith('*.') ? ref.registry + rest : location + rest;
       const slash = target.indexOf('/');
-      return { host: target.slice(0, slash), repository: target.slice(slash + 1), insecure };
+      const host = target.slice(0, slash);
+      return { host, repository: target.slice(slash + 1), insecure: insecure || isLoopback(host) };
     };
     return [...entry.mirrors.map((m) => at(m.location, m.insecure)), at(entry.location, entry.insecure)];
   }
