@@ -13,7 +13,12 @@ export const isomockBin = join(repoRoot, 'bin', 'isomock');
 
 export function isomock(
   args: string[],
-  options: { signalAfterMs?: { signal: NodeJS.Signals; ms: number }; /** Fed to stdin, a pipe (empty when not given). */ input?: string } = {},
+  options: {
+    /** Sends signal once stderr matches (a progress line): mid-step, however fast the machine. */
+    signalOn?: { signal: NodeJS.Signals; stderr: RegExp };
+    /** Fed to stdin, a pipe (empty when not given). */
+    input?: string;
+  } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(isomockBin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -23,13 +28,16 @@ export function isomock(
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = options.signalAfterMs
-      ? setTimeout(() => child.kill(options.signalAfterMs!.signal), options.signalAfterMs.ms)
-      : undefined;
+    let signalled = false;
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (options.signalOn && !signalled && options.signalOn.stderr.test(stderr)) {
+        signalled = true;
+        child.kill(options.signalOn.signal);
+      }
+    });
     child.on('error', reject);
     child.on('close', (code, signal) => {
-      if (timer) clearTimeout(timer);
       resolve({ code: code ?? (signal === 'SIGKILL' ? 137 : 128), stdout, stderr });
     });
   });
