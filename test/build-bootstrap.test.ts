@@ -87,6 +87,24 @@ test('online: rebuild and calculate from the bootstrap image, lockfile with its 
   }
 });
 
+test('a cached bootstrap tree that was changed after unpacking is unpacked again, not trusted', async () => {
+  const w = world!;
+  const config = w.configs.find((c) => c.includes('bootstrap'))!;
+  const cacheDir = join(scratch, 'cache', 'isomock-bootstrap');
+  const [id] = readdirSync(cacheDir).filter((d) => !d.includes('.partial'));
+  const victim = join(cacheDir, id!, 'root', 'etc', 'hostname');
+  writeFileSync(victim, 'tampered\n');
+  const srpm = join(w.world.dir, w.world.manifest.srpms.find((s) => s.name === 'hello-synth')!.file);
+  const base = ['--configdir', w.configDir, '-r', config, ...lib(), '-q'];
+  const again = await isomock([...base, '--resultdir', join(scratch, 'tampered-cache'), srpm]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(readFileSync(join(scratch, 'tampered-cache', 'root.log'), 'utf8'), /changed since it was unpacked: unpacking it again/);
+  assert.notEqual(readFileSync(victim, 'utf8'), 'tampered\n');
+  const reused = await isomock([...base, '--resultdir', join(scratch, 'reused-cache'), srpm]);
+  assert.equal(reused.code, 0, reused.stderr);
+  assert.match(readFileSync(join(scratch, 'reused-cache', 'root.log'), 'utf8'), /its tree checked unchanged/);
+});
+
 test('rpm-only bootstrap: a build that must resolve fails clearly; a lockfile pinning it gets a repository', async () => {
   const w = world!;
   writeFileSync(

@@ -5,6 +5,7 @@
  * read-only by every build (as an overlay's lower layer), instead of being
  * copied out for each build as Mock does.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExitCode, IsomockError } from '../errors.js';
@@ -15,6 +16,7 @@ import { unpackImage } from '../image/unpack.js';
 import type { LockedBootstrap } from '../lockfile/lockfile.js';
 import type { BootstrapTree } from './buildroot.js';
 import type { BuildLogs } from './logs.js';
+import { run } from './process.js';
 
 export interface PreparedBootstrap {
   tree: BootstrapTree;
@@ -33,6 +35,37 @@ export interface BootstrapRequest {
 }
 
 const marker = '.isomock-unpacked';
+
+/**
+ * A fingerprint of an unpacked tree's metadata: every path with its type,
+ * mode, owner, size, mtime and link target (find(1) lists 17,000 entries in
+ * about 0.06 s; a walk in Node takes 0.27 s). Taken right after unpacking and
+ * checked before each reuse, so a cached bootstrap that anything has changed
+ * since (builds never write to it: it is an overlay's lower layer) is
+ * unpacked again rather than trusted.
+ */
+async function treeFingerprint(root: string): Promise<string> {
+  const format = '%P\\0%y\\0%m\\0%U\\0%G\\0%s\\0%T@\\0%l\\n';
+  const { code, stdout } = await run(['/usr/bin/find', root, '-mindepth', '1', '-printf', format], {
+    env: { PATH: '/usr/bin:/bin', LC_ALL: 'C' },
+    capture: true,
+  });
+  if (code !== 0) throw new IsomockError(`cannot list the bootstrap tree ${root} (find exit ${code})`, ExitCode.bootstrap);
+  return createHash('sha256').update(stdout.split('\n').sort().join('\n')).digest('hex');
+}
+
+interface UnpackRecord {
+  image_digest: string;
+  fingerprint: string;
+}
+
+function readRecord(dir: string): UnpackRecord | undefined {
+  try {
+    return JSON.parse(readFileSync(join(dir, marker), 'utf8')) as UnpackRecord;
+  } catch {
+    return undefined;
+  }
+}
 
 export async function prepareBootstrap(req: BootstrapRequest): Promise<PreparedBootstrap> {
   const ctx = imageContext({ arch: req.targetArch });
@@ -54,10 +87,12 @@ export async function prepareBootstrap(req: BootstrapRequest): Promise<PreparedB
   }
   const dir = join(req.cacheTopdir, 'isomock-bootstrap', meta.id);
   const root = join(dir, 'root');
-  const done = existsSync(join(dir, marker)) && readFileSync(join(dir, marker), 'utf8').trim() === meta.image_digest;
-  if (done) {
-    req.logs.info(`reusing the unpacked bootstrap ${meta.id.slice(0, 12)} (${root})`);
+  const record = readRecord(dir);
+  const intact = record?.image_digest === meta.image_digest && existsSync(root) && record.fingerprint === (await treeFingerprint(root));
+  if (intact) {
+    req.logs.info(`reusing the unpacked bootstrap ${meta.id.slice(0, 12)} (${root}), its tree checked unchanged`);
   } else {
+    if (record) req.logs.info(`the unpacked bootstrap in ${dir} changed since it was unpacked: unpacking it again`);
     await req.logs.step('unpacking the bootstrap image', async () => {
       const tmp = `${dir}.partial-${process.pid}`;
       rmSync(tmp, { recursive: true, force: true });
@@ -65,7 +100,8 @@ export async function prepareBootstrap(req: BootstrapRequest): Promise<PreparedB
       const stats = await unpackImage(ctx.store, image, join(tmp, 'root'));
       // As Mock does: the image's language macros would leak into every build.
       rmSync(join(tmp, 'root/etc/rpm/macros.image-language-conf'), { force: true });
-      writeFileSync(join(tmp, marker), `${meta.image_digest}\n`);
+      const unpacked: UnpackRecord = { image_digest: meta.image_digest, fingerprint: await treeFingerprint(join(tmp, 'root')) };
+      writeFileSync(join(tmp, marker), JSON.stringify(unpacked) + '\n');
       rmSync(dir, { recursive: true, force: true });
       renameSync(tmp, dir);
       req.logs.debug(`unpacked ${JSON.stringify(stats)}`);
