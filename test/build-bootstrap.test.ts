@@ -128,6 +128,22 @@ test('rpm-only bootstrap: a build that must resolve fails clearly; a lockfile pi
   assert.equal(repo.code, 0, repo.stderr);
 });
 
+test('a 1.0.0 lockfile (image_digest only): the image is fetched by tag, checked, saved as bootstrap.tar', async () => {
+  const lock = JSON.parse(readFileSync(join(scratch, 'calc-hello-synth', 'buildroot_lock.json'), 'utf8'));
+  lock.version = '1.0.0';
+  lock.bootstrap = { image_digest: lock.bootstrap.image_digest };
+  writeFileSync(join(scratch, 'lock-1.0.0.json'), JSON.stringify(lock, null, 4));
+  const repo = await isomock(['isolated-repo', '-q', '--lockfile', join(scratch, 'lock-1.0.0.json'), '--output-repo', join(scratch, 'repo-1.0.0')]);
+  assert.equal(repo.code, 0, repo.stderr);
+  assert.ok(readdirSync(join(scratch, 'repo-1.0.0')).includes('bootstrap.tar'));
+  // A tag that has moved since: the digest no longer matches.
+  lock.bootstrap.image_digest = 'f'.repeat(64);
+  writeFileSync(join(scratch, 'lock-moved.json'), JSON.stringify(lock, null, 4));
+  const moved = await isomock(['isolated-repo', '-q', '--lockfile', join(scratch, 'lock-moved.json'), '--output-repo', join(scratch, 'repo-moved')]);
+  assert.equal(moved.code, 90, moved.stderr);
+  assert.match(moved.stderr, /the tag has moved since the lockfile was made/);
+});
+
 test('offline: the isolated build from the saved image, servers stopped, same binaries', async () => {
   await stopServers();
   for (const name of samples) {
@@ -140,6 +156,15 @@ test('offline: the isolated build from the saved image, servers stopped, same bi
     assert.match(rootLog, /network cut verified/);
     assert.match(rootLog, /Using container image: dir:/);
   }
+});
+
+test('offline: a 1.0.0 lockfile builds from bootstrap.tar', async () => {
+  await stopServers();
+  const srpm = join(scratch, 'calc-hello-synth', 'hello-synth-1.0-1.w1.src.rpm');
+  const iso = await isomock(['--isolated-build', join(scratch, 'lock-1.0.0.json'), join(scratch, 'repo-1.0.0'), ...lib(), '-q', '--resultdir', join(scratch, 'iso-1.0.0'), srpm]);
+  assert.equal(iso.code, 0, iso.stderr);
+  assert.deepEqual(binaries(join(scratch, 'iso-1.0.0')), binaries(join(scratch, 'rebuild-hello-synth')));
+  assert.match(readFileSync(join(scratch, 'iso-1.0.0', 'root.log'), 'utf8'), /Using container image: oci-archive:.*bootstrap\.tar/);
 });
 
 test('offline: an rpm-only bootstrap is enough for the isolated build', async () => {

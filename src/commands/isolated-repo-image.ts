@@ -12,6 +12,7 @@ import { ExitCode, IsomockError } from '../errors.js';
 import type { Lockfile } from '../lockfile/lockfile.js';
 import { dirLayoutPath, dirVersion, loadDir, saveDir, saveOciArchive } from '../image/layouts.js';
 import { digestHex, parseManifest, sha256Digest } from '../image/manifest.js';
+import { imageMetadata } from '../image/inspect.js';
 import { resolveShortName } from '../image/registries-conf.js';
 import { splitReference } from '../image/reference.js';
 import type { StoredImage } from '../image/pull.js';
@@ -84,9 +85,9 @@ function chooseStore(repoDir: string): { store: BlobStore; temporary: boolean } 
 export async function saveBootstrapImage(lock: Lockfile, lockfile: string, repoDir: string, archive: boolean): Promise<SavedImage | undefined> {
   if (!lock.bootstrap) return undefined;
   const pullDigest = lock.bootstrap.pull_digest;
-  if (pullDigest === undefined) throw badLock(lockfile, 'bootstrap has no pull_digest (a 1.0.0 lockfile): the image cannot be fetched by digest');
   const imageName = lock.config['bootstrap_image'];
   if (typeof imageName !== 'string') throw badLock(lockfile, 'bootstrap is set but config.bootstrap_image is not an image name');
+  if (pullDigest === undefined) return saveByImageDigest(lock, imageName, repoDir);
   const name = splitReference(imageName).name;
   const pinned = `${name}@${pullDigest}`;
 
@@ -117,6 +118,32 @@ export async function saveBootstrapImage(lock: Lockfile, lockfile: string, repoD
       rmSync(staging, { recursive: true, force: true });
     }
     return { dir, reused: false, ...(archive && { archive: await writeArchive(store, image, repoDir) }) };
+  } finally {
+    if (temporary) rmSync(store.root, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A 1.0.0 lockfile names its image by tag and records only image_digest, so
+ * the image is pulled by tag, must still have that digest (else the tag has
+ * moved since the lockfile was made), and is saved as bootstrap.tar, where
+ * Mock 5.7-6.0 and isomock's --isolated-build look for it.
+ */
+async function saveByImageDigest(lock: Lockfile, imageName: string, repoDir: string): Promise<SavedImage> {
+  const { store, temporary } = chooseStore(repoDir);
+  try {
+    const arch = lock.config['target_arch'];
+    const ctx: ImageContext = { ...imageContext({ storeDir: store.root, ...(typeof arch === 'string' && { arch }) }), store };
+    const image = await getImage(ctx, imageName, true);
+    const found = imageMetadata(image).image_digest;
+    if (found !== lock.bootstrap!.image_digest) {
+      throw new IsomockError(
+        `${imageName} now has image_digest ${found}, not the locked ${lock.bootstrap!.image_digest}: the tag has moved since the lockfile was made`,
+        ExitCode.bootstrap,
+      );
+    }
+    const archive = await writeArchive(store, image, repoDir);
+    return { dir: archive, archive, reused: false };
   } finally {
     if (temporary) rmSync(store.root, { recursive: true, force: true });
   }
