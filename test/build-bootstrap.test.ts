@@ -144,36 +144,34 @@ test('a 1.0.0 lockfile (image_digest only): the image is fetched by tag, checked
   assert.match(moved.stderr, /the tag has moved since the lockfile was made/);
 });
 
-test('offline: the isolated build from the saved image, servers stopped, same binaries', async () => {
+/**
+ * The offline step with the servers stopped: the same binaries as the online
+ * rebuild of the sample, the cut proven, and the image taken from where expected.
+ */
+async function offlineBuild(name: string, lockfile: string, repo: string, result: string, image: RegExp): Promise<void> {
   await stopServers();
+  const calc = join(scratch, `calc-${name}`);
+  const srpm = join(calc, readdirSync(calc).find((f) => f.endsWith('.src.rpm') && !f.includes('.buildreqs.'))!);
+  const iso = await isomock(['--isolated-build', lockfile, repo, ...lib(), '-q', '--resultdir', join(scratch, result), srpm]);
+  assert.equal(iso.code, 0, iso.stderr);
+  assert.deepEqual(binaries(join(scratch, result)), binaries(join(scratch, `rebuild-${name}`)));
+  const rootLog = readFileSync(join(scratch, result, 'root.log'), 'utf8');
+  assert.match(rootLog, /network cut verified/);
+  assert.match(rootLog, image);
+}
+
+test('offline: the isolated build from the saved image, servers stopped, same binaries', async () => {
   for (const name of samples) {
-    const srpmDir = readdirSync(join(scratch, `calc-${name}`)).find((f) => f.endsWith('.src.rpm') && !f.includes('buildreqs'))!;
-    const srpm = join(scratch, `calc-${name}`, srpmDir);
-    const iso = await isomock(['--isolated-build', join(scratch, `calc-${name}`, 'buildroot_lock.json'), join(scratch, `repo-${name}`), ...lib(), '-q', '--resultdir', join(scratch, `iso-${name}`), srpm]);
-    assert.equal(iso.code, 0, iso.stderr);
-    assert.deepEqual(binaries(join(scratch, `iso-${name}`)), binaries(join(scratch, `rebuild-${name}`)));
-    const rootLog = readFileSync(join(scratch, `iso-${name}`, 'root.log'), 'utf8');
-    assert.match(rootLog, /network cut verified/);
-    assert.match(rootLog, /Using container image: dir:/);
+    await offlineBuild(name, join(scratch, `calc-${name}`, 'buildroot_lock.json'), join(scratch, `repo-${name}`), `iso-${name}`, /Using container image: dir:/);
   }
 });
 
 test('offline: a 1.0.0 lockfile builds from bootstrap.tar', async () => {
-  await stopServers();
-  const srpm = join(scratch, 'calc-hello-synth', 'hello-synth-1.0-1.w1.src.rpm');
-  const iso = await isomock(['--isolated-build', join(scratch, 'lock-1.0.0.json'), join(scratch, 'repo-1.0.0'), ...lib(), '-q', '--resultdir', join(scratch, 'iso-1.0.0'), srpm]);
-  assert.equal(iso.code, 0, iso.stderr);
-  assert.deepEqual(binaries(join(scratch, 'iso-1.0.0')), binaries(join(scratch, 'rebuild-hello-synth')));
-  assert.match(readFileSync(join(scratch, 'iso-1.0.0', 'root.log'), 'utf8'), /Using container image: oci-archive:.*bootstrap\.tar/);
+  await offlineBuild('hello-synth', join(scratch, 'lock-1.0.0.json'), join(scratch, 'repo-1.0.0'), 'iso-1.0.0', /Using container image: oci-archive:.*bootstrap\.tar/);
 });
 
 test('offline: an rpm-only bootstrap is enough for the isolated build', async () => {
-  await stopServers();
-  const srpm = join(scratch, 'calc-hello-synth', 'hello-synth-1.0-1.w1.src.rpm');
-  const iso = await isomock(['--isolated-build', join(scratch, 'rpm-only-lock.json'), join(scratch, 'repo-rpm-only'), ...lib(), '-q', '--resultdir', join(scratch, 'iso-rpm-only'), srpm]);
-  assert.equal(iso.code, 0, iso.stderr);
-  assert.deepEqual(binaries(join(scratch, 'iso-rpm-only')), binaries(join(scratch, 'rebuild-hello-synth')));
-  assert.match(readFileSync(join(scratch, 'iso-rpm-only', 'root.log'), 'utf8'), /Using container image: dir:.*bootstrap-rpm@sha256:/);
+  await offlineBuild('hello-synth', join(scratch, 'rpm-only-lock.json'), join(scratch, 'repo-rpm-only'), 'iso-rpm-only', /Using container image: dir:.*bootstrap-rpm@sha256:/);
 });
 
 test('an image digest that does not match the lockfile is fatal (exit 90)', async () => {
