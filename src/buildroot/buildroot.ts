@@ -5,7 +5,7 @@
  * bootstrap tree (the target distribution's own dnf and rpm), exactly as
  * Mock runs it; every command runs in its own namespaces (sandbox.ts).
  */
-import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import { ExitCode, IsomockError } from '../errors.js';
@@ -99,6 +99,8 @@ export class Buildroot {
     for (const d of [...skeletonDirs, ...this.config.extraChrootDirs.map((x) => x.replace(/^\/+/, ''))]) {
       mkdirSync(join(root, d), { recursive: true });
     }
+    // Sticky and world-writable, as the build user needs them even if no package owns them.
+    for (const d of ['tmp', 'var/tmp']) chmodSync(join(root, d), 0o1777);
     mkdirSync(this.config.cachedir + '/dnf_cache', { recursive: true });
     writeFileSync(join(root, 'etc/dnf/dnf.conf'), this.config.dnfConfText);
     const home = join(root, installHome);
