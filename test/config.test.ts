@@ -268,6 +268,28 @@ test('isomock --debug-config prints the options that differ from the defaults, a
   assert.equal(parsed['basedir'], '/var/lib/mock');
 });
 
+test("Mock's bootstrap, plugin and package options reach the config as Mock sets them", async () => {
+  const json = async (...extra: string[]): Promise<Record<string, any>> => {
+    const r = await cli('-r', 'rolling-x86_64', '--configdir', etc, '--debug-config', '--json', ...extra);
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout) as Record<string, any>;
+  };
+  const on = await json('--use-bootstrap-image', '--additional-package', 'vim', '--additional-package', 'tar',
+    '--enable-plugin', 'buildroot_lock', '--disable-plugin', 'ccache', '--plugin-option', 'tmpfs:keep_mounted=True', '-N');
+  assert.equal(on['use_bootstrap'], true);
+  assert.equal(on['use_bootstrap_image'], true);
+  assert.deepEqual(on['additional_packages'], ['vim', 'tar']);
+  assert.equal(on['plugin_conf']['buildroot_lock_enable'], true);
+  assert.equal(on['plugin_conf']['ccache_enable'], false);
+  assert.equal(on['plugin_conf']['tmpfs_opts']['keep_mounted'], true);
+  assert.equal(on['cleanup_on_success'], false);
+  const off = await json('--no-bootstrap-chroot', '--no-bootstrap-image');
+  assert.equal(off['use_bootstrap'], false);
+  assert.equal(off['use_bootstrap_image'], false);
+  const bad = await cli('-r', 'rolling-x86_64', '--configdir', etc, '--debug-config', '--plugin-option', 'nonsense');
+  assert.equal(bad.code, 5);
+});
+
 test('isomock --debug-config fails with exit code 3 and file:line on a broken config', async () => {
   writeCfg('broken.cfg', "config_opts['root'] = 'b'\nfor x in []: pass\n");
   const r = await cli('-r', 'broken', '--configdir', scratch, '--debug-config');

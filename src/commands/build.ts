@@ -12,7 +12,9 @@ import { lockRoot } from '../buildroot/lock.js';
 import { BuildLogs, type Verbosity } from '../buildroot/logs.js';
 import { recordLockfile, recordSidecar } from '../buildroot/lock-record.js';
 import { buildSrpm, type BuildOutcome } from '../buildroot/rpmbuild.js';
-import type { PyDict } from '../config/pyvalue.js';
+import { isDict, truthy, type PyDict } from '../config/pyvalue.js';
+import { withUniqueRoot } from '../config/options.js';
+import { expandedOption } from '../config/template.js';
 import { serializeLockfile, type LockedBootstrap } from '../lockfile/lockfile.js';
 import { serializeSidecar, sidecarPathFor } from '../lockfile/sidecar.js';
 
@@ -60,6 +62,12 @@ function writeAtomically(path: string, content: string): void {
   renameSync(tmp, path);
 }
 
+/** Mock's buildroot_lock plugin, on for every build when the config or --enable-plugin says so. */
+function lockPluginEnabled(raw: PyDict): boolean {
+  const conf = expandedOption(withUniqueRoot(raw), 'plugin_conf');
+  return isDict(conf) && truthy(conf['buildroot_lock_enable'] ?? false);
+}
+
 export async function runBuild(req: BuildRequest): Promise<BuildReport> {
   const { config } = req;
   for (const srpm of req.srpms) {
@@ -100,7 +108,7 @@ export async function runBuild(req: BuildRequest): Promise<BuildReport> {
       );
       for (const f of [...outcome.srpms, ...outcome.rpms]) results.push(publish(config.resultdir, f));
       if (outcome.buildreqsNosrc) results.push(publish(config.resultdir, outcome.buildreqsNosrc));
-      if (req.calculateOnly) {
+      if (req.calculateOnly || lockPluginEnabled(req.rawConfig)) {
         await logs.step('Generating the buildroot lockfile: buildroot_lock.json', async () => {
           const lock = await recordLockfile(br, req.rawConfig, boot?.lock);
           lockfile = join(config.resultdir, 'buildroot_lock.json');

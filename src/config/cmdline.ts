@@ -34,6 +34,18 @@ export interface CmdlineOptions {
   nocheck?: boolean;
   noClean?: boolean;
   calculatedeps?: boolean;
+  /** --bootstrap-chroot / --no-bootstrap-chroot. */
+  bootstrapChroot?: boolean;
+  /** --use-bootstrap-image / --no-bootstrap-image. */
+  bootstrapImage?: boolean;
+  /** --additional-package, in order. */
+  additionalPackages?: string[];
+  /** --enable-plugin / --disable-plugin as [name, enabled], in order. */
+  plugins?: [string, boolean][];
+  /** --plugin-option PLUGIN:KEY=VALUE, in order. */
+  pluginOptions?: string[];
+  /** --cleanup-after / -N, --no-cleanup-after. */
+  cleanupAfter?: boolean;
 }
 
 /** Mock's --config-opts value parsing: booleans, None and ints are recognised, a repeated key makes a list. */
@@ -127,13 +139,36 @@ export function applyCmdline(config: PyDict, opts: CmdlineOptions, home: string)
   }
   config['online'] = !opts.offline;
   config['enable_disable_repos'] = opts.repoToggles ?? [];
-  config['additional_packages'] = null;
+  config['additional_packages'] = opts.additionalPackages?.length ? [...opts.additionalPackages] : null;
+  if (opts.bootstrapChroot !== undefined) config['use_bootstrap'] = opts.bootstrapChroot;
+  if (opts.bootstrapImage !== undefined) {
+    config['use_bootstrap_image'] = opts.bootstrapImage;
+    // As in Mock: an image for the bootstrap implies having a bootstrap.
+    if (opts.bootstrapImage) config['use_bootstrap'] = true;
+  }
+  if (opts.cleanupAfter !== undefined) config['cleanup_on_success'] = config['cleanup_on_failure'] = opts.cleanupAfter;
+  applyPluginOptions(config, opts);
   config['calculatedeps'] = opts.calculatedeps ? true : null;
   if (opts.calculatedeps) {
     const plugins = expandedOption(config, 'plugin_conf');
     if (isDict(plugins)) plugins['buildroot_lock_enable'] = true;
   }
   addRepos(config, opts.addrepo ?? []);
+}
+
+/** --enable-plugin, --disable-plugin and --plugin-option PLUGIN:KEY=VALUE into plugin_conf, as Mock does. */
+function applyPluginOptions(config: PyDict, opts: CmdlineOptions): void {
+  const conf = expandedOption(config, 'plugin_conf');
+  if (!isDict(conf)) return;
+  for (const [name, enabled] of opts.plugins ?? []) conf[`${name}_enable`] = enabled;
+  for (const item of opts.pluginOptions ?? []) {
+    const m = /^([^:]+):([^=]+)=(.*)$/.exec(item);
+    if (!m) throw new CommandLineError(`--plugin-option: expected PLUGIN:KEY=VALUE, got '${item}'`);
+    const [, plugin, key, value] = m as unknown as [string, string, string, string];
+    const options = conf[`${plugin}_opts`];
+    const dict = isDict(options) ? options : (conf[`${plugin}_opts`] = Object.create(null) as PyDict);
+    (dict as PyDict)[key] = parseConfigOpts([`x=${value}`]).get('x') ?? value;
+  }
 }
 
 function addRepos(config: PyDict, urls: string[]): void {

@@ -14,6 +14,24 @@ function repoToggles(argv: string[]): string[] {
   return out;
 }
 
+/** An on/off option pair: the one given wins; neither leaves the config alone. */
+function choice<K extends string>(args: ParsedArgs, on: string, off: string, key: K): Partial<Record<K, boolean>> {
+  if (flag(args, off)) return { [key]: false } as Partial<Record<K, boolean>>;
+  if (flag(args, on)) return { [key]: true } as Partial<Record<K, boolean>>;
+  return {};
+}
+
+/** --enable-plugin/--disable-plugin in command-line order. */
+function pluginToggles(argv: string[]): [string, boolean][] {
+  const out: [string, boolean][] = [];
+  argv.forEach((arg, i) => {
+    const m = /^--(enable|disable)-plugin(?:=(.*))?$/.exec(arg);
+    const value = m ? (m[2] ?? argv[i + 1]) : undefined;
+    if (m && value !== undefined) out.push([value, m[1] === 'enable']);
+  });
+  return out;
+}
+
 export function loadOptionsFromArgs(args: ParsedArgs, argv: string[]): LoadOptions {
   const opts: LoadOptions = {
     cmdline: {
@@ -28,6 +46,12 @@ export function loadOptionsFromArgs(args: ParsedArgs, argv: string[]): LoadOptio
       nocheck: flag(args, 'nocheck'),
       noClean: flag(args, 'no-clean'),
       calculatedeps: args.mode === 'calculate-build-dependencies',
+      ...choice(args, 'bootstrap-chroot', 'no-bootstrap-chroot', 'bootstrapChroot'),
+      ...choice(args, 'use-bootstrap-image', 'no-bootstrap-image', 'bootstrapImage'),
+      ...choice(args, 'cleanup-after', 'no-cleanup-after', 'cleanupAfter'),
+      additionalPackages: list(args, 'additional-package'),
+      plugins: pluginToggles(argv),
+      pluginOptions: list(args, 'plugin-option'),
     },
   };
   const root = str(args, 'root');
