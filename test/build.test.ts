@@ -147,6 +147,27 @@ test('--isolated-build refuses -r, a repository without a locked RPM, and a tamp
   assert.doesNotMatch(bad.stderr, /\n\s+at /);
 });
 
+test('--buildsrpm makes a source package from a spec and its sources, which then rebuilds', async () => {
+  const src = join(scratch, 'spec-src');
+  execFileSync('mkdir', ['-p', src]);
+  writeFileSync(join(src, 'greeting.txt'), 'hello from a source file\n');
+  writeFileSync(
+    join(src, 'from-spec.spec'),
+    ['Name: from-spec', 'Version: 2.0', 'Release: 1%{?dist}', 'Summary: built with --buildsrpm', 'License: MIT', 'BuildArch: noarch',
+      'Source0: greeting.txt', '%description', 'x', '%install', 'install -D -m 0644 %{SOURCE0} %{buildroot}/usr/share/from-spec/greeting.txt',
+      '%files', '/usr/share/from-spec/greeting.txt', ''].join('\n'),
+  );
+  const made = await isomock([...opts('buildsrpm'), '--buildsrpm', '--spec', join(src, 'from-spec.spec'), '--sources', src]);
+  assert.equal(made.code, 0, made.stderr);
+  const srpmFile = join(scratch, 'buildsrpm', `from-spec-2.0-1${world.world.manifest.dist}.src.rpm`);
+  assert.deepEqual(rpmQuery(srpmFile, '[%{FILENAMES}\\n]').trim().split('\n').sort(), ['from-spec.spec', 'greeting.txt']);
+  const built = await isomock([...opts('from-spec'), srpmFile]);
+  assert.equal(built.code, 0, built.stderr);
+  assert.ok(readdirSync(join(scratch, 'from-spec')).includes(`from-spec-2.0-1${world.world.manifest.dist}.noarch.rpm`));
+  const noSpec = await isomock([...opts('buildsrpm-bad'), '--buildsrpm']);
+  assert.equal(noSpec.code, 5);
+});
+
 test('a killed build leaves no mount behind, and the next build proceeds', async () => {
   assert.deepEqual(isomockMounts(scratch), []);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGKILL'] as const) {

@@ -10,7 +10,7 @@
  * loop, plus a separate static pass. Then the real build - or, when
  * calculating dependencies, a stop before %build.
  */
-import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { discard } from './process.js';
 import { basename, join } from 'node:path';
 import { ExitCode, IsomockError } from '../errors.js';
@@ -53,16 +53,42 @@ function listRpms(dir: string): string[] {
 
 const isNosrc = (f: string): boolean => f.endsWith('.buildreqs.nosrc.rpm');
 
+/** rpmbuild as the build user, through a login shell as Mock runs it; output to build.log. */
+async function rpmbuildAs(br: Buildroot, args: string[]): Promise<number> {
+  const cmd = ['rpmbuild', ...args].map(shellQuote).join(' ');
+  const { code } = await br.runInside(['/bin/bash', '--login', '-c', cmd], { log: br.logs.build });
+  return code;
+}
+
+const topdirOf = (br: Buildroot): string => String(br.config.macros['%_topdir'] ?? `${br.config.chroothome}/build`);
+
+/**
+ * Mock's --buildsrpm: the spec and its sources (a directory's files, or one
+ * file) copied in for the build user, then `rpmbuild -bs`. Returns the
+ * source package's host path.
+ */
+export async function buildSrpmFromSpec(br: Buildroot, spec: string, sources?: string): Promise<string> {
+  const topdir = topdirOf(br);
+  const srpmsDir = br.inRoot(`${topdir}/SRPMS`);
+  br.copyIn(spec, `${topdir}/SPECS/${basename(spec)}`);
+  if (sources) {
+    const files = statSync(sources).isDirectory() ? readdirSync(sources).map((f) => join(sources, f)) : [sources];
+    for (const f of files.filter((f) => statSync(f).isFile())) br.copyIn(f, `${topdir}/SOURCES/${basename(f)}`);
+  }
+  for (const f of readdirSync(srpmsDir)) rmSync(join(srpmsDir, f));
+  const code = await rpmbuildAs(br, ['-bs', '--target', br.config.rpmbuildArch, '--nodeps', `${topdir}/SPECS/${basename(spec)}`]);
+  if (code !== 0) throw buildError(`rpmbuild -bs of ${basename(spec)} failed (exit ${code})`, br);
+  const built = readdirSync(srpmsDir).find((f) => f.endsWith('.src.rpm'));
+  if (!built) throw buildError(`rpmbuild -bs of ${basename(spec)} wrote no source package`, br);
+  return join(srpmsDir, built);
+}
+
 export async function buildSrpm(br: Buildroot, srpm: string, options: BuildOptions): Promise<BuildOutcome> {
-  const topdir = String(br.config.macros['%_topdir'] ?? `${br.config.chroothome}/build`);
+  const topdir = topdirOf(br);
   const name = basename(srpm);
   const srpmsDir = br.inRoot(`${topdir}/SRPMS`);
   const target = ['--target', br.config.rpmbuildArch];
-  const rpmbuild = async (args: string[]): Promise<number> => {
-    const cmd = ['rpmbuild', ...args].map(shellQuote).join(' ');
-    const { code } = await br.runInside(['/bin/bash', '--login', '-c', cmd], { log: br.logs.build });
-    return code;
-  };
+  const rpmbuild = (args: string[]): Promise<number> => rpmbuildAs(br, args);
   // The spec's name and whether it generates BuildRequires come from the headers, read here.
   const info = await readRpmPackage(srpm);
   const specName = info.files.map((f) => f.path.replace(/^.*\//, '')).find((f) => f.endsWith('.spec'));

@@ -53,7 +53,9 @@ function report(r: BuildReport, args: ParsedArgs): void {
 export async function buildCommand(args: ParsedArgs, argv: string[]): Promise<number> {
   const mode = args.mode ?? 'rebuild';
   const srpms = args.positionals;
-  if (srpms.length === 0) throw new CommandLineError(`--${mode} needs an SRPM`);
+  const spec = str(args, 'spec');
+  if (mode === 'buildsrpm' && spec === undefined) throw new CommandLineError('--buildsrpm needs --spec (and --sources if the spec has any)');
+  if (mode !== 'buildsrpm' && srpms.length === 0) throw new CommandLineError(`--${mode} needs an SRPM`);
   const nocheck = flag(args, 'nocheck');
 
   if (mode === 'isolated-build') {
@@ -80,7 +82,8 @@ export async function buildCommand(args: ParsedArgs, argv: string[]): Promise<nu
     await runBuild({
       config,
       rawConfig: loaded.raw,
-      srpms,
+      srpms: mode === 'buildsrpm' ? [] : srpms,
+      ...(mode === 'buildsrpm' && { fromSpec: { spec: spec!, sources: str(args, 'sources') } }),
       calculateOnly: mode === 'calculate-build-dependencies',
       noClean: flag(args, 'no-clean'),
       nocheck,

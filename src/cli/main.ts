@@ -12,6 +12,7 @@ import { imageOptions, isolatedRepoOptions, mainOptions } from './options.js';
 const usage = `usage:
        isomock [options] {--init|--clean|--scrub=[all,chroot,bootstrap,cache]}
        isomock [options] [--rebuild] /path/to/srpm(s)
+       isomock [options] --buildsrpm --spec /path/to/spec --sources /path/to/src
        isomock [options] --calculate-build-dependencies /path/to/srpm
        isomock [options] --isolated-build LOCKFILE REPO /path/to/srpm
        isomock [options] {--shell|--chroot} <cmd>
@@ -71,7 +72,7 @@ async function runMain(args: ParsedArgs, argv: string[]): Promise<number> {
     process.stdout.write(renderDebugConfig(loaded, { expanded: mode === 'debug-config-expanded', json: flag(args, 'json') }));
     return ExitCode.ok;
   }
-  if (mode === 'rebuild' || mode === 'calculate-build-dependencies' || mode === 'isolated-build') {
+  if (mode === 'rebuild' || mode === 'buildsrpm' || mode === 'calculate-build-dependencies' || mode === 'isolated-build') {
     return (await import('./build.js')).buildCommand(args, argv);
   }
   const modes = await import('./modes.js');

@@ -4,6 +4,7 @@ import type { OptionSpec } from './args.js';
 export const mainOptions: OptionSpec[] = [
   // Modes: what to do. Only one may be given; --rebuild is the default.
   { names: ['--rebuild'], arity: 0, mode: true, help: 'rebuild the specified SRPM(s) (the default)' },
+  { names: ['--buildsrpm'], arity: 0, mode: true, help: 'build a source RPM from --spec and --sources' },
   { names: ['--calculate-build-dependencies'], arity: 0, mode: true,
     help: 'prepare the buildroot online, resolve static and dynamic BuildRequires, write buildroot_lock.json, and stop before %build' },
   { names: ['--isolated-build', '--hermetic-build'], arity: 2, mode: true, metavar: ['LOCKFILE', 'REPO'],
@@ -18,6 +19,9 @@ export const mainOptions: OptionSpec[] = [
   { names: ['-i', '--install'], arity: 0, mode: true, help: 'install the named packages into the buildroot' },
   { names: ['--debug-config'], arity: 0, mode: true, help: 'print the resolved configuration and exit' },
   { names: ['--debug-config-expanded'], arity: 0, mode: true, help: 'print the resolved configuration with templates expanded' },
+
+  { names: ['--spec'], arity: 1, metavar: ['SPEC'], help: 'the spec file for --buildsrpm' },
+  { names: ['--sources'], arity: 1, metavar: ['SOURCES'], help: 'the sources for --buildsrpm: a directory of files, or one file' },
 
   // Configuration.
   { names: ['-r', '--root'], arity: 1, metavar: ['CONFIG'], help: 'chroot config name (looked up in the config dirs) or path to a .cfg file' },

@@ -11,7 +11,7 @@ import type { BuildConfig } from '../buildroot/build-config.js';
 import { lockRoot } from '../buildroot/lock.js';
 import { BuildLogs, type Verbosity } from '../buildroot/logs.js';
 import { recordLockfile, recordSidecar } from '../buildroot/lock-record.js';
-import { buildSrpm, type BuildOutcome } from '../buildroot/rpmbuild.js';
+import { buildSrpm, buildSrpmFromSpec, type BuildOutcome } from '../buildroot/rpmbuild.js';
 import { isDict, truthy, type PyDict } from '../config/pyvalue.js';
 import { withUniqueRoot } from '../config/options.js';
 import { expandedOption } from '../config/template.js';
@@ -23,6 +23,8 @@ export interface BuildRequest {
   /** The loaded config dictionary (for the keys a lockfile records). */
   rawConfig: PyDict;
   srpms: string[];
+  /** --buildsrpm: make the SRPM from a spec and its sources instead of building SRPMs. */
+  fromSpec?: { spec: string; sources?: string };
   calculateOnly: boolean;
   /**
    * Installs the buildroot's packages instead of chroot_setup_cmd and the
@@ -70,8 +72,10 @@ function lockPluginEnabled(raw: PyDict): boolean {
 
 export async function runBuild(req: BuildRequest): Promise<BuildReport> {
   const { config } = req;
-  for (const srpm of req.srpms) {
-    if (!existsSync(srpm)) throw new IsomockError(`no such SRPM: ${srpm}`, ExitCode.badCmdline);
+  const inputs: [string, string | undefined][] = [...req.srpms.map((p): [string, string] => ['SRPM', p])];
+  if (req.fromSpec) inputs.push(['spec', req.fromSpec.spec], ['sources', req.fromSpec.sources]);
+  for (const [what, path] of inputs) {
+    if (path !== undefined && !existsSync(path)) throw new IsomockError(`no such ${what}: ${path}`, ExitCode.badCmdline);
   }
   try {
     mkdirSync(config.resultdir, { recursive: true });
@@ -98,6 +102,11 @@ export async function runBuild(req: BuildRequest): Promise<BuildReport> {
       }
       br.makeBuildUser();
     });
+    if (req.fromSpec) {
+      const { spec, sources } = req.fromSpec;
+      const srpm = await logs.step(`rpmbuild -bs ${basename(spec)}`, () => buildSrpmFromSpec(br, spec, sources));
+      results.push(publish(config.resultdir, srpm));
+    }
     for (const srpm of req.srpms) {
       const outcome: BuildOutcome = await logs.step(`build phase for ${basename(srpm)}`, () =>
         buildSrpm(br, srpm, {
