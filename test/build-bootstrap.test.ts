@@ -105,6 +105,21 @@ test('a cached bootstrap tree that was changed after unpacking is unpacked again
   assert.match(readFileSync(join(scratch, 'reused-cache', 'root.log'), 'utf8'), /its tree checked unchanged/);
 });
 
+test('parallel roots (--uniqueext) unpacking the same image at once both build', async () => {
+  const w = world!;
+  const config = w.configs.find((c) => c.includes('bootstrap'))!;
+  const srpm = join(w.world.dir, w.world.manifest.srpms.find((s) => s.name === 'hello-synth')!.file);
+  // A fresh cache: both runs find no unpacked tree and race to make it.
+  const cache = ['--config-opts', `basedir=${join(scratch, 'lib')}`, '--config-opts', `cache_topdir=${join(scratch, 'cache-race')}`];
+  const runs = await Promise.all(
+    ['a', 'b'].map((ext) =>
+      isomock(['--configdir', w.configDir, '-r', config, ...cache, '--uniqueext', ext, '-q', '--resultdir', join(scratch, `race-${ext}`), srpm]),
+    ),
+  );
+  for (const r of runs) assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(readdirSync(join(scratch, 'cache-race', 'isomock-bootstrap')).filter((d) => d.includes('.partial') || d.includes('.stale')), []);
+});
+
 test('rpm-only bootstrap: a build that must resolve fails clearly; a lockfile pinning it gets a repository', async () => {
   const w = world!;
   writeFileSync(

@@ -67,6 +67,12 @@ function readRecord(dir: string): UnpackRecord | undefined {
   }
 }
 
+/** Whether dir holds a tree unpacked from the image with this digest, unchanged since. */
+async function intactTree(dir: string, imageDigest: string): Promise<boolean> {
+  const record = readRecord(dir);
+  return record?.image_digest === imageDigest && existsSync(join(dir, 'root')) && record.fingerprint === (await treeFingerprint(join(dir, 'root')));
+}
+
 export async function prepareBootstrap(req: BootstrapRequest): Promise<PreparedBootstrap> {
   const ctx = imageContext({ arch: req.targetArch });
   req.logs.info(`Using container image: ${req.image}`);
@@ -88,8 +94,7 @@ export async function prepareBootstrap(req: BootstrapRequest): Promise<PreparedB
   const dir = join(req.cacheTopdir, 'isomock-bootstrap', meta.id);
   const root = join(dir, 'root');
   const record = readRecord(dir);
-  const intact = record?.image_digest === meta.image_digest && existsSync(root) && record.fingerprint === (await treeFingerprint(root));
-  if (intact) {
+  if (await intactTree(dir, meta.image_digest)) {
     req.logs.info(`reusing the unpacked bootstrap ${meta.id.slice(0, 12)} (${root}), its tree checked unchanged`);
   } else {
     if (record) req.logs.info(`the unpacked bootstrap in ${dir} changed since it was unpacked: unpacking it again`);
@@ -102,8 +107,24 @@ export async function prepareBootstrap(req: BootstrapRequest): Promise<PreparedB
       rmSync(join(tmp, 'root/etc/rpm/macros.image-language-conf'), { force: true });
       const unpacked: UnpackRecord = { image_digest: meta.image_digest, fingerprint: await treeFingerprint(join(tmp, 'root')) };
       writeFileSync(join(tmp, marker), JSON.stringify(unpacked) + '\n');
-      rmSync(dir, { recursive: true, force: true });
-      renameSync(tmp, dir);
+      // Parallel builds (--uniqueext) may unpack the same image at once: the
+      // first complete tree wins and the others drop theirs. A changed tree
+      // is moved aside first, so a rename never lands on half a directory.
+      if (await intactTree(dir, meta.image_digest)) {
+        rmSync(tmp, { recursive: true, force: true });
+        return;
+      }
+      if (existsSync(dir)) {
+        const aside = `${dir}.stale-${process.pid}`;
+        renameSync(dir, aside);
+        rmSync(aside, { recursive: true, force: true });
+      }
+      try {
+        renameSync(tmp, dir);
+      } catch (err) {
+        if (!['ENOTEMPTY', 'EEXIST'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
+        rmSync(tmp, { recursive: true, force: true }); // another build renamed its tree in first
+      }
       req.logs.debug(`unpacked ${JSON.stringify(stats)}`);
     });
   }
