@@ -22,6 +22,9 @@ export interface BuildConfig extends MockOptions {
   hostname?: string;
   staticMaxLoops: number;
   extraChrootDirs: string[];
+  /** Remove the buildroot after a successful / failed build (Mock's cleanup_on_*, forced off when the result dir is inside the root's dir). */
+  cleanupOnSuccess: boolean;
+  cleanupOnFailure: boolean;
   /** %_buildhost defaulted to this host's name, as Mock sets it after loading the config. */
   macros: Record<string, string>;
 }
@@ -69,6 +72,8 @@ export function buildConfigFrom(raw: PyDict): BuildConfig {
     },
     hostname: typeof host === 'string' && host ? host : undefined,
     staticMaxLoops: count('static_buildrequires_max_loops', 10),
+    cleanupOnSuccess: truthy(get('cleanup_on_success')),
+    cleanupOnFailure: truthy(get('cleanup_on_failure')),
     extraChrootDirs: words('extra_chroot_dirs'),
   };
 }

@@ -88,9 +88,11 @@ export async function runBuild(req: BuildRequest): Promise<BuildReport> {
   const lock = await lockRoot(join(config.basedir, `${config.root}.lock`), `root ${config.root}`, 0, (m) => logs.info(m));
   const results: string[] = [];
   let lockfile: string | undefined;
+  let made: Buildroot | undefined;
   try {
     const boot = req.bootstrap ? await logs.step('bootstrap', () => req.bootstrap!(logs)) : undefined;
     const br = new Buildroot(config, logs, boot?.tree, req.buildrootBinds);
+    made = br;
     await logs.step('chroot init', async () => {
       if (!req.noClean) await br.clean();
       br.prepare();
@@ -127,7 +129,12 @@ export async function runBuild(req: BuildRequest): Promise<BuildReport> {
         });
       }
     }
+    // Mock's cleanup_on_success (off when the result dir is inside the root's own dir).
+    if (config.cleanupOnSuccess) await logs.step('clean chroot', () => br.clean());
     return { resultdir: config.resultdir, results, lockfile, timings: logs.timings };
+  } catch (err) {
+    if (made && config.cleanupOnFailure) await logs.step('clean chroot', () => made!.clean()).catch(() => undefined);
+    throw err;
   } finally {
     lock.release();
     await logs.close();
