@@ -11,6 +11,7 @@ import type { BuildLogs, Verbosity } from '../buildroot/logs.js';
 import { insideCut, proveCut, reexecInNetworkNamespace } from '../buildroot/netcut.js';
 import { loadOptionsFromArgs } from '../config/fromargs.js';
 import { loadConfig } from '../config/load.js';
+import type { PyDict } from '../config/pyvalue.js';
 import { runBuild, type BuildReport } from '../commands/build.js';
 import { runIsolatedBuild } from '../commands/isolated-build.js';
 import { flag, pair, str, type ParsedArgs } from './args.js';
@@ -68,9 +69,10 @@ export async function buildCommand(args: ParsedArgs, argv: string[]): Promise<nu
     if (probePort === undefined) return reexecInNetworkNamespace([process.argv[1]!, ...argv]);
     const proof = await proveCut(probePort);
     const [lockfile, repo] = pair(args, 'isolated-build')!;
-    const base = loadConfig({ ...loadOptionsFromArgs(args, argv), root: isolatedBuildConfig });
+    const options = { ...loadOptionsFromArgs(args, argv), root: isolatedBuildConfig };
+    const load = (overrides: PyDict): PyDict => loadConfig({ ...options, overrides }).raw;
     report(
-      await runIsolatedBuild({ lockfile, repo, srpms, baseConfig: base.raw, nocheck, verbosity: verbosity(args), preamble: [proof] }),
+      await runIsolatedBuild({ lockfile, repo, srpms, loadConfig: load, nocheck, verbosity: verbosity(args), preamble: [proof] }),
       args,
     );
     return ExitCode.ok;

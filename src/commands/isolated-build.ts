@@ -12,7 +12,7 @@ import { parseReference } from '../image/reference.js';
 import { prepareBootstrap } from '../buildroot/bootstrap.js';
 import { ExitCode, IsomockError } from '../errors.js';
 import { buildConfigFrom } from '../buildroot/build-config.js';
-import { deepCopy, fromJson, type PyDict } from '../config/pyvalue.js';
+import { fromJson, newDict, type PyDict } from '../config/pyvalue.js';
 import type { Buildroot } from '../buildroot/buildroot.js';
 import type { Verbosity } from '../buildroot/logs.js';
 import { buildrootDefiningKeys, nevra, parseLockfile, rpmFileName, type Lockfile } from '../lockfile/lockfile.js';
@@ -24,8 +24,11 @@ export interface IsolatedBuildRequest {
   lockfile: string;
   repo: string;
   srpms: string[];
-  /** isomock's built-in isolated-build config (etc/isolated-build.cfg), site defaults and command line applied. */
-  baseConfig: PyDict;
+  /**
+   * Loads isomock's built-in isolated-build config (etc/isolated-build.cfg)
+   * with site defaults and the command line, the given options set in between.
+   */
+  loadConfig: (overrides: PyDict) => PyDict;
   nocheck: boolean;
   verbosity: Verbosity;
   preamble?: string[];
@@ -91,11 +94,9 @@ export async function runIsolatedBuild(req: IsolatedBuildRequest): Promise<Build
   checkArch(lock, req.lockfile);
   const paths = await checkRepo(lock, req.lockfile, repo);
 
-  const raw = deepCopy(req.baseConfig) as PyDict;
-  for (const key of buildrootDefiningKeys) if (key in lock.config) raw[key] = fromJson(lock.config[key]);
-  raw['offline_local_repository'] = repo;
-  // Mock reads the lockfile before it derives these from target_arch; the built-in config had none.
-  if (typeof lock.config['target_arch'] === 'string') raw['rpmbuild_arch'] = raw['repo_arch'] = lock.config['target_arch'];
+  const overrides = newDict([['offline_local_repository', repo]]);
+  for (const key of buildrootDefiningKeys) if (key in lock.config) overrides[key] = fromJson(lock.config[key]);
+  const raw = req.loadConfig(overrides);
   raw['use_bootstrap'] = lock.bootstrap !== undefined;
   raw['online'] = false;
   const config = buildConfigFrom(raw);

@@ -30,6 +30,12 @@ export interface LoadOptions {
   /** Home of the user whose ~/.config/mock.cfg and ~/.config/mock/NAME.cfg apply. */
   home?: string;
   cmdline?: CmdlineOptions;
+  /**
+   * Options set after the files and before the command line, as Mock applies
+   * a hermetic build's lockfile: the command line then derives rpmbuild_arch
+   * and repo_arch from the lockfile's target_arch.
+   */
+  overrides?: PyDict;
 }
 
 export interface LoadedConfig {
@@ -105,6 +111,7 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
     loaded.warnings.push("config_opts['use_bootstrap_container'] is deprecated, please use config_opts['use_bootstrap'] instead");
     raw['use_bootstrap'] = raw['use_bootstrap_container']!;
   }
+  Object.assign(raw, opts.overrides);
   applyCmdline(raw, opts.cmdline ?? {}, home);
   return loaded;
 }
