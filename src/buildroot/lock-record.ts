@@ -6,12 +6,13 @@
  * taken from the package manager's cache without downloading anything again.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExitCode, IsomockError } from '../errors.js';
 import {
   currentLockfileVersion,
   recordedConfigKeys,
+  rpmFileName,
   signatureFromPgpsig,
   type LockedBootstrap,
   type LockedRpm,
@@ -22,12 +23,12 @@ import { sha256OfFile, sidecarKey, sidecarVersion, type Sidecar, type SidecarPac
 import { reposOf, type Repo } from '../config/dnfconf.js';
 import { parseMetalink } from '../repo/metalink.js';
 import { readRpmPackage } from '../rpm/package.js';
+import { parseNevra } from '../repo/package.js';
 import type { BuildConfig } from './build-config.js';
 import type { Buildroot } from './buildroot.js';
 import { withUniqueRoot } from '../config/options.js';
 import { expandedOption } from '../config/template.js';
 import { toJson, type PyDict } from '../config/pyvalue.js';
-import { rpmFileName } from '../lockfile/lockfile.js';
 
 /** Mock's separator: rpm's --qf cannot end records with NUL. */
 const sep = '|/@';
@@ -59,22 +60,16 @@ export async function queryInstalledForLock(br: Buildroot): Promise<Queried[]> {
     .filter((r) => r.name !== 'gpg-pubkey');
 }
 
-/** name.arch of a location URL, as Mock keys them: the basename's N-V-R.A.rpm. */
-function nameArchOfUrl(url: string): string {
-  const file = decodeURIComponent(url.split('/').pop() ?? '');
-  const parts = file.split('.');
-  const arch = parts[parts.length - 2] ?? '';
-  const nvr = parts.slice(0, -2).join('.');
-  const name = nvr.split('-').slice(0, -2).join('-');
-  return `${name}.${arch}`;
-}
+/** N-V-R.A, the form repoquery takes (and Mock names packages in its errors). */
+const nvra = (r: Queried): string => `${r.name}-${r.version}-${r.release}.${r.arch}`;
 
-export async function locate(br: Buildroot, rpms: Queried[]): Promise<Map<string, string>> {
-  const nvras = rpms.map((r) => `${r.name}-${r.version}-${r.release}.${r.arch}`);
-  const out = await br.repoquery(['repoquery', '-q', '--location', ...nvras]);
+/** Locations by name.arch, as Mock keys them: from each URL's file name, N-V-R.A.rpm. */
+async function locate(br: Buildroot, rpms: Queried[]): Promise<Map<string, string>> {
+  const out = await br.repoquery(['repoquery', '-q', '--location', ...rpms.map(nvra)]);
   const byNameArch = new Map<string, string>();
   for (const url of out.split('\n').map((l) => l.trim()).filter((l) => /^[a-z]+:\/\//.test(l))) {
-    byNameArch.set(nameArchOfUrl(url), url);
+    const parsed = parseNevra(decodeURIComponent(url.split('/').pop()!).replace(/\.rpm$/, ''));
+    if (parsed) byNameArch.set(`${parsed.name}.${parsed.arch}`, url);
   }
   return byNameArch;
 }
@@ -119,24 +114,23 @@ async function checkUrls(urls: string[], repos: CachedRepo[]): Promise<string[]>
   return checked;
 }
 
+/** The lockfile, and isomock's record of the same files beside it. */
 export async function recordLockfile(
   br: Buildroot,
   rawConfig: PyDict,
   bootstrap?: LockedBootstrap,
-): Promise<Lockfile> {
+): Promise<{ lock: Lockfile; sidecar: Sidecar }> {
   const queried = await queryInstalledForLock(br);
   const locations = await locate(br, queried);
   const missing = queried.filter((r) => !locations.has(`${r.name}.${r.arch}`));
   if (missing.length) {
     throw new IsomockError(
-      `cannot get the location of ${missing.map((r) => `${r.name}-${r.version}-${r.release}.${r.arch}`).join(', ')} from the configured repositories`,
+      `cannot get the location of ${missing.map(nvra).join(', ')} from the configured repositories`,
       ExitCode.packageManager,
     );
   }
-  const urls = await checkUrls(
-    queried.map((r) => locations.get(`${r.name}.${r.arch}`)!),
-    await cachedRepos(br.config),
-  );
+  const repos = await cachedRepos(br.config);
+  const urls = await checkUrls(queried.map((r) => locations.get(`${r.name}.${r.arch}`)!), repos);
   const rpms: LockedRpm[] = queried.map((r, i) => ({ ...r, url: urls[i]! }));
   const config: Record<string, JsonValue> = {};
   const expanded = withUniqueRoot(rawConfig);
@@ -146,12 +140,8 @@ export async function recordLockfile(
   }
   // As Mock records them: typed as configured, with every --define and %_buildhost.
   config['macros'] = { '%_buildhost': br.config.macros['%_buildhost']!, ...(config['macros'] as Record<string, JsonValue>) };
-  return {
-    version: currentLockfileVersion,
-    buildroot: { rpms },
-    ...(bootstrap ? { bootstrap } : {}),
-    config,
-  };
+  const lock: Lockfile = { version: currentLockfileVersion, buildroot: { rpms }, ...(bootstrap ? { bootstrap } : {}), config };
+  return { lock, sidecar: await recordSidecar(repos, rpms) };
 }
 
 /** A repository as dnf cached it: its directory and the base URLs its packages can come from. */
@@ -199,7 +189,7 @@ async function cachedFile(repos: CachedRepo[], rpm: LockedRpm): Promise<{ repo: 
   for (const repo of repos) {
     const path = join(repo.dir, 'packages', name);
     if (!existsSync(path)) continue;
-    const info = await readRpmPackage({ stream: createReadStream(path), name: path });
+    const info = await readRpmPackage(path);
     if (info.sigmd5 === rpm.sigmd5) return { repo, path };
   }
   return undefined;
@@ -210,8 +200,7 @@ async function cachedFile(repos: CachedRepo[], rpm: LockedRpm): Promise<{ repo: 
  * downloaded it, its repo and, for metalink/mirrorlist repos, the mirror its
  * URL is on. A package dnf did not keep gets null sha256 and size.
  */
-export async function recordSidecar(config: BuildConfig, rpms: LockedRpm[]): Promise<Sidecar> {
-  const repos = await cachedRepos(config);
+async function recordSidecar(repos: CachedRepo[], rpms: LockedRpm[]): Promise<Sidecar> {
   const packages: Record<string, SidecarPackage> = {};
   await Promise.all(
     rpms.map(async (rpm) => {

@@ -10,7 +10,7 @@ import { Buildroot, type BootstrapTree, type BuildrootBind } from '../buildroot/
 import type { BuildConfig } from '../buildroot/build-config.js';
 import { lockRoot } from '../buildroot/lock.js';
 import { BuildLogs, type Verbosity } from '../buildroot/logs.js';
-import { recordLockfile, recordSidecar } from '../buildroot/lock-record.js';
+import { recordLockfile } from '../buildroot/lock-record.js';
 import { buildSrpm, buildSrpmFromSpec, type BuildOutcome } from '../buildroot/rpmbuild.js';
 import { isDict, truthy, type PyDict } from '../config/pyvalue.js';
 import { withUniqueRoot } from '../config/options.js';
@@ -121,10 +121,10 @@ export async function runBuild(req: BuildRequest): Promise<BuildReport> {
       if (outcome.buildreqsNosrc) results.push(publish(config.resultdir, outcome.buildreqsNosrc));
       if (req.calculateOnly || lockPluginEnabled(req.rawConfig)) {
         await logs.step('Generating the buildroot lockfile: buildroot_lock.json', async () => {
-          const lock = await recordLockfile(br, req.rawConfig, boot?.lock);
+          const { lock, sidecar } = await recordLockfile(br, req.rawConfig, boot?.lock);
           lockfile = join(config.resultdir, 'buildroot_lock.json');
           // The record first: a lockfile never sits beside a stale record of another buildroot.
-          writeAtomically(sidecarPathFor(lockfile), serializeSidecar(await recordSidecar(config, lock.buildroot.rpms)));
+          writeAtomically(sidecarPathFor(lockfile), serializeSidecar(sidecar));
           writeAtomically(lockfile, serializeLockfile(lock));
         });
       }
