@@ -6,7 +6,8 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync
 import { join } from 'node:path';
 import { IsomockError } from '../src/errors.js';
 import { loadRepository, packageLocation, readChangelogs, type Repository } from '../src/repo/repository.js';
-import { formatNevra, type Provide, type RepoPackage } from '../src/repo/package.js';
+import { type Provide, type RepoPackage } from '../src/repo/package.js';
+import { nevra as formatNevra } from '../src/lockfile/lockfile.js';
 import { buildFixtureRpms, dnfOracle, makeRepo, type Compression, type Oracle } from './helpers/repo-fixture.js';
 
 const flagSymbols: Record<string, string> = { EQ: '=', LT: '<', LE: '<=', GT: '>', GE: '>=' };

@@ -140,6 +140,7 @@ export function signatureFromPgpsig(pgpsig: string): string | null {
   return lastToken.slice(-8);
 }
 
+/** `name-[epoch:]version-release.arch`, the epoch shown only when it is not 0, as rpm and dnf print it. */
 export function nevra(rpm: Pick<LockedRpm, 'name' | 'epoch' | 'version' | 'release' | 'arch'>): string {
   const epoch = rpm.epoch && rpm.epoch !== '0' ? `${rpm.epoch}:` : '';
   return `${rpm.name}-${epoch}${rpm.version}-${rpm.release}.${rpm.arch}`;

@@ -40,12 +40,6 @@ export function pkgid(pkg: RepoPackage): string {
   return pkg.checksum.value;
 }
 
-/** `name-[epoch:]version-release.arch`, the epoch shown only when it is not 0, as rpm and dnf print it. */
-export function formatNevra(pkg: Pick<RepoPackage, 'name' | 'epoch' | 'version' | 'release' | 'arch'>): string {
-  const epoch = pkg.epoch && pkg.epoch !== '0' ? `${pkg.epoch}:` : '';
-  return `${pkg.name}-${epoch}${pkg.version}-${pkg.release}.${pkg.arch}`;
-}
-
 /**
  * Splits `name-[epoch:]version-release.arch` (an rpm file name without `.rpm`
  * too); returns undefined when the text cannot be a NEVRA.
