@@ -142,8 +142,18 @@ export function floatRepr(x: number): string {
   return `${sign}${intPart}.${frac || '0'}`;
 }
 
+/** Python's str order: by code point (JS's < compares UTF-16 units, which differs past U+FFFF). */
+export function comparePyStr(a: string, b: string): number {
+  const ca = Array.from(a, (c) => c.codePointAt(0)!);
+  const cb = Array.from(b, (c) => c.codePointAt(0)!);
+  for (let i = 0; i < Math.min(ca.length, cb.length); i++) {
+    if (ca[i] !== cb[i]) return ca[i]! - cb[i]!;
+  }
+  return ca.length - cb.length;
+}
+
 export function sortedKeys(d: PyDict): string[] {
-  return Object.keys(d).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return Object.keys(d).sort(comparePyStr);
 }
 
 /**

@@ -5,6 +5,8 @@
  * ensure_ascii=True. JSON.stringify differs in separators, key order and the
  * escaping of non-ASCII characters.
  */
+import { comparePyStr, floatRepr } from '../config/pyvalue.js';
+
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
 export interface DumpsOptions {
@@ -24,7 +26,7 @@ function render(value: JsonValue, indent: number | undefined, depth: number): st
   const items = Array.isArray(value)
     ? value.map((v) => render(v, indent, depth + 1))
     : Object.keys(value)
-        .sort(comparePythonKeys)
+        .sort(comparePyStr)
         .map((k) => `${quote(k)}: ${render(value[k]!, indent, depth + 1)}`);
   const [open, close] = Array.isArray(value) ? ['[', ']'] : ['{', '}'];
   if (items.length === 0) return open + close;
@@ -33,33 +35,12 @@ function render(value: JsonValue, indent: number | undefined, depth: number): st
   return open + pad + items.join(',' + pad) + '\n' + ' '.repeat(indent * depth) + close;
 }
 
-/** Python sorts str keys by code point; JS's default sort compares UTF-16 units. */
-function comparePythonKeys(a: string, b: string): number {
-  const ca = Array.from(a, (c) => c.codePointAt(0)!);
-  const cb = Array.from(b, (c) => c.codePointAt(0)!);
-  for (let i = 0; i < Math.min(ca.length, cb.length); i++) {
-    if (ca[i] !== cb[i]) return ca[i]! - cb[i]!;
-  }
-  return ca.length - cb.length;
-}
-
 function renderNumber(n: number): string {
   if (!Number.isFinite(n)) return Number.isNaN(n) ? 'NaN' : n > 0 ? 'Infinity' : '-Infinity';
   // Integers print alike; JS has no int/float distinction, so a float that is
   // integral prints as an int (Mock's recorded configs hold ints only).
   if (Number.isInteger(n)) return String(n);
-  return pythonFloatRepr(n);
-}
-
-/** Python's float repr: shortest round-trip digits, exponent form outside [1e-4, 1e16). */
-function pythonFloatRepr(n: number): string {
-  const abs = Math.abs(n);
-  if (abs >= 1e16 || abs < 1e-4) {
-    const [mant, exp] = n.toExponential().split('e') as [string, string];
-    const e = Number(exp);
-    return `${mant}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
-  }
-  return String(n);
+  return floatRepr(n);
 }
 
 const escapes: Record<string, string> = {
