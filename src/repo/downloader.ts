@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ExitCode, IsomockError } from '../errors.js';
+import { retryStatuses } from './fetch.js';
 
 export interface DownloadItem {
   url: string;
@@ -75,7 +76,6 @@ export function partName(name: string): string {
   return `.${name}${partSuffix}`;
 }
 
-const transientStatus = new Set([408, 429, 500, 502, 503, 504]);
 const maxBackoffMs = 30_000;
 
 /** Everything one run shares: connection pools, counters, the options. */
@@ -149,7 +149,7 @@ async function attempt(s: Session, item: DownloadItem, part: string): Promise<vo
   if (status !== 200 && status !== 206) {
     res.resume();
     const msg = `${item.url}: HTTP ${status}`;
-    if (transientStatus.has(status)) throw new TransientError(msg, retryAfter(res));
+    if (retryStatuses.has(status)) throw new TransientError(msg, retryAfter(res));
     throw new IsomockError(`download failed: ${msg}`, ExitCode.error);
   }
   const append = status === 206;

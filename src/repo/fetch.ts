@@ -17,7 +17,8 @@ export interface FetchOptions {
   retries?: number;
 }
 
-const retryStatuses = new Set([408, 429, 500, 502, 503, 504]);
+/** HTTP statuses worth another attempt: the server or the connection, not the content. */
+export const retryStatuses: ReadonlySet<number> = new Set([408, 429, 500, 502, 503, 504]);
 
 export const isRemote = (location: string): boolean => /^https?:\/\//i.test(location);
 
