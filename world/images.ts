@@ -6,6 +6,7 @@
  * the world's own packages, all pushed to a loopback registry over the
  * distribution API.
  */
+import { sha256OfFile } from '../src/lockfile/sidecar.js';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -204,20 +205,14 @@ export async function dnfBootstrapLayer(): Promise<{ file: string; digest: strin
     const rawTar = `${base}.tar`;
     execFileSync('mmdebstrap', [...mmdebstrapArgs, 'bookworm', `${rawTar}.part`, aptSources], { stdio: ['ignore', 'ignore', 'pipe'] });
     await pipeline(createReadStream(`${rawTar}.part`), createGzip({ level: 1 }), createWriteStream(`${layer}.part`));
-    const digest = await fileDigest(`${layer}.part`);
-    const diffId = await fileDigest(`${rawTar}.part`);
+    const digest = `sha256:${await sha256OfFile(`${layer}.part`)}`;
+    const diffId = `sha256:${await sha256OfFile(`${rawTar}.part`)}`;
     renameSync(`${layer}.part`, layer);
     rmSync(`${rawTar}.part`, { force: true });
     writeFileSync(meta, JSON.stringify({ digest, diffId, size: statSync(layer).size }));
   }
   const m = JSON.parse(readFileSync(meta, 'utf8')) as { digest: string; diffId: string; size: number };
   return { file: layer, ...m };
-}
-
-async function fileDigest(file: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
-  return `sha256:${h.digest('hex')}`;
 }
 
 /** Push the dnf bootstrap as `world/bootstrap:1` (the reference Mock configs in the world use). */
