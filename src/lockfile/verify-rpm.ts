@@ -7,7 +7,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { IsomockError, ExitCode } from '../errors.js';
-import { lockfileSignature, readRpmPackage } from '../rpm/package.js';
+import { lockfileSignature, type RpmPackageInfo } from '../rpm/package.js';
 import { verifyPackageDigests } from '../rpm/header-verify.js';
 import { nevra, type LockedRpm } from './lockfile.js';
 import { verifyAgainstSidecar, type SidecarPackage } from './sidecar.js';
@@ -17,22 +17,34 @@ import { verifyAgainstSidecar, type SidecarPackage } from './sidecar.js';
  * to a user); `recorded` is isomock's record of the exact file, when there is one.
  */
 export async function verifyLockedRpm(path: string, locked: LockedRpm, shownAs = path, recorded?: SidecarPackage): Promise<void> {
-  const source = () => ({ stream: createReadStream(path), name: shownAs });
-  const info = await readRpmPackage(source());
-  const actual = { ...info, epoch: info.epoch === null ? null : String(info.epoch) };
-  const fail = (what: string): never => {
-    throw new IsomockError(`${shownAs} is not ${nevra(locked)} from the lockfile: ${what}`, ExitCode.error);
+  const notLocked = (what: string): IsomockError =>
+    new IsomockError(`${shownAs} is not ${nevra(locked)} from the lockfile: ${what}`, ExitCode.error);
+  const identityMismatch = (info: RpmPackageInfo): IsomockError | undefined => {
+    const actual = { ...info, epoch: info.epoch === null ? null : String(info.epoch) };
+    if (nevra(actual) !== nevra(locked)) return notLocked(`it is ${nevra(actual)}`);
+    if (info.sigmd5 !== locked.sigmd5) return notLocked(`its SIGMD5 is ${info.sigmd5 ?? 'missing'}, the lockfile says ${locked.sigmd5}`);
+    const signature = lockfileSignature(info);
+    if (locked.signature !== null && signature !== locked.signature) {
+      return notLocked(`it is signed by ${signature ?? 'nobody'}, the lockfile says ${locked.signature}`);
+    }
+    return undefined;
   };
-  if (nevra(actual) !== nevra(locked)) fail(`it is ${nevra(actual)}`);
-  if (info.sigmd5 !== locked.sigmd5) fail(`its SIGMD5 is ${info.sigmd5 ?? 'missing'}, the lockfile says ${locked.sigmd5}`);
-  const signature = lockfileSignature(info);
-  if (locked.signature !== null && signature !== locked.signature) {
-    fail(`it is signed by ${signature ?? 'nobody'}, the lockfile says ${locked.signature}`);
-  }
+  // One pass: the identity is checked on the headers, before the payload's digests are computed.
+  let headersRead = false;
   try {
-    await verifyPackageDigests(source());
+    await verifyPackageDigests(
+      { stream: createReadStream(path), name: shownAs },
+      {
+        check: (info) => {
+          const mismatch = identityMismatch(info);
+          if (mismatch) throw mismatch;
+          headersRead = true;
+        },
+      },
+    );
   } catch (err) {
-    fail((err as Error).message);
+    // Unreadable headers and identity mismatches speak for themselves; a digest failure says whose file it is.
+    throw headersRead ? notLocked((err as Error).message) : err;
   }
   if (recorded) await verifyAgainstSidecar(path, recorded, shownAs);
 }

@@ -39,14 +39,17 @@ export async function verifyHeaderDigests(source: RpmSource): Promise<VerifiedDi
 /**
  * Reads the whole file and checks every digest it records. With
  * `uncompressed`, also decompresses the payload to check PAYLOADDIGESTALT.
+ * `check` sees the parsed headers before the payload is read, so a caller
+ * that also needs them (is this the package I expect?) reads the file once.
  */
 export async function verifyPackageDigests(
   source: RpmSource,
-  options: { uncompressed?: boolean } = {},
+  options: { uncompressed?: boolean; check?: (info: RpmPackageInfo) => void } = {},
 ): Promise<VerifiedDigests> {
   const { headers, payload, close } = await readRpmWithPayload(source);
   try {
     const info = packageInfo(headers);
+    options.check?.(info);
     const { where } = headers;
     const done: VerifiedDigests = [];
     checkHeaderDigests(headers, info, done);
