@@ -37,8 +37,8 @@ function buildUid(configured: PyValue): number {
 }
 
 export function buildConfigFrom(raw: PyDict): BuildConfig {
-  const options = mockOptions(raw);
   const config = withUniqueRoot(raw);
+  const options = mockOptions(raw, config);
   const get = (key: string): PyValue => expandedOption(config, key) ?? null;
   const words = (key: string): string[] => {
     const v = get(key);

@@ -49,8 +49,8 @@ export function withUniqueRoot(raw: PyDict): PyDict {
   return config;
 }
 
-export function mockOptions(raw: PyDict): MockOptions {
-  const config = withUniqueRoot(raw);
+/** `config`: withUniqueRoot(raw), when the caller already holds it. */
+export function mockOptions(raw: PyDict, config: PyDict = withUniqueRoot(raw)): MockOptions {
   const get = (key: string): PyValue => expandedOption(config, key) ?? null;
   const text = (key: string): string => {
     const v = get(key);
