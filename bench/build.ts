@@ -35,7 +35,9 @@ function isomock(args: string[]): Promise<Timed> {
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
     child.on('close', (code) =>
-      code === 0 ? resolve({ seconds: (performance.now() - start) / 1000, stdout }) : reject(new Error(`isomock ${args.join(' ')}: exit ${code}\n${stderr}`)),
+      code === 0
+        ? resolve({ seconds: (performance.now() - start) / 1000, stdout })
+        : reject(new Error(`isomock ${args.join(' ')}: exit ${code}\n${stderr}`)),
     );
   });
 }
@@ -51,12 +53,25 @@ function timeSync(fn: () => void): number {
 /** Step name -> seconds, from a build's --json report. */
 function stages(stdout: string): Record<string, number> {
   const report = JSON.parse(stdout) as { timings: { step: string; seconds: number }[] };
-  return Object.fromEntries(report.timings.map((t) => [t.step.replace(/ for .*|\S+\.src\.rpm$/, '').trim(), r2(t.seconds)]));
+  return Object.fromEntries(
+    report.timings.map((t) => [t.step.replace(/ for .*|\S+\.src\.rpm$/, '').trim(), r2(t.seconds)]),
+  );
 }
 
 async function rebuilds(served: ServedWorld, config: string, work: string): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
-  const base = ['--configdir', served.configDir, '-r', config, '--config-opts', `basedir=${join(work, 'lib')}`, '--config-opts', `cache_topdir=${join(work, 'cache')}`, '-q', '--json'];
+  const base = [
+    '--configdir',
+    served.configDir,
+    '-r',
+    config,
+    '--config-opts',
+    `basedir=${join(work, 'lib')}`,
+    '--config-opts',
+    `cache_topdir=${join(work, 'cache')}`,
+    '-q',
+    '--json',
+  ];
   for (const sample of served.world.manifest.srpms.filter((s) => s.expect === 'builds')) {
     const srpm = join(served.world.dir, sample.file);
     await isomock([...base, '--resultdir', join(work, 'warmup'), srpm]); // fills the dnf cache and the bootstrap
@@ -72,31 +87,91 @@ function floors(served: ServedWorld, work: string): Record<string, number> {
   const pkgs = served.world.manifest.packages.filter((p) => p.buildsys).map((p) => join(served.world.dir, p.file));
   const home = mkdtempSync(join(work, 'floor-home-'));
   writeFileSync(join(home, '.rpmmacros'), '%_dbpath /var/lib/rpm\n');
-  const install = timeSync(() => execFileSync('rpm', ['--root', root, '-i', '--nosignature', ...pkgs], { env: { ...process.env, HOME: home }, stdio: 'ignore' }));
+  const install = timeSync(() =>
+    execFileSync('rpm', ['--root', root, '-i', '--nosignature', ...pkgs], {
+      env: { ...process.env, HOME: home },
+      stdio: 'ignore',
+    }),
+  );
   // rpmbuild of the static sample in a finished buildroot, straight through chroot.
   const built = join(work, 'lib', 'world-1-x86_64', 'root');
   const spec = readdirSync(join(built, 'builddir/build/SPECS'))[0]!;
   const rpmbuild = timeSync(() =>
-    execFileSync('chroot', ['--userspec=1000:135', built, '/bin/bash', '-c', `cd /builddir && HOME=/builddir rpmbuild -bb --nodeps build/SPECS/${spec}`], { stdio: 'ignore' }),
+    execFileSync(
+      'chroot',
+      [
+        '--userspec=1000:135',
+        built,
+        '/bin/bash',
+        '-c',
+        `cd /builddir && HOME=/builddir rpmbuild -bb --nodeps build/SPECS/${spec}`,
+      ],
+      { stdio: 'ignore' },
+    ),
   );
   rmSync(root, { recursive: true, force: true });
-  return { 'rpm transaction of the buildsys set (host rpm)': install, [`rpmbuild -bb ${spec} (chroot, no namespaces)`]: rpmbuild };
+  return {
+    'rpm transaction of the buildsys set (host rpm)': install,
+    [`rpmbuild -bb ${spec} (chroot, no namespaces)`]: rpmbuild,
+  };
 }
 
-async function isolatedSteps(served: ServedWorld, config: string, work: string, srpmName: string): Promise<Record<string, number>> {
+async function isolatedSteps(
+  served: ServedWorld,
+  config: string,
+  work: string,
+  srpmName: string,
+): Promise<Record<string, number>> {
   const srpm = join(served.world.dir, served.world.manifest.srpms.find((s) => s.name === srpmName)!.file);
   const result: Record<string, number> = {};
   for (const round of ['cold', 'warm']) {
     const dir = join(work, `steps-${round}`);
     const caches = round === 'cold' ? join(work, 'steps-cache-cold') : join(work, 'steps-cache');
-    const lib = ['--config-opts', `basedir=${join(caches, 'lib')}`, '--config-opts', `cache_topdir=${join(caches, 'cache')}`];
+    const lib = [
+      '--config-opts',
+      `basedir=${join(caches, 'lib')}`,
+      '--config-opts',
+      `cache_topdir=${join(caches, 'cache')}`,
+    ];
     if (round === 'cold') rmSync(caches, { recursive: true, force: true });
-    else await isomock(['--configdir', served.configDir, '-r', config, ...lib, '-q', '--resultdir', join(work, 'warm-up'), '--calculate-build-dependencies', srpm]);
-    const calc = await isomock(['--configdir', served.configDir, '-r', config, ...lib, '-q', '--resultdir', join(dir, 'calc'), '--calculate-build-dependencies', srpm]);
+    else
+      await isomock([
+        '--configdir',
+        served.configDir,
+        '-r',
+        config,
+        ...lib,
+        '-q',
+        '--resultdir',
+        join(work, 'warm-up'),
+        '--calculate-build-dependencies',
+        srpm,
+      ]);
+    const calc = await isomock([
+      '--configdir',
+      served.configDir,
+      '-r',
+      config,
+      ...lib,
+      '-q',
+      '--resultdir',
+      join(dir, 'calc'),
+      '--calculate-build-dependencies',
+      srpm,
+    ]);
     const lockfile = join(dir, 'calc', 'buildroot_lock.json');
     const repo = await isomock(['isolated-repo', '-q', '--lockfile', lockfile, '--output-repo', join(dir, 'repo')]);
     if (round === 'cold') rmSync(join(caches, 'cache'), { recursive: true, force: true }); // the offline step unpacks again
-    const iso = await isomock(['--isolated-build', lockfile, join(dir, 'repo'), ...lib, '-q', '--resultdir', join(dir, 'result'), srpm]);
+    const iso = await isomock([
+      '--isolated-build',
+      lockfile,
+      join(dir, 'repo'),
+      ...lib,
+      '-q',
+      '--resultdir',
+      join(dir, 'result'),
+      srpm,
+    ]);
     result[`calculate (${round})`] = r2(calc.seconds);
     result[`isolated-repo (${round === 'cold' ? 'cold' : 'second lockfile, warm store'})`] = r2(repo.seconds);
     result[`isolated-build (${round})`] = r2(iso.seconds);
@@ -115,7 +190,12 @@ export async function run(): Promise<Record<string, unknown>> {
     const host = await rebuilds(served, served.configs[0]!, join(work, 'host'));
     const floor = floors(served, join(work, 'host'));
     const boot = await rebuilds(served, served.configs[served.configs.length - 1]!, join(work, 'bootstrap'));
-    const steps = await isolatedSteps(served, served.configs[served.configs.length - 1]!, join(work, 'steps'), 'dyn-br-synth');
+    const steps = await isolatedSteps(
+      served,
+      served.configs[served.configs.length - 1]!,
+      join(work, 'steps'),
+      'dyn-br-synth',
+    );
     return {
       benchmark: 'build',
       loadavg_before: r2(load),
@@ -123,7 +203,12 @@ export async function run(): Promise<Record<string, unknown>> {
       rebuild_bootstrap_image: boot,
       floor: floor,
       isolated_steps_dyn_br_synth: steps,
-      mock_for_scale: { 'calculate (cold)': '13-16 s', 'calculate (warm)': '3-4 s', 'hermetic-repo': '0.6-0.7 s', 'hermetic-build': '9.4-9.9 s' },
+      mock_for_scale: {
+        'calculate (cold)': '13-16 s',
+        'calculate (warm)': '3-4 s',
+        'hermetic-repo': '0.6-0.7 s',
+        'hermetic-build': '9.4-9.9 s',
+      },
     };
   } finally {
     await served.close();

@@ -43,25 +43,52 @@ export async function run(): Promise<Record<string, unknown>> {
   try {
     const image = await pushDnfBootstrap(registry.host);
     const ref = `${registry.host}/world/bootstrap:1`;
-    const ctx = imageContext({ arch: 'x86_64', storeDir: join(work, 'store'), registriesConf: registry.registriesConf, authFile: join(work, 'no-auth.json') });
+    const ctx = imageContext({
+      arch: 'x86_64',
+      storeDir: join(work, 'store'),
+      registriesConf: registry.registriesConf,
+      authFile: join(work, 'no-auth.json'),
+    });
     let pulled: Awaited<ReturnType<typeof getImage>> | undefined;
     const isomockPull = await timed(async () => (pulled = await getImage(ctx, ref, true)));
     const skopeoDir = join(work, 'skopeo-dir');
-    const skopeoPull = await timed(() => execFileSync('skopeo', ['copy', '-q', '--src-tls-verify=false', `docker://${ref}`, `dir:${skopeoDir}`]));
-    const layers = (JSON.parse(readFileSync(join(skopeoDir, 'manifest.json'), 'utf8')) as { layers: { digest: string }[] }).layers;
+    const skopeoPull = await timed(() =>
+      execFileSync('skopeo', ['copy', '-q', '--src-tls-verify=false', `docker://${ref}`, `dir:${skopeoDir}`]),
+    );
+    const layers = (
+      JSON.parse(readFileSync(join(skopeoDir, 'manifest.json'), 'utf8')) as { layers: { digest: string }[] }
+    ).layers;
 
     const loadBefore = loadavg();
-    const times = { isomockDisk: [] as number[], tarDisk: [] as number[], isomockTmpfs: [] as number[], tarTmpfs: [] as number[] };
+    const times = {
+      isomockDisk: [] as number[],
+      tarDisk: [] as number[],
+      isomockTmpfs: [] as number[],
+      tarTmpfs: [] as number[],
+    };
     for (let r = 0; r < rounds; r++) {
-      for (const [base, isomockKey, tarKey] of [[work, 'isomockDisk', 'tarDisk'], [shm, 'isomockTmpfs', 'tarTmpfs']] as const) {
+      for (const [base, isomockKey, tarKey] of [
+        [work, 'isomockDisk', 'tarDisk'],
+        [shm, 'isomockTmpfs', 'tarTmpfs'],
+      ] as const) {
         const mine = join(base, `isomock-${r}`);
         const theirs = join(base, `tar-${r}`);
         mkdirSync(mine);
         mkdirSync(theirs);
         times[isomockKey].push(await timed(() => unpackImage(ctx.store, pulled!, mine)));
-        times[tarKey].push(await timed(() => {
-          for (const l of layers) execFileSync('tar', ['-xzf', join(skopeoDir, l.digest.slice(7)), '-C', theirs, '--numeric-owner', '--same-permissions']);
-        }));
+        times[tarKey].push(
+          await timed(() => {
+            for (const l of layers)
+              execFileSync('tar', [
+                '-xzf',
+                join(skopeoDir, l.digest.slice(7)),
+                '-C',
+                theirs,
+                '--numeric-owner',
+                '--same-permissions',
+              ]);
+          }),
+        );
       }
     }
     const best = (k: keyof typeof times) => round2(Math.min(...times[k]));
@@ -69,8 +96,18 @@ export async function run(): Promise<Record<string, unknown>> {
       name: 'image-pull-unpack',
       layerMB: round2(image.blobs.slice(1).reduce((n, b) => n + b.size, 0) / 2 ** 20),
       loadAverage: { before: round2(loadBefore[0]!), after: round2(loadavg()[0]!) },
-      isomock: { pullSeconds: round2(isomockPull), unpackSeconds: best('isomockDisk'), unpackTmpfsSeconds: best('isomockTmpfs'), totalSeconds: round2(isomockPull + best('isomockDisk')) },
-      skopeoAndTar: { pullSeconds: round2(skopeoPull), unpackSeconds: best('tarDisk'), unpackTmpfsSeconds: best('tarTmpfs'), totalSeconds: round2(skopeoPull + best('tarDisk')) },
+      isomock: {
+        pullSeconds: round2(isomockPull),
+        unpackSeconds: best('isomockDisk'),
+        unpackTmpfsSeconds: best('isomockTmpfs'),
+        totalSeconds: round2(isomockPull + best('isomockDisk')),
+      },
+      skopeoAndTar: {
+        pullSeconds: round2(skopeoPull),
+        unpackSeconds: best('tarDisk'),
+        unpackTmpfsSeconds: best('tarTmpfs'),
+        totalSeconds: round2(skopeoPull + best('tarDisk')),
+      },
       rounds: Object.fromEntries(Object.entries(times).map(([k, v]) => [k, v.map(round2)])),
     };
   } finally {

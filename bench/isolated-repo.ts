@@ -25,7 +25,11 @@ function timed(argv: string[]): Promise<number> {
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve((performance.now() - start) / 1000) : reject(new Error(`${argv[0]} exited ${code}: ${stderr}`))));
+    child.on('close', (code) =>
+      code === 0
+        ? resolve((performance.now() - start) / 1000)
+        : reject(new Error(`${argv[0]} exited ${code}: ${stderr}`)),
+    );
   });
 }
 
@@ -42,7 +46,10 @@ export async function run(): Promise<Record<string, unknown>> {
     const bytes = rpms.reduce((n, r) => n + statSync(r.source).size, 0);
     const lockfile = writeLockfile(work, 'buildroot_lock.json', lockfileOf(rpms.map((r) => r.locked)));
     const curlConfig = join(work, 'curl.cfg');
-    writeFileSync(curlConfig, rpms.map((r) => `url = "${r.locked.url}"\noutput = "${join(work, 'curl', r.file)}"\n`).join(''));
+    writeFileSync(
+      curlConfig,
+      rpms.map((r) => `url = "${r.locked.url}"\noutput = "${join(work, 'curl', r.file)}"\n`).join(''),
+    );
 
     const cold: number[] = [];
     const noop: number[] = [];
@@ -52,7 +59,18 @@ export async function run(): Promise<Record<string, unknown>> {
       cold.push(await timed([process.execPath, bin, '--lockfile', lockfile, '--output-repo', out, '-q']));
       noop.push(await timed([process.execPath, bin, '--lockfile', lockfile, '--output-repo', out, '-q']));
       rmSync(join(work, 'curl'), { recursive: true, force: true });
-      curl.push(await timed(['curl', '-sSf', '--parallel', '--parallel-max', String(defaultJobs), '--create-dirs', '-K', curlConfig]));
+      curl.push(
+        await timed([
+          'curl',
+          '-sSf',
+          '--parallel',
+          '--parallel-max',
+          String(defaultJobs),
+          '--create-dirs',
+          '-K',
+          curlConfig,
+        ]),
+      );
     }
     const mib = bytes / 1048576;
     return {

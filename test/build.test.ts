@@ -31,14 +31,23 @@ after(async () => {
 /** Common options: the world's config dir and a private basedir, so test files can run in parallel. */
 function opts(name: string, extra: string[] = []): string[] {
   return [
-    '--configdir', world.configDir, '-r', 'world-1-x86_64',
-    '--config-opts', `basedir=${join(scratch, 'lib')}`,
-    '--config-opts', `cache_topdir=${join(scratch, 'cache')}`,
-    '--resultdir', join(scratch, name), '-q', ...extra,
+    '--configdir',
+    world.configDir,
+    '-r',
+    'world-1-x86_64',
+    '--config-opts',
+    `basedir=${join(scratch, 'lib')}`,
+    '--config-opts',
+    `cache_topdir=${join(scratch, 'cache')}`,
+    '--resultdir',
+    join(scratch, name),
+    '-q',
+    ...extra,
   ];
 }
 
-const srpm = (name: string): string => join(world.world.dir, world.world.manifest.srpms.find((s) => s.name === name)!.file);
+const srpm = (name: string): string =>
+  join(world.world.dir, world.world.manifest.srpms.find((s) => s.name === name)!.file);
 
 function rpmQuery(file: string, format: string): string {
   return execFileSync('rpm', ['-qp', '--nosignature', '--qf', format, file], { encoding: 'utf8' });
@@ -46,20 +55,28 @@ function rpmQuery(file: string, format: string): string {
 
 test('every sample SRPM builds, or fails, as the world says', async () => {
   for (const sample of world.world.manifest.srpms) {
-    const extra = sample.expect === 'needs-network' ? ['--define', `${world.world.manifest.netProbeMacro} ${world.port}`] : [];
+    const extra =
+      sample.expect === 'needs-network' ? ['--define', `${world.world.manifest.netProbeMacro} ${world.port}`] : [];
     const r = await isomock([...opts(sample.name, extra), srpm(sample.name)]);
     const resultdir = join(scratch, sample.name);
     assert.ok(existsSync(join(resultdir, 'build.log')), `${sample.name}: build.log`);
     if (sample.expect === 'builds') {
       assert.equal(r.code, 0, `${sample.name}: ${r.stderr}`);
       // Mock's cleanup_on_success: the result dir is outside the root's dir, so the buildroot goes.
-      assert.ok(!existsSync(join(scratch, 'lib', 'world-1-x86_64', 'root')), `${sample.name}: buildroot removed after success`);
+      assert.ok(
+        !existsSync(join(scratch, 'lib', 'world-1-x86_64', 'root')),
+        `${sample.name}: buildroot removed after success`,
+      );
       assert.match(readFileSync(join(resultdir, 'state.log'), 'utf8'), /Finish: clean chroot/);
       const rpms = readdirSync(resultdir).filter((f) => f.endsWith('.rpm') && !f.endsWith('.src.rpm'));
       assert.deepEqual(rpms.map((f) => rpmQuery(join(resultdir, f), '%{NAME}')).sort(), [...sample.binaries].sort());
       for (const f of rpms) {
         assert.equal(rpmQuery(join(resultdir, f), '%{BUILDHOST}'), 'world-build.isomock.test', f);
-        assert.match(rpmQuery(join(resultdir, f), '%{RELEASE}'), new RegExp(`${world.world.manifest.dist.replace('.', '\\.')}$`), f);
+        assert.match(
+          rpmQuery(join(resultdir, f), '%{RELEASE}'),
+          new RegExp(`${world.world.manifest.dist.replace('.', '\\.')}$`),
+          f,
+        );
       }
     } else {
       // needs-network fails because rpmbuild's network is cut; fails fails in %build.
@@ -71,17 +88,27 @@ test('every sample SRPM builds, or fails, as the world says', async () => {
 });
 
 test('the network-probing SRPM builds with --enable-network', async () => {
-  const r = await isomock([...opts('net-on', ['--enable-network', '--define', `net_probe_port ${world.port}`]), srpm('net-probe-synth')]);
+  const r = await isomock([
+    ...opts('net-on', ['--enable-network', '--define', `net_probe_port ${world.port}`]),
+    srpm('net-probe-synth'),
+  ]);
   assert.equal(r.code, 0, r.stderr);
 });
 
 test('calculate, then an isolated build offline from the locked packages alone', async () => {
   const ajv = new Ajv({ strict: false });
   ajv.addMetaSchema(createRequire(import.meta.url)('ajv/dist/refs/json-schema-draft-06.json'));
-  const validate = ajv.compile(JSON.parse(readFileSync(join(referenceDir, 'buildroot-lock-schema-1.1.0.json'), 'utf8')));
+  const validate = ajv.compile(
+    JSON.parse(readFileSync(join(referenceDir, 'buildroot-lock-schema-1.1.0.json'), 'utf8')),
+  );
   for (const sample of world.world.manifest.srpms.filter((s) => s.expect === 'builds')) {
     // -N keeps the buildroot (the result dir is outside it, so Mock's cleanup_on_success applies otherwise).
-    const calc = await isomock([...opts(`calc-${sample.name}`), '-N', '--calculate-build-dependencies', srpm(sample.name)]);
+    const calc = await isomock([
+      ...opts(`calc-${sample.name}`),
+      '-N',
+      '--calculate-build-dependencies',
+      srpm(sample.name),
+    ]);
     assert.equal(calc.code, 0, calc.stderr);
     const dir = join(scratch, `calc-${sample.name}`);
     const text = readFileSync(join(dir, 'buildroot_lock.json'), 'utf8');
@@ -89,12 +116,27 @@ test('calculate, then an isolated build offline from the locked packages alone',
     const lock = parseLockfile(text, 'lock');
     const files = readdirSync(dir);
     assert.ok(files.includes(`${sample.name}-1.0-1.w1.src.rpm`));
-    assert.equal(files.some((f) => f.endsWith('.buildreqs.nosrc.rpm')), sample.dynamicRounds > 0, sample.name);
-    assert.ok(!files.some((f) => f.endsWith('.x86_64.rpm') || f.endsWith('.noarch.rpm')), 'calculate stops before %build');
+    assert.equal(
+      files.some((f) => f.endsWith('.buildreqs.nosrc.rpm')),
+      sample.dynamicRounds > 0,
+      sample.name,
+    );
+    assert.ok(
+      !files.some((f) => f.endsWith('.x86_64.rpm') || f.endsWith('.noarch.rpm')),
+      'calculate stops before %build',
+    );
     // The lockfile is the buildroot: rpm -qa there, gpg-pubkey aside.
     const root = join(scratch, 'lib', 'world-1-x86_64', 'root');
-    const qa = execFileSync('rpm', ['--root', root, '--dbpath', '/var/lib/rpm', '-qa', '--qf', '%{NAME}\\n'], { encoding: 'utf8' });
-    assert.deepEqual(lock.buildroot.rpms.map((r) => r.name).sort(), qa.split('\n').filter((n) => n && n !== 'gpg-pubkey').sort());
+    const qa = execFileSync('rpm', ['--root', root, '--dbpath', '/var/lib/rpm', '-qa', '--qf', '%{NAME}\\n'], {
+      encoding: 'utf8',
+    });
+    assert.deepEqual(
+      lock.buildroot.rpms.map((r) => r.name).sort(),
+      qa
+        .split('\n')
+        .filter((n) => n && n !== 'gpg-pubkey')
+        .sort(),
+    );
 
     // The offline repository: for one sample made as mock-hermetic-repo makes it (each URL
     // downloaded flat, createrepo_c --compatibility), for the others by isomock isolated-repo.
@@ -106,19 +148,38 @@ test('calculate, then an isolated build offline from the locked packages alone',
       }
       execFileSync('createrepo_c', ['-q', '--compatibility', repo]);
     } else {
-      const made = await isomock(['isolated-repo', '-q', '--lockfile', join(dir, 'buildroot_lock.json'), '--output-repo', repo]);
+      const made = await isomock([
+        'isolated-repo',
+        '-q',
+        '--lockfile',
+        join(dir, 'buildroot_lock.json'),
+        '--output-repo',
+        repo,
+      ]);
       assert.equal(made.code, 0, made.stderr);
     }
 
     const iso = await isomock([
-      '--isolated-build', join(dir, 'buildroot_lock.json'), repo,
-      '--config-opts', `basedir=${join(scratch, 'lib')}`, '--config-opts', `cache_topdir=${join(scratch, 'cache')}`,
-      '--resultdir', join(scratch, `iso-${sample.name}`), '-q', srpm(sample.name),
+      '--isolated-build',
+      join(dir, 'buildroot_lock.json'),
+      repo,
+      '--config-opts',
+      `basedir=${join(scratch, 'lib')}`,
+      '--config-opts',
+      `cache_topdir=${join(scratch, 'cache')}`,
+      '--resultdir',
+      join(scratch, `iso-${sample.name}`),
+      '-q',
+      srpm(sample.name),
     ]);
     assert.equal(iso.code, 0, iso.stderr);
     const isoDir = join(scratch, `iso-${sample.name}`);
-    const built = readdirSync(isoDir).filter((f) => f.endsWith('.rpm') && !f.endsWith('.src.rpm')).sort();
-    const online = readdirSync(join(scratch, sample.name)).filter((f) => f.endsWith('.rpm') && !f.endsWith('.src.rpm')).sort();
+    const built = readdirSync(isoDir)
+      .filter((f) => f.endsWith('.rpm') && !f.endsWith('.src.rpm'))
+      .sort();
+    const online = readdirSync(join(scratch, sample.name))
+      .filter((f) => f.endsWith('.rpm') && !f.endsWith('.src.rpm'))
+      .sort();
     assert.deepEqual(built, online, 'same binary NEVRAs as the normal build');
     assert.match(readFileSync(join(isoDir, 'root.log'), 'utf8'), /network cut verified/);
   }
@@ -128,7 +189,14 @@ test('--isolated-build refuses -r, a repository without a locked RPM, and a tamp
   const dir = join(scratch, 'calc-hello-synth');
   const lockfile = join(dir, 'buildroot_lock.json');
   const common = ['--config-opts', `basedir=${join(scratch, 'lib')}`, '-q', srpm('hello-synth')];
-  const withR = await isomock(['--isolated-build', lockfile, join(scratch, 'repo-hello-synth'), '-r', 'world-1-x86_64', ...common]);
+  const withR = await isomock([
+    '--isolated-build',
+    lockfile,
+    join(scratch, 'repo-hello-synth'),
+    '-r',
+    'world-1-x86_64',
+    ...common,
+  ]);
   assert.equal(withR.code, 5);
 
   const lock = parseLockfile(readFileSync(lockfile, 'utf8'), 'lock');
@@ -147,7 +215,10 @@ test('--isolated-build refuses -r, a repository without a locked RPM, and a tamp
   writeFileSync(victim, bytes);
   const bad = await isomock(['--isolated-build', lockfile, tampered, ...common]);
   assert.notEqual(bad.code, 0);
-  assert.match(bad.stderr, new RegExp(`${rpmFileName(lock.buildroot.rpms[1]!).replace(/[.+]/g, '\\$&')} is not .* from the lockfile`));
+  assert.match(
+    bad.stderr,
+    new RegExp(`${rpmFileName(lock.buildroot.rpms[1]!).replace(/[.+]/g, '\\$&')} is not .* from the lockfile`),
+  );
   assert.doesNotMatch(bad.stderr, /\n\s+at /);
 });
 
@@ -157,14 +228,37 @@ test('--buildsrpm makes a source package from a spec and its sources, which then
   writeFileSync(join(src, 'greeting.txt'), 'hello from a source file\n');
   writeFileSync(
     join(src, 'from-spec.spec'),
-    ['Name: from-spec', 'Version: 2.0', 'Release: 1%{?dist}', 'Summary: built with --buildsrpm', 'License: MIT', 'BuildArch: noarch',
-      'Source0: greeting.txt', '%description', 'x', '%install', 'install -D -m 0644 %{SOURCE0} %{buildroot}/usr/share/from-spec/greeting.txt',
-      '%files', '/usr/share/from-spec/greeting.txt', ''].join('\n'),
+    [
+      'Name: from-spec',
+      'Version: 2.0',
+      'Release: 1%{?dist}',
+      'Summary: built with --buildsrpm',
+      'License: MIT',
+      'BuildArch: noarch',
+      'Source0: greeting.txt',
+      '%description',
+      'x',
+      '%install',
+      'install -D -m 0644 %{SOURCE0} %{buildroot}/usr/share/from-spec/greeting.txt',
+      '%files',
+      '/usr/share/from-spec/greeting.txt',
+      '',
+    ].join('\n'),
   );
-  const made = await isomock([...opts('buildsrpm'), '--buildsrpm', '--spec', join(src, 'from-spec.spec'), '--sources', src]);
+  const made = await isomock([
+    ...opts('buildsrpm'),
+    '--buildsrpm',
+    '--spec',
+    join(src, 'from-spec.spec'),
+    '--sources',
+    src,
+  ]);
   assert.equal(made.code, 0, made.stderr);
   const srpmFile = join(scratch, 'buildsrpm', `from-spec-2.0-1${world.world.manifest.dist}.src.rpm`);
-  assert.deepEqual(rpmQuery(srpmFile, '[%{FILENAMES}\\n]').trim().split('\n').sort(), ['from-spec.spec', 'greeting.txt']);
+  assert.deepEqual(rpmQuery(srpmFile, '[%{FILENAMES}\\n]').trim().split('\n').sort(), [
+    'from-spec.spec',
+    'greeting.txt',
+  ]);
   const built = await isomock([...opts('from-spec'), srpmFile]);
   assert.equal(built.code, 0, built.stderr);
   assert.ok(readdirSync(join(scratch, 'from-spec')).includes(`from-spec-2.0-1${world.world.manifest.dist}.noarch.rpm`));

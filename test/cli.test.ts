@@ -47,7 +47,10 @@ test('--client-cert-for takes HOST CERT and an optional KEY, repeatedly', () => 
     ['--client-cert-for', 'h1', 'c1', 'k1', '--client-cert-for', 'h2', 'c2', '--lockfile', 'l'],
     isolatedRepoOptions,
   );
-  assert.deepEqual(a.options.get('client-cert-for'), [['h1', 'c1', 'k1'], ['h2', 'c2']]);
+  assert.deepEqual(a.options.get('client-cert-for'), [
+    ['h1', 'c1', 'k1'],
+    ['h2', 'c2'],
+  ]);
   assert.equal(str(a, 'lockfile'), 'l');
 });
 
@@ -62,7 +65,12 @@ test('isomock --help and --version exit 0', async () => {
 });
 
 test('a bad command line exits 5 with one message and no stack trace', async () => {
-  for (const args of [['--no-such-option'], ['--isolated-build', 'only-one'], ['--rebuild'], ['isolated-repo', '--bogus']]) {
+  for (const args of [
+    ['--no-such-option'],
+    ['--isolated-build', 'only-one'],
+    ['--rebuild'],
+    ['isolated-repo', '--bogus'],
+  ]) {
     const r = await cli(...args);
     assert.equal(r.code, 5, args.join(' '));
     assert.match(r.stderr, /^isomock: error: /);

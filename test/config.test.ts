@@ -8,7 +8,14 @@ import { promisify } from 'node:util';
 import { repoRoot } from './helpers/paths.js';
 import { defaultConfig } from '../src/config/defaults.js';
 import { expandAll, renderDebugConfig } from '../src/config/debug.js';
-import { applyRepoToggles, basearch, parseDnfConf, renderDnfConf, reposOf, substituteVars } from '../src/config/dnfconf.js';
+import {
+  applyRepoToggles,
+  basearch,
+  parseDnfConf,
+  renderDnfConf,
+  reposOf,
+  substituteVars,
+} from '../src/config/dnfconf.js';
 import { loadConfig } from '../src/config/load.js';
 import { mockOptions } from '../src/config/options.js';
 import { parseConfigOpts } from '../src/config/cmdline.js';
@@ -28,11 +35,16 @@ after(() => rmSync(scratch, { recursive: true, force: true }));
 
 /** Options with every pformat()ted value, keyed and sorted as the oracle prints them. */
 function dump(config: PyDict): [string, string][] {
-  return Object.keys(config).sort().map((k) => [k, pformat(config[k]!)]);
+  return Object.keys(config)
+    .sort()
+    .map((k) => [k, pformat(config[k]!)]);
 }
 
 /** Python executes the same file on the same starting options (and Jinja2 expands them). */
-async function oracle(file: string, initial: PyDict): Promise<{ raw: [string, string][]; expanded: [string, string][] }> {
+async function oracle(
+  file: string,
+  initial: PyDict,
+): Promise<{ raw: [string, string][]; expanded: [string, string][] }> {
   const init = join(scratch, `init-${Math.random().toString(36).slice(2)}.py`);
   writeFileSync(init, pyRepr(initial, true));
   const { stdout } = await run('python3', [join(fixtures, 'oracle.py'), file, etc, init], { maxBuffer: 64 << 20 });
@@ -46,7 +58,10 @@ function startingOptions(): PyDict {
 }
 
 function assertSame(ours: [string, string][], theirs: [string, string][]): void {
-  assert.deepEqual(ours.map(([k]) => k), theirs.map(([k]) => k));
+  assert.deepEqual(
+    ours.map(([k]) => k),
+    theirs.map(([k]) => k),
+  );
   for (const [i, [key, value]] of ours.entries()) assert.equal(value, theirs[i]![1], `config_opts['${key}']`);
 }
 
@@ -106,12 +121,30 @@ test('a Mock-shaped chroot config expands to the expected repositories', () => {
 test('load order: defaults, site-defaults.cfg, chroot-aliases.cfg, the chroot config, ~/.config/mock.cfg, command line', () => {
   const userHome = join(scratch, 'home-order');
   mkdirSync(join(userHome, '.config'), { recursive: true });
-  writeFileSync(join(userHome, '.config', 'mock.cfg'), "config_opts['description'] = 'from the user'\nconfig_opts['rpmbuild_timeout'] = 60\n");
+  writeFileSync(
+    join(userHome, '.config', 'mock.cfg'),
+    "config_opts['description'] = 'from the user'\nconfig_opts['rpmbuild_timeout'] = 60\n",
+  );
   const loaded = loadConfig({
-    root: 'distro+extra-9-x86_64', configDir: etc, systemDirs: [], home: userHome,
+    root: 'distro+extra-9-x86_64',
+    configDir: etc,
+    systemDirs: [],
+    home: userHome,
     cmdline: {
-      configOpts: ['rpmbuild_timeout=120', 'flag=False', 'nothing=none', 'list=a', 'list=b', 'one=x', 'one=', 'text=0x10'],
-      defines: ['with_tests 1', '%vendor Acme Corp'], with: ['docs'], resultdir: '~/results', uniqueext: 'u1',
+      configOpts: [
+        'rpmbuild_timeout=120',
+        'flag=False',
+        'nothing=none',
+        'list=a',
+        'list=b',
+        'one=x',
+        'one=',
+        'text=0x10',
+      ],
+      defines: ['with_tests 1', '%vendor Acme Corp'],
+      with: ['docs'],
+      resultdir: '~/results',
+      uniqueext: 'u1',
       addrepo: ['http://127.0.0.1:9/extra-repo/', 'http://127.0.0.1:9/extra-repo/'],
     },
   });
@@ -134,13 +167,25 @@ test('load order: defaults, site-defaults.cfg, chroot-aliases.cfg, the chroot co
   assert.equal(raw['rpmbuild_arch'], 'x86_64');
   assert.equal(raw['repo_arch'], 'x86_64');
   assert.deepEqual(loaded.files, [
-    ...['site-defaults.cfg', 'chroot-aliases.cfg', 'distro+extra-9-x86_64.cfg', 'templates/distro-9.tpl', 'templates/extra-9.tpl'].map((f) => join(etc, f)),
+    ...[
+      'site-defaults.cfg',
+      'chroot-aliases.cfg',
+      'distro+extra-9-x86_64.cfg',
+      'templates/distro-9.tpl',
+      'templates/extra-9.tpl',
+    ].map((f) => join(etc, f)),
     join(userHome, '.config', 'mock.cfg'),
   ]);
   // --addrepo appends to the expanded dnf.conf, with Mock's repo ids.
   const repos = reposOf(parseDnfConf(String(raw['dnf.conf'])));
-  assert.deepEqual(repos.map((r) => r.id), ['base', 'updates', 'extra', 'local', '1270019_extrarepo_', '1270019_extrarepo_1']);
-  assert.deepEqual([repos[4]!.baseurl, repos[4]!.cost, repos[4]!.gpgcheck], [['http://127.0.0.1:9/extra-repo/'], 1, false]);
+  assert.deepEqual(
+    repos.map((r) => r.id),
+    ['base', 'updates', 'extra', 'local', '1270019_extrarepo_', '1270019_extrarepo_1'],
+  );
+  assert.deepEqual(
+    [repos[4]!.baseurl, repos[4]!.cost, repos[4]!.gpgcheck],
+    [['http://127.0.0.1:9/extra-repo/'], 1, false],
+  );
 });
 
 test('-r with a .cfg path reads that file; a missing config names every place searched', () => {
@@ -148,10 +193,19 @@ test('-r with a .cfg path reads that file; a missing config names every place se
   const loaded = loadConfig({ root: file, configDir: etc, systemDirs: [], home });
   assert.equal(loaded.raw['chroot_name'], 'direct');
   assert.equal(loaded.raw['releasever'], '9');
-  const message = configErrorOf(() => loadConfig({ root: 'no-such', configDir: etc, systemDirs: ['/nonexistent/isomock'], home }));
+  const message = configErrorOf(() =>
+    loadConfig({ root: 'no-such', configDir: etc, systemDirs: ['/nonexistent/isomock'], home }),
+  );
   assert.match(message, /no-such\.cfg/);
-  assert.ok(message.includes(etc) && message.includes('/nonexistent/isomock') && message.includes(join(home, '.config', 'mock')));
-  assert.match(configErrorOf(() => loadConfig({ configDir: etc, systemDirs: [], home })), /forget to specify the chroot/);
+  assert.ok(
+    message.includes(etc) &&
+      message.includes('/nonexistent/isomock') &&
+      message.includes(join(home, '.config', 'mock')),
+  );
+  assert.match(
+    configErrorOf(() => loadConfig({ configDir: etc, systemDirs: [], home })),
+    /forget to specify the chroot/,
+  );
 });
 
 test('constructs outside the subset are refused with file:line and what they are', () => {
@@ -166,7 +220,10 @@ test('constructs outside the subset are refused with file:line and what they are
     ["config_opts['a'] = (1,\n  2\n", /:3: unexpected end of file: a bracket is never closed/],
     ["config_opts['a'] = 'open\n", /:1: unterminated string literal/],
     ["  config_opts['a'] = 1\n", /:1: unexpected indent/],
-    ["config_opts['a'] = 1\nconfig_opts['b'] = config_opts['nope']['x']\n", /:2: config_opts\['nope'\] is not set \(KeyError\)/],
+    [
+      "config_opts['a'] = 1\nconfig_opts['b'] = config_opts['nope']['x']\n",
+      /:2: config_opts\['nope'\] is not set \(KeyError\)/,
+    ],
     ["config_opts['a'] = 1 +\n", /:1: invalid syntax/],
     ["config_opts['a'] = {1: 2}\n", /:1: dictionary keys must be strings/],
   ];
@@ -182,9 +239,15 @@ test('errors inside an included file point at that file and line; missing includ
   mkdirSync(join(scratch, 'inc'), { recursive: true });
   writeFileSync(join(scratch, 'inc', 'bad.tpl'), "config_opts['ok'] = 1\n\nconfig_opts['bad'] = lambda: 1\n");
   const top = writeCfg('inc/top.cfg', "config_opts['x'] = 1\ninclude('bad.tpl')\n");
-  assert.match(configErrorOf(() => runConfigFile(defaultConfig(), top, join(scratch, 'inc'))), /inc\/bad\.tpl:3: unsupported Python construct: a lambda/);
+  assert.match(
+    configErrorOf(() => runConfigFile(defaultConfig(), top, join(scratch, 'inc'))),
+    /inc\/bad\.tpl:3: unsupported Python construct: a lambda/,
+  );
   const missing = writeCfg('inc/missing.cfg', "\ninclude('templates/none.tpl')\n");
-  assert.match(configErrorOf(() => runConfigFile(defaultConfig(), missing, join(scratch, 'inc'))), /missing\.cfg:2: could not find included config file .*templates\/none\.tpl/);
+  assert.match(
+    configErrorOf(() => runConfigFile(defaultConfig(), missing, join(scratch, 'inc'))),
+    /missing\.cfg:2: could not find included config file .*templates\/none\.tpl/,
+  );
   writeFileSync(join(scratch, 'inc', 'loop-a.tpl'), "config_opts['a'] = 1\ninclude('loop-b.tpl')\n");
   writeFileSync(join(scratch, 'inc', 'loop-b.tpl'), "include('loop-a.tpl')\nconfig_opts['b'] = 2\n");
   const config = defaultConfig();
@@ -197,13 +260,25 @@ test('Jinja: Python spellings of values, the sandbox, and runaway recursion', ()
   const ctx = defaultConfig();
   ctx['flag'] = false;
   ctx['items'] = ['a', 'b'];
-  assert.equal(expandString('{{ flag }} {{ none_value }}{{ None }} {{ items }} {{ 7 / 2 }}', ctx, 't'), "False None ['a', 'b'] 3.5");
-  assert.match(configErrorOf(() => expandString("{{ ''.constructor.constructor('return 1')() }}", ctx, 't')), /Unable to call/);
+  assert.equal(
+    expandString('{{ flag }} {{ none_value }}{{ None }} {{ items }} {{ 7 / 2 }}', ctx, 't'),
+    "False None ['a', 'b'] 3.5",
+  );
+  assert.match(
+    configErrorOf(() => expandString("{{ ''.constructor.constructor('return 1')() }}", ctx, 't')),
+    /Unable to call/,
+  );
   assert.equal(expandString("{{ ''.constructor }}{{ items._secret }}", ctx, 't'), '');
   ctx['a'] = '{{ b }}x';
   ctx['b'] = '{{ a }}';
-  assert.match(configErrorOf(() => expandString('{{ a }}', ctx, 'a')), /config_opts\['a'\]: too deep Jinja re-evaluation/);
-  assert.match(configErrorOf(() => expandString('{% if %}', ctx, 'bad')), /config_opts\['bad'\]: cannot expand its Jinja template/);
+  assert.match(
+    configErrorOf(() => expandString('{{ a }}', ctx, 'a')),
+    /config_opts\['a'\]: too deep Jinja re-evaluation/,
+  );
+  assert.match(
+    configErrorOf(() => expandString('{% if %}', ctx, 'bad')),
+    /config_opts\['bad'\]: cannot expand its Jinja template/,
+  );
 });
 
 test('dnf.conf: repositories typed as dnf reads them, variables substituted, rendered back', () => {
@@ -215,7 +290,10 @@ test('dnf.conf: repositories typed as dnf reads them, variables substituted, ren
   assert.deepEqual(base!.baseurl, ['http://127.0.0.1:1/distro/9/base/i386/', 'http://127.0.0.1:2/distro/9/base/i386/']);
   assert.equal(base!.gpgcheck, true, 'gpgcheck comes from [main]');
   assert.equal(base!.skipIfUnavailable, false);
-  assert.deepEqual([updates!.priority, updates!.cost, updates!.metalink], [10, 500, 'http://127.0.0.1:1/metalink?repo=updates-9&arch=i386']);
+  assert.deepEqual(
+    [updates!.priority, updates!.cost, updates!.metalink],
+    [10, 500, 'http://127.0.0.1:1/metalink?repo=updates-9&arch=i386'],
+  );
   assert.deepEqual([base!.priority, base!.cost, base!.enabled], [99, 1000, true]);
   assert.equal(extra!.mirrorlist, 'http://127.0.0.1:1/mirrorlist?repo=extra-9&arch=i386');
   assert.deepEqual(extra!.excludepkgs, ['*.i686', 'bad-pkg']);
@@ -224,22 +302,47 @@ test('dnf.conf: repositories typed as dnf reads them, variables substituted, ren
   assert.equal(conf.main.options.get('user_agent'), 'Mock (distro+extra-9-x86_64; x86_64)');
   assert.deepEqual(reposOf(parseDnfConf(renderDnfConf(conf))), reposOf(conf));
   applyRepoToggles(conf, ['--disablerepo', '*', '--enablerepo', 'ext*,local']);
-  assert.deepEqual(reposOf(conf).map((r) => r.enabled), [false, false, true, true]);
-  assert.match(configErrorOf(() => applyRepoToggles(conf, ['--enablerepo', 'nope'])), /--enablerepo nope: no repository/);
-  assert.match(configErrorOf(() => reposOf(parseDnfConf('[r]\nenabled=maybe\n'))), /\[r\] enabled: "maybe" is not a boolean/);
-  assert.match(configErrorOf(() => parseDnfConf('\nkeepcache=1\n')), /line 2: option "keepcache" before any \[section\]/);
+  assert.deepEqual(
+    reposOf(conf).map((r) => r.enabled),
+    [false, false, true, true],
+  );
+  assert.match(
+    configErrorOf(() => applyRepoToggles(conf, ['--enablerepo', 'nope'])),
+    /--enablerepo nope: no repository/,
+  );
+  assert.match(
+    configErrorOf(() => reposOf(parseDnfConf('[r]\nenabled=maybe\n'))),
+    /\[r\] enabled: "maybe" is not a boolean/,
+  );
+  assert.match(
+    configErrorOf(() => parseDnfConf('\nkeepcache=1\n')),
+    /line 2: option "keepcache" before any \[section\]/,
+  );
   assert.equal(basearch('armv7hl'), 'armhfp');
   assert.equal(substituteVars('${basearch}/$unknown', { basearch: 'x86_64' }), 'x86_64/$unknown');
 });
 
 test('--config-opts values are parsed as Mock parses them', () => {
   const v = parseConfigOpts(['a=True', 'b=false', 'c=12', 'd= -3 ', 'e=1.5', 'f=', 'g=x=y']);
-  assert.deepEqual([...v], [['a', true], ['b', false], ['c', 12], ['d', -3], ['e', '1.5'], ['f', ''], ['g', 'x=y']]);
+  assert.deepEqual(
+    [...v],
+    [
+      ['a', true],
+      ['b', false],
+      ['c', 12],
+      ['d', -3],
+      ['e', '1.5'],
+      ['f', ''],
+      ['g', 'x=y'],
+    ],
+  );
 });
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(join(repoRoot, 'bin', 'isomock'), args, { env: { ...process.env, HOME: home } });
+    const { stdout, stderr } = await run(join(repoRoot, 'bin', 'isomock'), args, {
+      env: { ...process.env, HOME: home },
+    });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -274,8 +377,20 @@ test("Mock's bootstrap, plugin and package options reach the config as Mock sets
     assert.equal(r.code, 0, r.stderr);
     return JSON.parse(r.stdout) as Record<string, any>;
   };
-  const on = await json('--use-bootstrap-image', '--additional-package', 'vim', '--additional-package', 'tar',
-    '--enable-plugin', 'buildroot_lock', '--disable-plugin', 'ccache', '--plugin-option', 'tmpfs:keep_mounted=True', '-N');
+  const on = await json(
+    '--use-bootstrap-image',
+    '--additional-package',
+    'vim',
+    '--additional-package',
+    'tar',
+    '--enable-plugin',
+    'buildroot_lock',
+    '--disable-plugin',
+    'ccache',
+    '--plugin-option',
+    'tmpfs:keep_mounted=True',
+    '-N',
+  );
   assert.equal(on['use_bootstrap'], true);
   assert.equal(on['use_bootstrap_image'], true);
   assert.deepEqual(on['additional_packages'], ['vim', 'tar']);
@@ -309,7 +424,10 @@ test('debug rendering of a loaded config has one line per changed option', () =>
 
 test('mockOptions(): typed, expanded options with the --uniqueext root and substituted repositories', () => {
   const loaded = loadConfig({
-    root: 'distro+extra-9-x86_64', configDir: etc, systemDirs: [], home,
+    root: 'distro+extra-9-x86_64',
+    configDir: etc,
+    systemDirs: [],
+    home,
     cmdline: { uniqueext: 'job7', repoToggles: ['--disablerepo', '*'], offline: true },
   });
   const o = mockOptions(loaded.raw);

@@ -35,7 +35,17 @@ before(async () => {
   mkdirSync(work, { recursive: true });
   // The images go in through an open registry; the ones that want a login serve its storage.
   open = await startRegistry(5100);
-  image = buildImage({ layers: [layerFromTar(craftedTar([{ path: 'etc', type: 'Directory' }, { path: 'etc/motd', data: 'behind a login\n' }]))], architecture: 'amd64' });
+  image = buildImage({
+    layers: [
+      layerFromTar(
+        craftedTar([
+          { path: 'etc', type: 'Directory' },
+          { path: 'etc/motd', data: 'behind a login\n' },
+        ]),
+      ),
+    ],
+    architecture: 'amd64',
+  });
   for (const repo of ['private/img', 'public/img']) await pushImage(open.host, repo, '1', image);
   tokens = await startTokenServer({
     port: 5103,
@@ -43,14 +53,24 @@ before(async () => {
     users: { [user.name]: user.password },
     policy: (account, repository) => (repository.startsWith('public/') || account === user.name ? ['pull'] : []),
   });
-  basic = await startRegistry(5101, { auth: { htpasswd: { [user.name]: user.password } }, storage: open.dataDir, blobsOnPort: 5104 });
+  basic = await startRegistry(5101, {
+    auth: { htpasswd: { [user.name]: user.password } },
+    storage: open.dataDir,
+    blobsOnPort: 5104,
+  });
   bearer = await startRegistry(5102, { auth: { token: tokens }, storage: open.dataDir, blobsOnPort: 5105 });
   registriesConf = join(work, 'registries.conf');
-  writeFileSync(registriesConf, [basic, bearer, open].map((r) => `[[registry]]\nlocation = "${r.host}"\ninsecure = true\n`).join('\n'));
+  writeFileSync(
+    registriesConf,
+    [basic, bearer, open].map((r) => `[[registry]]\nlocation = "${r.host}"\ninsecure = true\n`).join('\n'),
+  );
   xdg = join(work, 'xdg');
   mkdirSync(join(xdg, 'containers'), { recursive: true });
   const auth = Buffer.from(`${user.name}:${user.password}`).toString('base64');
-  writeFileSync(join(xdg, 'containers', 'auth.json'), JSON.stringify({ auths: { [basic.host]: { auth }, [bearer.host]: { auth } } }));
+  writeFileSync(
+    join(xdg, 'containers', 'auth.json'),
+    JSON.stringify({ auths: { [basic.host]: { auth }, [bearer.host]: { auth } } }),
+  );
 });
 
 after(async () => {
@@ -63,7 +83,8 @@ after(async () => {
 });
 
 const authFile = () => join(xdg, 'containers', 'auth.json');
-const context = (name: string, auth: string) => imageContext({ arch: 'x86_64', storeDir: join(work, `store-${name}`), registriesConf, authFile: auth });
+const context = (name: string, auth: string) =>
+  imageContext({ arch: 'x86_64', storeDir: join(work, `store-${name}`), registriesConf, authFile: auth });
 const noAuth = () => join(work, 'no-auth.json');
 
 interface Result {
@@ -93,9 +114,12 @@ async function run(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promis
 
 /** The isomock CLI with the given environment (none of the caller's auth variables), optionally as another user. */
 function isomock(args: string[], env: Record<string, string>, uid?: number): Promise<Result> {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'REGISTRY_AUTH_FILE' && k !== 'XDG_RUNTIME_DIR'));
+  const base = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => k !== 'REGISTRY_AUTH_FILE' && k !== 'XDG_RUNTIME_DIR'),
+  );
   const bin = join(repoRoot, 'bin', 'isomock');
-  const [cmd, argv] = uid === undefined ? [bin, args] : ['setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', bin, ...args]];
+  const [cmd, argv] =
+    uid === undefined ? [bin, args] : ['setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', bin, ...args]];
   return spawnAsync(cmd, argv, { ...base, CONTAINERS_REGISTRIES_CONF: registriesConf, ...env });
 }
 
@@ -108,30 +132,55 @@ function expectDenied(err: unknown, host: string): boolean {
 
 test('basic auth: no credentials or a wrong password is a clear error (exit 90) naming the registry', async () => {
   const ref = `${basic.host}/private/img:1`;
-  await assert.rejects(getImage(context('basic-none', noAuth()), ref, false), (err) => expectDenied(err, basic.host) && /wants a login/.test((err as Error).message));
+  await assert.rejects(
+    getImage(context('basic-none', noAuth()), ref, false),
+    (err) => expectDenied(err, basic.host) && /wants a login/.test((err as Error).message),
+  );
   const wrong = join(work, 'wrong-auth.json');
-  writeFileSync(wrong, JSON.stringify({ auths: { [basic.host]: { auth: Buffer.from(`${user.name}:nope`).toString('base64') } } }));
-  await assert.rejects(getImage(context('basic-wrong', wrong), ref, false), (err) => expectDenied(err, basic.host) && /access denied .*HTTP 401/.test((err as Error).message));
-  const cli = await isomock(['image', 'inspect', ref, '--json'], { ISOMOCK_IMAGE_STORE: join(work, 'cli-none'), XDG_RUNTIME_DIR: join(work, 'empty-xdg') });
+  writeFileSync(
+    wrong,
+    JSON.stringify({ auths: { [basic.host]: { auth: Buffer.from(`${user.name}:nope`).toString('base64') } } }),
+  );
+  await assert.rejects(
+    getImage(context('basic-wrong', wrong), ref, false),
+    (err) => expectDenied(err, basic.host) && /access denied .*HTTP 401/.test((err as Error).message),
+  );
+  const cli = await isomock(['image', 'inspect', ref, '--json'], {
+    ISOMOCK_IMAGE_STORE: join(work, 'cli-none'),
+    XDG_RUNTIME_DIR: join(work, 'empty-xdg'),
+  });
   assert.equal(cli.status, 90, cli.stderr);
   assert.match(cli.stderr, /^isomock: error: 127\.0\.0\.1:5101 wants a login/);
   // The oracle needs the login too.
-  assert.match((await spawnAsync('skopeo', ['inspect', '--authfile', noAuth(), `docker://${ref}`])).stderr, /unauthorized|authentication required/);
+  assert.match(
+    (await spawnAsync('skopeo', ['inspect', '--authfile', noAuth(), `docker://${ref}`])).stderr,
+    /unauthorized|authentication required/,
+  );
 });
 
 test('basic auth: credentials from ${XDG_RUNTIME_DIR}/containers/auth.json and $REGISTRY_AUTH_FILE; skopeo and podman agree', async () => {
   const ref = `${basic.host}/private/img:1`;
-  const fromXdg = await isomock(['image', 'inspect', ref, '--json'], { ISOMOCK_IMAGE_STORE: join(work, 'cli-xdg'), XDG_RUNTIME_DIR: xdg });
+  const fromXdg = await isomock(['image', 'inspect', ref, '--json'], {
+    ISOMOCK_IMAGE_STORE: join(work, 'cli-xdg'),
+    XDG_RUNTIME_DIR: xdg,
+  });
   assert.equal(fromXdg.status, 0, fromXdg.stderr);
   assert.equal(JSON.parse(fromXdg.stdout).pull_digest, image.manifestDigest);
   const named = join(work, 'named-auth.json');
   copyFileSync(authFile(), named);
-  const fromEnv = await isomock(['image', 'pull', ref], { ISOMOCK_IMAGE_STORE: join(work, 'cli-env'), REGISTRY_AUTH_FILE: named, XDG_RUNTIME_DIR: join(work, 'empty-xdg') });
+  const fromEnv = await isomock(['image', 'pull', ref], {
+    ISOMOCK_IMAGE_STORE: join(work, 'cli-env'),
+    REGISTRY_AUTH_FILE: named,
+    XDG_RUNTIME_DIR: join(work, 'empty-xdg'),
+  });
   assert.equal(fromEnv.status, 0, fromEnv.stderr);
   assert.equal(fromEnv.stdout.trim(), image.manifestDigest);
 
   // skopeo finds the same file in the same place.
-  assert.equal(JSON.parse(await run('skopeo', ['inspect', `docker://${ref}`], { ...process.env, XDG_RUNTIME_DIR: xdg })).Digest, image.manifestDigest);
+  assert.equal(
+    JSON.parse(await run('skopeo', ['inspect', `docker://${ref}`], { ...process.env, XDG_RUNTIME_DIR: xdg })).Digest,
+    image.manifestDigest,
+  );
   // podman takes REGISTRY_AUTH_FILE as its --authfile default.
   podmanImages.push(ref);
   await run('podman', ['pull', '-q', ref], { ...process.env, REGISTRY_AUTH_FILE: named });
@@ -144,22 +193,42 @@ test('bearer token: 401, token for the scope the registry names, 200; one token 
   const pulled = await getImage(ctx, `${bearer.host}/private/img:1`, true);
   assert.equal(pulled.manifestDigest, image.manifestDigest);
   // Manifest, config and layer all went with the one token.
-  assert.deepEqual(tokens.requests.slice(before), [{ service: tokens.service, scopes: ['repository:private/img:pull'], account: user.name }]);
+  assert.deepEqual(tokens.requests.slice(before), [
+    { service: tokens.service, scopes: ['repository:private/img:pull'], account: user.name },
+  ]);
   await getImage(ctx, `${bearer.host}/public/img:1`, false);
-  assert.deepEqual(tokens.requests.slice(before + 1), [{ service: tokens.service, scopes: ['repository:public/img:pull'], account: user.name }]);
+  assert.deepEqual(tokens.requests.slice(before + 1), [
+    { service: tokens.service, scopes: ['repository:public/img:pull'], account: user.name },
+  ]);
 
   // Anonymous: the token server grants public repositories only.
   const anon = context('bearer-anon', noAuth());
   assert.equal((await getImage(anon, `${bearer.host}/public/img:1`, true)).manifestDigest, image.manifestDigest);
   assert.deepEqual(tokens.requests.at(-1), { service: tokens.service, scopes: ['repository:public/img:pull'] });
-  await assert.rejects(getImage(anon, `${bearer.host}/private/img:1`, false), (err) => expectDenied(err, bearer.host) && /access denied .*HTTP 401/.test((err as Error).message));
+  await assert.rejects(
+    getImage(anon, `${bearer.host}/private/img:1`, false),
+    (err) => expectDenied(err, bearer.host) && /access denied .*HTTP 401/.test((err as Error).message),
+  );
 
   const wrong = join(work, 'wrong-bearer.json');
-  writeFileSync(wrong, JSON.stringify({ auths: { [bearer.host]: { auth: Buffer.from(`${user.name}:nope`).toString('base64') } } }));
-  await assert.rejects(getImage(context('bearer-wrong', wrong), `${bearer.host}/private/img:1`, false), /token server 127\.0\.0\.1:5103 refused \(HTTP 401\) for 127\.0\.0\.1:5102\/private\/img/);
+  writeFileSync(
+    wrong,
+    JSON.stringify({ auths: { [bearer.host]: { auth: Buffer.from(`${user.name}:nope`).toString('base64') } } }),
+  );
+  await assert.rejects(
+    getImage(context('bearer-wrong', wrong), `${bearer.host}/private/img:1`, false),
+    /token server 127\.0\.0\.1:5103 refused \(HTTP 401\) for 127\.0\.0\.1:5102\/private\/img/,
+  );
 
-  assert.equal(JSON.parse(await run('skopeo', ['inspect', '--authfile', authFile(), `docker://${bearer.host}/private/img:1`])).Digest, image.manifestDigest);
-  assert.match((await spawnAsync('skopeo', ['inspect', '--authfile', noAuth(), `docker://${bearer.host}/private/img:1`])).stderr, /unauthorized|authentication required|denied/);
+  assert.equal(
+    JSON.parse(await run('skopeo', ['inspect', '--authfile', authFile(), `docker://${bearer.host}/private/img:1`]))
+      .Digest,
+    image.manifestDigest,
+  );
+  assert.match(
+    (await spawnAsync('skopeo', ['inspect', '--authfile', noAuth(), `docker://${bearer.host}/private/img:1`])).stderr,
+    /unauthorized|authentication required|denied/,
+  );
 });
 
 test('blob redirects to another host carry no Authorization header', async () => {
@@ -168,8 +237,19 @@ test('blob redirects to another host carry no Authorization header', async () =>
     await getImage(context(`redirect-${registry.port}`, authFile()), `${registry.host}/private/img:1`, true);
     const fetched = registry.blobRequests.slice(seen);
     // The config and the layer, both from the file server the registry redirected to.
-    assert.deepEqual(fetched.map((r) => [r.method, r.status]), [['GET', 200], ['GET', 200]], registry.host);
-    assert.deepEqual(fetched.map((r) => r.authorization), [undefined, undefined], registry.host);
+    assert.deepEqual(
+      fetched.map((r) => [r.method, r.status]),
+      [
+        ['GET', 200],
+        ['GET', 200],
+      ],
+      registry.host,
+    );
+    assert.deepEqual(
+      fetched.map((r) => r.authorization),
+      [undefined, undefined],
+      registry.host,
+    );
   }
 });
 
@@ -193,7 +273,11 @@ test('an auth file the user cannot read: no credentials by default, a clear erro
   const unreadable = join(work, 'unreadable-auth.json');
   copyFileSync(authFile(), unreadable);
   chmodSync(unreadable, 0o600);
-  const named = await isomock(['image', 'inspect', `${open.host}/public/img:1`, '--json'], { ...env, REGISTRY_AUTH_FILE: unreadable }, nobody);
+  const named = await isomock(
+    ['image', 'inspect', `${open.host}/public/img:1`, '--json'],
+    { ...env, REGISTRY_AUTH_FILE: unreadable },
+    nobody,
+  );
   assert.equal(named.status, 3, named.stderr);
   assert.equal(named.stderr.trim(), `isomock: error: ${unreadable}: cannot read the registry auth file (EACCES)`);
 });

@@ -13,7 +13,16 @@ import { imageMetadata } from '../src/image/inspect.js';
 import { getImage, imageContext } from '../src/image/source.js';
 import { unpackImage } from '../src/image/unpack.js';
 import { pushDnfBootstrap, pushRpmBootstrap } from '../world/images.js';
-import { podmanPull, podmanRemove, podmanTree, scratchRoot, startRegistry, tree, treeDifferences, type TestRegistry } from './helpers/registry.js';
+import {
+  podmanPull,
+  podmanRemove,
+  podmanTree,
+  scratchRoot,
+  startRegistry,
+  tree,
+  treeDifferences,
+  type TestRegistry,
+} from './helpers/registry.js';
 
 const work = join(scratchRoot, `bootstrap-test-${process.pid}`);
 const ref = '127.0.0.1/world/bootstrap:1';
@@ -36,7 +45,12 @@ after(async () => {
 });
 
 function context() {
-  return imageContext({ arch: 'x86_64', storeDir: join(work, 'store'), registriesConf: registry.registriesConf, authFile: join(work, 'no-auth.json') });
+  return imageContext({
+    arch: 'x86_64',
+    storeDir: join(work, 'store'),
+    registriesConf: registry.registriesConf,
+    authFile: join(work, 'no-auth.json'),
+  });
 }
 
 test('dnf bootstrap on port 80: podman metadata and tree, dnf and rpm present', async () => {
@@ -44,7 +58,12 @@ test('dnf bootstrap on port 80: podman metadata and tree, dnf and rpm present', 
   const image = await getImage(ctx, ref, true);
   const meta = imageMetadata(image);
   const podman = podmanPull(ref);
-  assert.deepEqual(meta, { pull_digest: podman.Digest, id: podman.Id, architecture: podman.Architecture, image_digest: podman.image_digest });
+  assert.deepEqual(meta, {
+    pull_digest: podman.Digest,
+    id: podman.Id,
+    architecture: podman.Architecture,
+    image_digest: podman.image_digest,
+  });
 
   const target = join(work, 'root');
   mkdirSync(target);
@@ -64,6 +83,9 @@ test('rpm-only bootstrap from the world packages: podman tree, its rpm runs in a
   podmanPull(rpmRef);
   assert.deepEqual(treeDifferences(tree(target), podmanTree(rpmRef)), []);
   assert.match(execFileSync('chroot', [target, 'rpm', '--version'], { encoding: 'utf8' }), /^RPM version 4\.\d+/);
-  const installed = execFileSync('chroot', [target, 'rpm', '-qa', '--qf', '%{NAME}\n'], { encoding: 'utf8' }).split('\n');
-  for (const name of ['filesystem', 'setup', 'glibc', 'base-libs', 'bash', 'coreutils', 'rpm']) assert.ok(installed.includes(name), `${name} is not in the image's rpm database`);
+  const installed = execFileSync('chroot', [target, 'rpm', '-qa', '--qf', '%{NAME}\n'], { encoding: 'utf8' }).split(
+    '\n',
+  );
+  for (const name of ['filesystem', 'setup', 'glibc', 'base-libs', 'bash', 'coreutils', 'rpm'])
+    assert.ok(installed.includes(name), `${name} is not in the image's rpm database`);
 });

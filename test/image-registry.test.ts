@@ -6,7 +6,20 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync, existsSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  linkSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+  existsSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { IsomockError } from '../src/errors.js';
 import { imageMetadata } from '../src/image/inspect.js';
@@ -16,8 +29,26 @@ import { BlobStore } from '../src/image/store.js';
 import { unpackImage, unpackLayers } from '../src/image/unpack.js';
 import { isLoopback } from '../src/image/registry-client.js';
 import { repoRoot } from './helpers/paths.js';
-import { buildImage, buildIndex, craftedTar, layerFromDir, layerFromTar, pushImage, type BuiltImage } from '../world/images.js';
-import { podmanPull, podmanRemove, podmanTree, run, scratchRoot, startRegistry, tree, treeDifferences, type TestRegistry } from './helpers/registry.js';
+import {
+  buildImage,
+  buildIndex,
+  craftedTar,
+  layerFromDir,
+  layerFromTar,
+  pushImage,
+  type BuiltImage,
+} from '../world/images.js';
+import {
+  podmanPull,
+  podmanRemove,
+  podmanTree,
+  run,
+  scratchRoot,
+  startRegistry,
+  tree,
+  treeDifferences,
+  type TestRegistry,
+} from './helpers/registry.js';
 
 const work = join(scratchRoot, `registry-test-${process.pid}`);
 let registry: TestRegistry;
@@ -30,7 +61,12 @@ before(async () => {
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   registry = await startRegistry(5000 + (process.pid % 50));
-  ctx = imageContext({ arch: 'x86_64', storeDir: join(work, 'store'), registriesConf: registry.registriesConf, authFile: join(work, 'no-auth.json') });
+  ctx = imageContext({
+    arch: 'x86_64',
+    storeDir: join(work, 'store'),
+    registriesConf: registry.registriesConf,
+    authFile: join(work, 'no-auth.json'),
+  });
 
   const l1 = join(work, 'l1');
   mkdirSync(join(l1, 'usr/bin'), { recursive: true });
@@ -55,13 +91,35 @@ before(async () => {
   const base = [layerFromDir(l1, 'gzip'), layerFromDir(l2, 'zstd')];
   // Docker's schema 2 has no zstd layer type.
   const dockerBase = [base[0]!, layerFromDir(l2, 'gzip')];
-  const config = { Cmd: ['/bin/sh'], Env: ['PATH=/usr/bin', 'LANG=C.UTF-8'], Labels: { 'org.example.title': 'Größe – ünïcode ✓' }, ExposedPorts: { '8080/tcp': {} }, Hostname: '', WorkingDir: '/home/user' };
+  const config = {
+    Cmd: ['/bin/sh'],
+    Env: ['PATH=/usr/bin', 'LANG=C.UTF-8'],
+    Labels: { 'org.example.title': 'Größe – ünïcode ✓' },
+    ExposedPorts: { '8080/tcp': {} },
+    Hostname: '',
+    WorkingDir: '/home/user',
+  };
   images.oci = buildImage({ layers: base, architecture: 'amd64', config });
-  images.docker = buildImage({ layers: dockerBase, architecture: 'amd64', config: { ...config, Entrypoint: ['/usr/bin/tool'] }, format: 'docker' });
+  images.docker = buildImage({
+    layers: dockerBase,
+    architecture: 'amd64',
+    config: { ...config, Entrypoint: ['/usr/bin/tool'] },
+    format: 'docker',
+  });
   const arm = buildImage({ layers: [layerFromDir(l2)], architecture: 'arm64' });
   images.multi = buildIndex([images.oci, arm]);
   images.armonly = buildIndex([arm]);
-  images.escape = buildImage({ layers: [layerFromTar(craftedTar([{ path: 'ok', data: 'fine' }, { path: '../escaped', data: 'bad' }]))], architecture: 'amd64' });
+  images.escape = buildImage({
+    layers: [
+      layerFromTar(
+        craftedTar([
+          { path: 'ok', data: 'fine' },
+          { path: '../escaped', data: 'bad' },
+        ]),
+      ),
+    ],
+    architecture: 'amd64',
+  });
   for (const [name, img] of Object.entries(images)) await pushImage(registry.host, `test/${name}`, '1', img);
 });
 
@@ -75,7 +133,10 @@ for (const name of ['oci', 'docker', 'multi']) {
   test(`${name} image: same digests as skopeo and podman, same image_digest as Mock's formula`, async () => {
     const ref = `${registry.host}/test/${name}:1`;
     const remote = imageMetadata(await getImage(ctx, ref, false));
-    const skopeo = JSON.parse(run('skopeo', ['inspect', '--override-arch', 'amd64', `docker://${ref}`])) as { Digest: string; Architecture: string };
+    const skopeo = JSON.parse(run('skopeo', ['inspect', '--override-arch', 'amd64', `docker://${ref}`])) as {
+      Digest: string;
+      Architecture: string;
+    };
     const skopeoConfig = run('skopeo', ['inspect', '--override-arch', 'amd64', '--raw', `docker://${ref}`]);
     const podman = podmanPull(ref);
     podmanImages.push(ref);
@@ -119,16 +180,39 @@ test('dir: layout and OCI archive: skopeo reads what isomock writes, isomock rea
   await saveOciArchive(ctx.store, image, archive);
   assert.equal(JSON.parse(run('skopeo', ['inspect', `oci-archive:${archive}`])).Digest, image.manifestDigest);
 
-  const other = imageContext({ arch: 'x86_64', storeDir: join(work, 'store2'), registriesConf: registry.registriesConf, authFile: join(work, 'no-auth.json') });
+  const other = imageContext({
+    arch: 'x86_64',
+    storeDir: join(work, 'store2'),
+    registriesConf: registry.registriesConf,
+    authFile: join(work, 'no-auth.json'),
+  });
   assert.equal((await loadDir(other.store, dir)).configDigest, image.configDigest);
   assert.equal((await loadOciArchive(other.store, archive, other.platform)).manifestDigest, image.manifestDigest);
   const synced = join(work, 'synced');
-  run('skopeo', ['sync', '--scoped', '--preserve-digests', '--src', 'docker', '--dest', 'dir', '--src-tls-verify=false', ref, synced]);
+  run('skopeo', [
+    'sync',
+    '--scoped',
+    '--preserve-digests',
+    '--src',
+    'docker',
+    '--dest',
+    'dir',
+    '--src-tls-verify=false',
+    ref,
+    synced,
+  ]);
   const skopeoDir = join(synced, `127.0.0.1:${registry.port}`, 'test', 'docker:1');
   const fromSkopeo = await loadDir(other.store, skopeoDir);
   assert.equal(fromSkopeo.manifestDigest, image.manifestDigest);
   const skopeoArchive = join(work, 'skopeo.tar');
-  run('skopeo', ['copy', '-q', '--preserve-digests', '--src-tls-verify=false', `docker://${ref}`, `oci-archive:${skopeoArchive}`]);
+  run('skopeo', [
+    'copy',
+    '-q',
+    '--preserve-digests',
+    '--src-tls-verify=false',
+    `docker://${ref}`,
+    `oci-archive:${skopeoArchive}`,
+  ]);
   assert.equal((await loadOciArchive(other.store, skopeoArchive, other.platform)).configDigest, image.configDigest);
   // A tampered blob in a saved layout is refused.
   const layer = join(dir, image.manifest.layers[0]!.digest.slice(7));
@@ -139,7 +223,12 @@ test('dir: layout and OCI archive: skopeo reads what isomock writes, isomock rea
 });
 
 test('bad inputs: wrong arch, corrupt and truncated blobs, path escape; nothing half-written', async () => {
-  await assert.rejects(getImage(ctx, `${registry.host}/test/armonly:1`, true), (err: Error) => err instanceof IsomockError && /no image for linux\/amd64 in the index \(it offers linux\/arm64\)/.test(err.message));
+  await assert.rejects(
+    getImage(ctx, `${registry.host}/test/armonly:1`, true),
+    (err: Error) =>
+      err instanceof IsomockError &&
+      /no image for linux\/amd64 in the index \(it offers linux\/arm64\)/.test(err.message),
+  );
   const escape = await getImage(ctx, `${registry.host}/test/escape:1`, true);
   const target = join(work, 'escape');
   mkdirSync(target);
@@ -147,19 +236,41 @@ test('bad inputs: wrong arch, corrupt and truncated blobs, path escape; nothing 
   assert.ok(!existsSync(join(work, 'escaped')));
   const through = join(work, 'through');
   mkdirSync(through);
-  const symlinkWrite = craftedTar([{ path: 'link', type: 'SymbolicLink', linkpath: '/tmp' }, { path: 'link/evil', data: 'x' }]);
+  const symlinkWrite = craftedTar([
+    { path: 'link', type: 'SymbolicLink', linkpath: '/tmp' },
+    { path: 'link/evil', data: 'x' },
+  ]);
   writeFileSync(join(work, 'symlink.tar'), symlinkWrite);
-  await assert.rejects(unpackLayers(through, [{ file: join(work, 'symlink.tar'), name: 'crafted' }]), /entry 'link\/evil' would be written through the symlink 'link'/);
+  await assert.rejects(
+    unpackLayers(through, [{ file: join(work, 'symlink.tar'), name: 'crafted' }]),
+    /entry 'link\/evil' would be written through the symlink 'link'/,
+  );
   const hard = craftedTar([{ path: 'h', type: 'Link', linkpath: '../../etc/passwd' }]);
   writeFileSync(join(work, 'hard.tar'), hard);
-  await assert.rejects(unpackLayers(through, [{ file: join(work, 'hard.tar'), name: 'crafted' }]), /escapes the target/);
+  await assert.rejects(
+    unpackLayers(through, [{ file: join(work, 'hard.tar'), name: 'crafted' }]),
+    /escapes the target/,
+  );
 
   // Corrupt the registry's own copy of a layer: same length, other bytes; then cut it short.
   const img = images.docker!;
   const layerDigest = img.blobs[1]!.digest.slice(7);
-  const stored = join(scratchRoot, `registry-${registry.port}-${process.pid}`, 'data/docker/registry/v2/blobs/sha256', layerDigest.slice(0, 2), layerDigest, 'data');
+  const stored = join(
+    scratchRoot,
+    `registry-${registry.port}-${process.pid}`,
+    'data/docker/registry/v2/blobs/sha256',
+    layerDigest.slice(0, 2),
+    layerDigest,
+    'data',
+  );
   const original = readFileSync(stored);
-  const fresh = () => imageContext({ arch: 'x86_64', storeDir: join(work, `store-bad-${Math.random()}`), registriesConf: registry.registriesConf, authFile: join(work, 'no-auth.json') });
+  const fresh = () =>
+    imageContext({
+      arch: 'x86_64',
+      storeDir: join(work, `store-bad-${Math.random()}`),
+      registriesConf: registry.registriesConf,
+      authFile: join(work, 'no-auth.json'),
+    });
   const corrupt = Buffer.from(original);
   corrupt[corrupt.length - 1] ^= 0xff;
   writeFileSync(stored, corrupt);
@@ -175,29 +286,68 @@ test('bad inputs: wrong arch, corrupt and truncated blobs, path escape; nothing 
 });
 
 test('CLI: image inspect --json, pull, save in both formats', () => {
-  const env = { ...process.env, CONTAINERS_REGISTRIES_CONF: registry.registriesConf, ISOMOCK_IMAGE_STORE: join(work, 'cli-store'), REGISTRY_AUTH_FILE: join(work, 'no-auth.json') };
-  const isomock = (...args: string[]) => execFileSync(join(repoRoot, 'bin', 'isomock'), args, { encoding: 'utf8', env, stdio: 'pipe' });
+  const env = {
+    ...process.env,
+    CONTAINERS_REGISTRIES_CONF: registry.registriesConf,
+    ISOMOCK_IMAGE_STORE: join(work, 'cli-store'),
+    REGISTRY_AUTH_FILE: join(work, 'no-auth.json'),
+  };
+  const isomock = (...args: string[]) =>
+    execFileSync(join(repoRoot, 'bin', 'isomock'), args, { encoding: 'utf8', env, stdio: 'pipe' });
   const ref = `${registry.host}/test/multi:1`;
   const meta = JSON.parse(isomock('image', 'inspect', ref, '--json')) as Record<string, string>;
   const podman = podmanPull(ref);
   podmanImages.push(ref);
-  assert.deepEqual([meta.pull_digest, meta.id, meta.architecture, meta.image_digest], [podman.Digest, podman.Id, podman.Architecture, podman.image_digest]);
-  assert.ok(!existsSync(join(work, 'cli-store', 'blobs', 'sha256', images.oci!.blobs[1]!.digest.slice(7))), 'inspect downloaded a layer');
+  assert.deepEqual(
+    [meta.pull_digest, meta.id, meta.architecture, meta.image_digest],
+    [podman.Digest, podman.Id, podman.Architecture, podman.image_digest],
+  );
+  assert.ok(
+    !existsSync(join(work, 'cli-store', 'blobs', 'sha256', images.oci!.blobs[1]!.digest.slice(7))),
+    'inspect downloaded a layer',
+  );
   assert.equal(isomock('image', 'pull', ref).trim(), podman.Digest);
   const out = join(work, 'cli-save');
-  assert.equal(isomock('image', 'save', ref, out).trim(), join(out, `127.0.0.1:${registry.port}`, 'test', `multi@${podman.Digest}`));
+  assert.equal(
+    isomock('image', 'save', ref, out).trim(),
+    join(out, `127.0.0.1:${registry.port}`, 'test', `multi@${podman.Digest}`),
+  );
   assert.equal(isomock('image', 'save', ref, out, '--format', 'oci-archive').trim(), join(out, 'bootstrap.tar'));
-  assert.equal(JSON.parse(isomock('image', 'inspect', `oci-archive:${join(out, 'bootstrap.tar')}`, '--json')).image_digest, podman.image_digest);
-  assert.throws(() => isomock('image', 'pull', `${registry.host}/test/armonly:1`), (err: { status: number; stderr: string }) =>
-    err.status === 90 && /^isomock: error: .*no image for linux\/amd64 in the index/.test(err.stderr));
+  assert.equal(
+    JSON.parse(isomock('image', 'inspect', `oci-archive:${join(out, 'bootstrap.tar')}`, '--json')).image_digest,
+    podman.image_digest,
+  );
+  assert.throws(
+    () => isomock('image', 'pull', `${registry.host}/test/armonly:1`),
+    (err: { status: number; stderr: string }) =>
+      err.status === 90 && /^isomock: error: .*no image for linux\/amd64 in the index/.test(err.stderr),
+  );
 });
 
 test('a loopback registry speaks plain HTTP without a registries.conf entry, as Docker allows', () => {
   const conf = join(work, 'empty-registries.conf');
   writeFileSync(conf, '');
-  const env = { ...process.env, CONTAINERS_REGISTRIES_CONF: conf, ISOMOCK_IMAGE_STORE: join(work, 'plain-store'), REGISTRY_AUTH_FILE: join(work, 'no-auth.json') };
-  const out = execFileSync(join(repoRoot, 'bin', 'isomock'), ['image', 'inspect', `${registry.host}/test/multi:1`, '--json'], { encoding: 'utf8', env, stdio: 'pipe' });
+  const env = {
+    ...process.env,
+    CONTAINERS_REGISTRIES_CONF: conf,
+    ISOMOCK_IMAGE_STORE: join(work, 'plain-store'),
+    REGISTRY_AUTH_FILE: join(work, 'no-auth.json'),
+  };
+  const out = execFileSync(
+    join(repoRoot, 'bin', 'isomock'),
+    ['image', 'inspect', `${registry.host}/test/multi:1`, '--json'],
+    { encoding: 'utf8', env, stdio: 'pipe' },
+  );
   assert.match(JSON.parse(out).pull_digest, /^sha256:[0-9a-f]{64}$/);
-  assert.deepEqual(['127.0.0.1', '127.0.0.1:5000', 'localhost:80', '[::1]:5000'].map(isLoopback), [true, true, true, true]);
-  assert.deepEqual(['127.0.0.1.example.com', 'registry.fedoraproject.org', '10.0.0.1:5000'].map(isLoopback), [false, false, false]);
+  assert.deepEqual(['127.0.0.1', '127.0.0.1:5000', 'localhost:80', '[::1]:5000'].map(isLoopback), [
+    true,
+    true,
+    true,
+    true,
+  ]);
+  assert.deepEqual(['127.0.0.1.example.com', 'registry.fedoraproject.org', '10.0.0.1:5000'].map(isLoopback), [
+    false,
+    false,
+    false,
+  ]);
 });

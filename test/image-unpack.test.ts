@@ -100,27 +100,87 @@ test('layers: whiteouts, an opaque marker after new files, a file replacing a lo
 
 test('escapes: each an error naming the layer and entry, nothing written outside', async (t) => {
   const cases: { name: string; layers: CraftedEntry[][]; error: RegExp }[] = [
-    { name: 'dot-dot path', layers: [[{ path: 'a/../../evil', data: 'x' }]], error: /crafted-0: entry 'a\/\.\.\/\.\.\/evil' escapes the target directory/ },
-    { name: 'absolute symlink as a parent', layers: [[{ path: 'l', type: 'SymbolicLink', linkpath: outside }, { path: 'l/evil', data: 'x' }]], error: /entry 'l\/evil' would be written through the symlink 'l'/ },
+    {
+      name: 'dot-dot path',
+      layers: [[{ path: 'a/../../evil', data: 'x' }]],
+      error: /crafted-0: entry 'a\/\.\.\/\.\.\/evil' escapes the target directory/,
+    },
+    {
+      name: 'absolute symlink as a parent',
+      layers: [
+        [
+          { path: 'l', type: 'SymbolicLink', linkpath: outside },
+          { path: 'l/evil', data: 'x' },
+        ],
+      ],
+      error: /entry 'l\/evil' would be written through the symlink 'l'/,
+    },
     {
       name: 'directory replaced by a symlink in the same layer',
-      layers: [[{ path: 'b/', type: 'Directory' }, { path: 'b/ok', data: 'x' }, { path: 'b', type: 'SymbolicLink', linkpath: outside }, { path: 'b/evil', data: 'x' }]],
+      layers: [
+        [
+          { path: 'b/', type: 'Directory' },
+          { path: 'b/ok', data: 'x' },
+          { path: 'b', type: 'SymbolicLink', linkpath: outside },
+          { path: 'b/evil', data: 'x' },
+        ],
+      ],
       error: /entry 'b\/evil' would be written through the symlink 'b'/,
     },
     {
       name: 'directory replaced by a symlink in a later layer',
-      layers: [[{ path: 'c/x', data: 'x' }], [{ path: 'c', type: 'SymbolicLink', linkpath: outside }, { path: 'c/evil', data: 'x' }]],
+      layers: [
+        [{ path: 'c/x', data: 'x' }],
+        [
+          { path: 'c', type: 'SymbolicLink', linkpath: outside },
+          { path: 'c/evil', data: 'x' },
+        ],
+      ],
       error: /crafted-1: entry 'c\/evil' would be written through the symlink 'c'/,
     },
     {
       name: 'directory whited out, then a symlink in its place',
-      layers: [[{ path: 'w/x', data: 'x' }], [{ path: '.wh.w' }, { path: 'w', type: 'SymbolicLink', linkpath: outside }, { path: 'w/evil', data: 'x' }]],
+      layers: [
+        [{ path: 'w/x', data: 'x' }],
+        [{ path: '.wh.w' }, { path: 'w', type: 'SymbolicLink', linkpath: outside }, { path: 'w/evil', data: 'x' }],
+      ],
       error: /entry 'w\/evil' would be written through the symlink 'w'/,
     },
-    { name: 'file as a parent', layers: [[{ path: 'f', data: 'x' }, { path: 'f/evil', data: 'x' }]], error: /entry 'f\/evil' has the non-directory 'f' as a parent/ },
-    { name: 'hard link out of the tree', layers: [[{ path: 'h', type: 'Link', linkpath: '../../etc/passwd' }]], error: /entry '\.\.\/\.\.\/etc\/passwd' escapes the target/ },
-    { name: 'hard link through a symlink', layers: [[{ path: 'e', type: 'SymbolicLink', linkpath: outside }, { path: 'h', type: 'Link', linkpath: 'e/file' }]], error: /entry 'e\/file' would be written through the symlink 'e'/ },
-    { name: 'hard link to a directory', layers: [[{ path: 'dir/', type: 'Directory' }, { path: 'h', type: 'Link', linkpath: 'dir' }]], error: /entry 'h' is a hard link to 'dir', which is not a file in the tree/ },
+    {
+      name: 'file as a parent',
+      layers: [
+        [
+          { path: 'f', data: 'x' },
+          { path: 'f/evil', data: 'x' },
+        ],
+      ],
+      error: /entry 'f\/evil' has the non-directory 'f' as a parent/,
+    },
+    {
+      name: 'hard link out of the tree',
+      layers: [[{ path: 'h', type: 'Link', linkpath: '../../etc/passwd' }]],
+      error: /entry '\.\.\/\.\.\/etc\/passwd' escapes the target/,
+    },
+    {
+      name: 'hard link through a symlink',
+      layers: [
+        [
+          { path: 'e', type: 'SymbolicLink', linkpath: outside },
+          { path: 'h', type: 'Link', linkpath: 'e/file' },
+        ],
+      ],
+      error: /entry 'e\/file' would be written through the symlink 'e'/,
+    },
+    {
+      name: 'hard link to a directory',
+      layers: [
+        [
+          { path: 'dir/', type: 'Directory' },
+          { path: 'h', type: 'Link', linkpath: 'dir' },
+        ],
+      ],
+      error: /entry 'h' is a hard link to 'dir', which is not a file in the tree/,
+    },
   ];
   for (const c of cases) {
     await t.test(c.name, async () => {
@@ -134,7 +194,10 @@ test('escapes: each an error naming the layer and entry, nothing written outside
 
 test('damaged layers: missing blob, corrupt gzip, cut-off gzip, truncated tar', async () => {
   const { target, files } = layers([{ path: 'big', data: 'y'.repeat(100_000) }]);
-  await assert.rejects(unpackLayers(target, [{ file: join(work, 'missing.tar.gz'), name: 'crafted-0' }]), /layer crafted-0: cannot unpack: ENOENT/);
+  await assert.rejects(
+    unpackLayers(target, [{ file: join(work, 'missing.tar.gz'), name: 'crafted-0' }]),
+    /layer crafted-0: cannot unpack: ENOENT/,
+  );
   const good = readFileSync(files[0]!.file);
   const corrupt = Buffer.from(good);
   corrupt[Math.floor(corrupt.length / 2)]! ^= 0xff;

@@ -40,12 +40,21 @@ function freePort(): Promise<number> {
   });
 }
 
-function lockfileWith(image: BuiltImage, architecture: string, pullDigest = image.manifestDigest): { out: string; lockfile: string } {
+function lockfileWith(
+  image: BuiltImage,
+  architecture: string,
+  pullDigest = image.manifestDigest,
+): { out: string; lockfile: string } {
   const dir = join(work, `case-${++counter}`);
   mkdirSync(dir, { recursive: true });
   const lock = lockfileOf([sed.locked], {
     image: `${registry.host}/world/bootstrap:1`,
-    section: { architecture, id: (image.blobs[0] ?? images.amd64.blobs[0]!).digest.slice(7), image_digest: '0'.repeat(64), pull_digest: pullDigest },
+    section: {
+      architecture,
+      id: (image.blobs[0] ?? images.amd64.blobs[0]!).digest.slice(7),
+      image_digest: '0'.repeat(64),
+      pull_digest: pullDigest,
+    },
   });
   return { out: join(dir, 'repo'), lockfile: writeLockfile(dir, 'buildroot_lock.json', lock) };
 }
@@ -82,15 +91,22 @@ describe('isolated-repo: the bootstrap image', () => {
     const result = await isolatedRepo({ lockfile, outputRepo: out, bootstrapTar: true });
     const layout = join(out, registry.host, `world/bootstrap@${images.amd64.manifestDigest}`);
     assert.deepEqual(result.image, { dir: layout, reused: false, archive: join(out, 'bootstrap.tar') });
-    assert.deepEqual(readdirSync(layout).sort(), [...images.amd64.blobs.map((b) => b.digest.slice(7)), 'manifest.json', 'version'].sort());
+    assert.deepEqual(
+      readdirSync(layout).sort(),
+      [...images.amd64.blobs.map((b) => b.digest.slice(7)), 'manifest.json', 'version'].sort(),
+    );
     assert.equal(skopeoDigest(`dir:${layout}`), images.amd64.manifestDigest);
     assert.equal(skopeoDigest(`oci-archive:${join(out, 'bootstrap.tar')}`), images.amd64.manifestDigest);
-    assert.deepEqual(readdirSync(out).filter((f) => f.startsWith('.isomock-image')), [], 'no temporary image directory left');
+    assert.deepEqual(
+      readdirSync(out).filter((f) => f.startsWith('.isomock-image')),
+      [],
+      'no temporary image directory left',
+    );
 
     first = { out, lockfile, layout };
   });
 
-  it('fetches the lockfile architecture\'s image from a multi-arch index, whatever the host', async () => {
+  it("fetches the lockfile architecture's image from a multi-arch index, whatever the host", async () => {
     const { out, lockfile } = lockfileWith(images.arm64, 'arm64');
     const result = await isolatedRepo({ lockfile, outputRepo: out });
     assert.equal(skopeoDigest(`dir:${result.image!.dir}`), images.arm64.manifestDigest);
@@ -117,10 +133,30 @@ describe('isolated-repo: the bootstrap image', () => {
     const env: NodeJS.ProcessEnv = { ...process.env, XDG_RUNTIME_DIR: runtime };
     delete env.ISOMOCK_IMAGE_STORE;
     // Asynchronous: this process serves the world the command downloads from.
-    const { stderr } = await promisify(execFile)('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, bin, '--lockfile', lockfile, '--output-repo', out], { env });
+    const { stderr } = await promisify(execFile)(
+      'setpriv',
+      [
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        process.execPath,
+        bin,
+        '--lockfile',
+        lockfile,
+        '--output-repo',
+        out,
+      ],
+      { env },
+    );
     assert.match(stderr, /bootstrap image saved to .*world\/bootstrap@sha256:/);
-    assert.equal(skopeoDigest(`dir:${join(out, registry.host, `world/bootstrap@${images.amd64.manifestDigest}`)}`), images.amd64.manifestDigest);
-    assert.deepEqual(readdirSync(out).filter((f) => f.startsWith('.') && f !== '.isomock-state.json'), []);
+    assert.equal(
+      skopeoDigest(`dir:${join(out, registry.host, `world/bootstrap@${images.amd64.manifestDigest}`)}`),
+      images.amd64.manifestDigest,
+    );
+    assert.deepEqual(
+      readdirSync(out).filter((f) => f.startsWith('.') && f !== '.isomock-state.json'),
+      [],
+    );
   });
 
   it('a second run over the complete repository needs no registry (run last: it stops the registry)', async () => {

@@ -33,28 +33,49 @@ let counter = 0;
 const sha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
 const rpm = (name: string): WorldRpm => rpms.find((r) => r.locked.name === name)!;
 /** Requests for r's file since the mark (served.server.requests.length before the step). */
-const requestsFor = (r: WorldRpm, mark: number) => served.server.requests.slice(mark).filter((q) => q.path === r.urlPath);
+const requestsFor = (r: WorldRpm, mark: number) =>
+  served.server.requests.slice(mark).filter((q) => q.path === r.urlPath);
 
 /** A fresh output directory and a lockfile for the given packages. */
 function setup(picked: WorldRpm[]): { out: string; lockfile: string } {
   const dir = join(work, `case-${++counter}`);
-  return { out: join(dir, 'repo'), lockfile: writeLockfile(dir, 'buildroot_lock.json', lockfileOf(picked.map((r) => r.locked))) };
+  return {
+    out: join(dir, 'repo'),
+    lockfile: writeLockfile(dir, 'buildroot_lock.json', lockfileOf(picked.map((r) => r.locked))),
+  };
 }
 
 function assertComplete(out: string, picked: WorldRpm[]): void {
   for (const r of picked) assert.equal(sha256(join(out, r.file)), sha256(r.source), `${r.file} is the world's file`);
-  const rpmFiles = readdirSync(out).filter((f) => f.endsWith('.rpm')).sort();
+  const rpmFiles = readdirSync(out)
+    .filter((f) => f.endsWith('.rpm'))
+    .sort();
   assert.deepEqual(rpmFiles, picked.map((r) => r.file).sort());
-  assert.deepEqual(readdirSync(out).filter((f) => f.startsWith('.') && f !== '.isomock-state.json'), [], 'no partial files, temp dirs or lock left');
+  assert.deepEqual(
+    readdirSync(out).filter((f) => f.startsWith('.') && f !== '.isomock-state.json'),
+    [],
+    'no partial files, temp dirs or lock left',
+  );
 }
 
 async function dnfNevras(out: string): Promise<string[]> {
   const { stdout } = await execFileAsync('dnf', [
-    '-q', '--disableplugin=local', '--releasever=1', `--setopt=cachedir=${join(out, '..', 'dnf-cache')}`,
-    '--setopt=reposdir=/nonexistent', `--repofrompath=iso,${out}`, '--repo=iso',
-    'repoquery', '--qf', '%{name}-%{epoch}:%{version}-%{release}.%{arch}',
+    '-q',
+    '--disableplugin=local',
+    '--releasever=1',
+    `--setopt=cachedir=${join(out, '..', 'dnf-cache')}`,
+    '--setopt=reposdir=/nonexistent',
+    `--repofrompath=iso,${out}`,
+    '--repo=iso',
+    'repoquery',
+    '--qf',
+    '%{name}-%{epoch}:%{version}-%{release}.%{arch}',
   ]);
-  return stdout.split('\n').filter(Boolean).map((l) => l.replace('-0:', '-')).sort();
+  return stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.replace('-0:', '-'))
+    .sort();
 }
 
 async function rejectsWithCode(promise: Promise<unknown>, exitCode: number, message: RegExp): Promise<IsomockError> {
@@ -85,7 +106,10 @@ describe('isolated-repo: downloads', () => {
     const result = await isolatedRepo({ lockfile, outputRepo: out, ...fast });
     assert.equal(result.rpms, rpms.length);
     assert.equal(result.downloaded, rpms.length);
-    assert.equal(result.bytesDownloaded, rpms.reduce((n, r) => n + statSync(r.source).size, 0));
+    assert.equal(
+      result.bytesDownloaded,
+      rpms.reduce((n, r) => n + statSync(r.source).size, 0),
+    );
     assert.ok(result.repodataWritten);
     assertComplete(out, rpms);
     assert.deepEqual(await dnfNevras(out), rpms.map((r) => nevra(r.locked)).sort());
@@ -106,8 +130,14 @@ describe('isolated-repo: downloads', () => {
     faults.set(rpm('bash').urlPath, { status: 503, times: 2 });
     faults.set(rpm('sed').urlPath, { status: 500, times: 1 });
     await isolatedRepo({ lockfile, outputRepo: out, ...fast });
-    assert.deepEqual(requestsFor(rpm('bash'), mark).map((q) => q.status), [503, 503, 200]);
-    assert.deepEqual(requestsFor(rpm('sed'), mark).map((q) => q.status), [500, 200]);
+    assert.deepEqual(
+      requestsFor(rpm('bash'), mark).map((q) => q.status),
+      [503, 503, 200],
+    );
+    assert.deepEqual(
+      requestsFor(rpm('sed'), mark).map((q) => q.status),
+      [500, 200],
+    );
     assertComplete(out, picked);
   });
 
@@ -115,7 +145,11 @@ describe('isolated-repo: downloads', () => {
     const { out, lockfile } = setup([rpm('gzip')]);
     faults.set(rpm('gzip').urlPath, { status: 503 });
     try {
-      await rejectsWithCode(isolatedRepo({ lockfile, outputRepo: out, ...fast }), 1, /download failed after 5 attempts: .*gzip.*HTTP 503/);
+      await rejectsWithCode(
+        isolatedRepo({ lockfile, outputRepo: out, ...fast }),
+        1,
+        /download failed after 5 attempts: .*gzip.*HTTP 503/,
+      );
     } finally {
       faults.delete(rpm('gzip').urlPath);
     }
@@ -151,12 +185,19 @@ describe('isolated-repo: downloads', () => {
     const { out, lockfile } = setup(picked);
     faults.set(rpm('bash').urlPath, { corrupt: true });
     try {
-      await rejectsWithCode(isolatedRepo({ lockfile, outputRepo: out, ...fast }), 1, new RegExp(`${rpm('bash').file.replace(/[+.]/g, '\\$&')} downloaded from http://127\\.0\\.0\\.1:\\d+/`));
+      await rejectsWithCode(
+        isolatedRepo({ lockfile, outputRepo: out, ...fast }),
+        1,
+        new RegExp(`${rpm('bash').file.replace(/[+.]/g, '\\$&')} downloaded from http://127\\.0\\.0\\.1:\\d+/`),
+      );
     } finally {
       faults.delete(rpm('bash').urlPath);
     }
     assert.ok(!readdirSync(out).some((f) => f.startsWith('bash')), 'no bash*.rpm');
-    assert.ok(!readdirSync(out).some((f) => f.includes('bash') && f.endsWith('.isomock-part')), 'the wrong bytes are not kept');
+    assert.ok(
+      !readdirSync(out).some((f) => f.includes('bash') && f.endsWith('.isomock-part')),
+      'the wrong bytes are not kept',
+    );
     assert.ok(!existsSync(join(out, 'repodata')));
   });
 
@@ -168,7 +209,10 @@ describe('isolated-repo: downloads', () => {
     writeFileSync(part, readFileSync(glibc.source).subarray(0, 12345));
     const mark = served.server.requests.length;
     await isolatedRepo({ lockfile, outputRepo: out, ...fast });
-    assert.deepEqual(requestsFor(glibc, mark).map((q) => [q.status, q.range]), [[206, 'bytes=12345-']]);
+    assert.deepEqual(
+      requestsFor(glibc, mark).map((q) => [q.status, q.range]),
+      [[206, 'bytes=12345-']],
+    );
     assertComplete(out, [glibc]);
 
     const second = setup([glibc]);
@@ -176,7 +220,10 @@ describe('isolated-repo: downloads', () => {
     writeFileSync(join(second.out, `.${glibc.file}.isomock-part`), Buffer.alloc(12345, 7));
     const mark2 = served.server.requests.length;
     await isolatedRepo({ lockfile: second.lockfile, outputRepo: second.out, ...fast });
-    assert.deepEqual(requestsFor(glibc, mark2).map((q) => q.range), ['bytes=12345-', undefined]);
+    assert.deepEqual(
+      requestsFor(glibc, mark2).map((q) => q.range),
+      ['bytes=12345-', undefined],
+    );
     assertComplete(second.out, [glibc]);
   });
 
@@ -184,7 +231,11 @@ describe('isolated-repo: downloads', () => {
     const { out, lockfile } = setup([rpm('sed')]);
     mkdirSync(out, { recursive: true });
     writeFileSync(join(out, rpm('sed').file), 'not an rpm');
-    await rejectsWithCode(isolatedRepo({ lockfile, outputRepo: out, ...fast }), 1, /repo\/sed-[^ ]*\.rpm is in the way: sed-[^ ]*: truncated RPM file .*; move it away/);
+    await rejectsWithCode(
+      isolatedRepo({ lockfile, outputRepo: out, ...fast }),
+      1,
+      /repo\/sed-[^ ]*\.rpm is in the way: sed-[^ ]*: truncated RPM file .*; move it away/,
+    );
     assert.equal(readFileSync(join(out, rpm('sed').file), 'utf8'), 'not an rpm');
   });
 
@@ -205,10 +256,22 @@ describe('isolated-repo: bad lockfiles are refused before any download', () => {
   const cases: Array<[string, () => unknown, RegExp]> = [
     ['not JSON', () => '{"version": "1.1.0",', /not JSON/],
     ['an unknown version', () => ({ ...lockfileOf([good()]), version: '2.0.0' }), /unsupported version "2\.0\.0"/],
-    ['a schema violation', () => JSON.stringify(lockfileOf([{ ...good(), sigmd5: undefined as unknown as string }])), /sigmd5/],
-    ['a path-traversal url', () => lockfileOf([{ ...good(), url: `${served.url}base/..%2F..%2Fescape.rpm` }]), /does not end in a safe \*\.rpm file name/],
+    [
+      'a schema violation',
+      () => JSON.stringify(lockfileOf([{ ...good(), sigmd5: undefined as unknown as string }])),
+      /sigmd5/,
+    ],
+    [
+      'a path-traversal url',
+      () => lockfileOf([{ ...good(), url: `${served.url}base/..%2F..%2Fescape.rpm` }]),
+      /does not end in a safe \*\.rpm file name/,
+    ],
     ['a non-http url', () => lockfileOf([{ ...good(), url: 'file:///etc/bash.rpm' }]), /is not http\(s\)/],
-    ['two packages saving as one file', () => lockfileOf([good(), { ...rpm('sed').locked, url: good().url }]), /both save as bash-/],
+    [
+      'two packages saving as one file',
+      () => lockfileOf([good(), { ...rpm('sed').locked, url: good().url }]),
+      /both save as bash-/,
+    ],
   ];
   for (const [what, data, message] of cases) {
     it(`refuses ${what}`, async () => {
@@ -225,7 +288,18 @@ describe('isolated-repo: bad lockfiles are refused before any download', () => {
 describe('isolated-repo: the command', () => {
   function runCli(args: string[], options: { uid?: number; gid?: number } = {}) {
     return new Promise<{ code: number; stderr: string }>((resolve) => {
-      const argv = options.uid !== undefined ? ['setpriv', `--reuid=${options.uid}`, `--regid=${options.gid}`, '--clear-groups', process.execPath, bin, ...args] : [process.execPath, bin, ...args];
+      const argv =
+        options.uid !== undefined
+          ? [
+              'setpriv',
+              `--reuid=${options.uid}`,
+              `--regid=${options.gid}`,
+              '--clear-groups',
+              process.execPath,
+              bin,
+              ...args,
+            ]
+          : [process.execPath, bin, ...args];
       const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -239,14 +313,21 @@ describe('isolated-repo: the command', () => {
     const first = await runCli(['--lockfile', lockfile, '--output-repo', out, '--jobs', '2']);
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stderr, /2\/2 files, .* MiB downloaded, .*\/s/);
-    assert.match(first.stderr, /isolated-repo: 2 RPMs verified in .* \(2 downloaded, 0 already there\).*repodata written/);
+    assert.match(
+      first.stderr,
+      /isolated-repo: 2 RPMs verified in .* \(2 downloaded, 0 already there\).*repodata written/,
+    );
     const quiet = await runCli(['--lockfile', lockfile, '--output-repo', out, '-q']);
     assert.deepEqual(quiet, { code: 0, stderr: '' });
   });
 
   it('exits 5 with one line for a bad lockfile or command line', async () => {
     const dir = join(work, `cli-${++counter}`);
-    const lockfile = writeLockfile(dir, 'lock.json', lockfileOf([{ ...rpm('bash').locked, url: 'ftp://127.0.0.1/bash.rpm' }]));
+    const lockfile = writeLockfile(
+      dir,
+      'lock.json',
+      lockfileOf([{ ...rpm('bash').locked, url: 'ftp://127.0.0.1/bash.rpm' }]),
+    );
     const bad = await runCli(['--lockfile', lockfile, '--output-repo', join(dir, 'repo')]);
     assert.equal(bad.code, 5);
     assert.equal(bad.stderr.trim().split('\n').length, 1);
@@ -271,7 +352,9 @@ describe('isolated-repo: the command', () => {
     const picked = [rpm('glibc'), rpm('sed')];
     const { out, lockfile } = setup(picked);
     faults.set(rpm('glibc').urlPath, { chunkDelayMs: 100, times: 1 });
-    const child = spawn(process.execPath, [bin, '--lockfile', lockfile, '--output-repo', out, '-q'], { stdio: 'ignore' });
+    const child = spawn(process.execPath, [bin, '--lockfile', lockfile, '--output-repo', out, '-q'], {
+      stdio: 'ignore',
+    });
     const part = join(out, `.${rpm('glibc').file}.isomock-part`);
     while (!existsSync(part) || statSync(part).size < 200_000) await sleep(20);
     child.kill('SIGKILL');

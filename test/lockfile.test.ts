@@ -38,15 +38,62 @@ test("isomock's schema accepts and refuses what Mock's published schemas do", ()
   const good = JSON.parse(readFileSync(mockOutputs[0]!, 'utf8')) as Lockfile;
   const variants: [string, (l: any) => void][] = [
     ['as is', () => {}],
-    ['1.0.0 with only image_digest', (l) => { l.version = '1.0.0'; l.bootstrap = { image_digest: 'x' }; }],
-    ['1.0.0 without bootstrap', (l) => { l.version = '1.0.0'; delete l.bootstrap; }],
-    ['1.1.0 without bootstrap', (l) => { delete l.bootstrap; }],
-    ['extra rpm field', (l) => { l.buildroot.rpms[0].sha256 = 'x'; }],
-    ['missing sigmd5', (l) => { delete l.buildroot.rpms[0].sigmd5; }],
-    ['numeric epoch', (l) => { l.buildroot.rpms[0].epoch = 1; }],
-    ['bootstrap missing id', (l) => { delete l.bootstrap.id; }],
-    ['unknown top-level key', (l) => { l.extra = {}; }],
-    ['version 2.0.0', (l) => { l.version = '2.0.0'; }],
+    [
+      '1.0.0 with only image_digest',
+      (l) => {
+        l.version = '1.0.0';
+        l.bootstrap = { image_digest: 'x' };
+      },
+    ],
+    [
+      '1.0.0 without bootstrap',
+      (l) => {
+        l.version = '1.0.0';
+        delete l.bootstrap;
+      },
+    ],
+    [
+      '1.1.0 without bootstrap',
+      (l) => {
+        delete l.bootstrap;
+      },
+    ],
+    [
+      'extra rpm field',
+      (l) => {
+        l.buildroot.rpms[0].sha256 = 'x';
+      },
+    ],
+    [
+      'missing sigmd5',
+      (l) => {
+        delete l.buildroot.rpms[0].sigmd5;
+      },
+    ],
+    [
+      'numeric epoch',
+      (l) => {
+        l.buildroot.rpms[0].epoch = 1;
+      },
+    ],
+    [
+      'bootstrap missing id',
+      (l) => {
+        delete l.bootstrap.id;
+      },
+    ],
+    [
+      'unknown top-level key',
+      (l) => {
+        l.extra = {};
+      },
+    ],
+    [
+      'version 2.0.0',
+      (l) => {
+        l.version = '2.0.0';
+      },
+    ],
   ];
   for (const [what, change] of variants) {
     const lock = structuredClone(good);
@@ -76,7 +123,11 @@ test('a url that is not http(s), or whose file name could escape the repository,
   ]) {
     const lock = structuredClone(good);
     lock.buildroot.rpms[0]!.url = url;
-    assert.throws(() => parseLockfile(JSON.stringify(lock), 'bad.json'), /invalid lockfile bad\.json: buildroot\.rpms\[0\]/, url);
+    assert.throws(
+      () => parseLockfile(JSON.stringify(lock), 'bad.json'),
+      /invalid lockfile bad\.json: buildroot\.rpms\[0\]/,
+      url,
+    );
   }
 });
 
@@ -93,13 +144,14 @@ test('signature is the last 8 characters of the key ID in pgpsig', () => {
 
 test("pythonJsonDumps matches Python's json.dumps on awkward data", () => {
   const samples: JsonValue[] = [
-    { b: 1, a: [1, 2, { z: null, y: true }], 'ü': 'naïve ☃ \u0000\u001f\u007f \ud83d\ude00 "q" \\' },
+    { b: 1, a: [1, 2, { z: null, y: true }], ü: 'naïve ☃ \u0000\u001f\u007f \ud83d\ude00 "q" \\' },
     { '%_topdir': '/builddir/build', '%_platform_multiplier': 1, n: -0.5, big: 12345678901234567, tiny: 1e-7 },
     [],
     {},
-    { a: [], b: {}, 'Z': 'upper sorts first', 'é': 1, 'e': 2, '\ud83d\ude00': 3, '\uffff': 4 },
+    { a: [], b: {}, Z: 'upper sorts first', é: 1, e: 2, '\ud83d\ude00': 3, '\uffff': 4 },
   ];
-  const script = 'import json,sys\nfor d in json.load(sys.stdin):\n print(json.dumps(d, sort_keys=True))\n print(json.dumps(d, sort_keys=True, indent=4))';
+  const script =
+    'import json,sys\nfor d in json.load(sys.stdin):\n print(json.dumps(d, sort_keys=True))\n print(json.dumps(d, sort_keys=True, indent=4))';
   const python = execFileSync('python3', ['-c', script], { input: JSON.stringify(samples), encoding: 'utf8' });
   const ours = samples.flatMap((s) => [pythonJsonDumps(s), pythonJsonDumps(s, { indent: 4 })]).join('\n') + '\n';
   assert.equal(ours, python);

@@ -7,7 +7,16 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { serveWorld, type ServedWorld } from './helpers/world.js';
 import { isomockMounts } from './helpers/mounts.js';
@@ -30,9 +39,14 @@ const rootName = (): string => `world-${world.world.manifest.releasever}-${world
 /** Each test its own basedir and cache, so the tests (and test files) do not share a root. */
 function opts(name: string): string[] {
   return [
-    '--configdir', world.configDir, '-r', rootName(),
-    '--config-opts', `basedir=${join(scratch, name, 'lib')}`,
-    '--config-opts', `cache_topdir=${join(scratch, name, 'cache')}`,
+    '--configdir',
+    world.configDir,
+    '-r',
+    rootName(),
+    '--config-opts',
+    `basedir=${join(scratch, name, 'lib')}`,
+    '--config-opts',
+    `cache_topdir=${join(scratch, name, 'cache')}`,
     '-q',
   ];
 }
@@ -45,15 +59,20 @@ function ok(r: CliResult, what: string): void {
 
 /** Installed package names (or the missing ones reported), read by the host's rpm: an oracle outside isomock. */
 function rpmQuery(name: string, packages: string[]): { installed: boolean; out: string } {
-  const r = spawnSync('rpm', ['--root', rootdir(name), '--dbpath', world.world.manifest.dbpath, '-q', '--qf', '%{NAME}\\n', ...packages], {
-    encoding: 'utf8',
-  });
+  const r = spawnSync(
+    'rpm',
+    ['--root', rootdir(name), '--dbpath', world.world.manifest.dbpath, '-q', '--qf', '%{NAME}\\n', ...packages],
+    {
+      encoding: 'utf8',
+    },
+  );
   return { installed: r.status === 0, out: r.stdout };
 }
 
 const worldFile = (rel: string): string => join(world.world.dir, rel);
 const srpm = (name: string): string => worldFile(world.world.manifest.srpms.find((s) => s.name === name)!.file);
-const packageFile = (name: string): string => worldFile(world.world.manifest.packages.find((p) => p.name === name)!.file);
+const packageFile = (name: string): string =>
+  worldFile(world.world.manifest.packages.find((p) => p.name === name)!.file);
 
 test('--init makes the buildroot; --shell and --chroot run in it as Mock runs them', async () => {
   assert.deepEqual(isomockMounts(scratch), []);
@@ -62,7 +81,9 @@ test('--init makes the buildroot; --shell and --chroot run in it as Mock runs th
   assert.ok(rpmQuery('run', buildsys).installed, 'chroot_setup_cmd installed the buildsys group');
   assert.match(readFileSync(join(resultdir('run'), 'root.log'), 'utf8'), /INFO: Installed packages:\n/);
   assert.match(readFileSync(join(resultdir('run'), 'state.log'), 'utf8'), /Finish: chroot init/);
-  const user = readFileSync(join(rootdir('run'), 'etc/passwd'), 'utf8').split('\n').find((l) => l.startsWith('mockbuild:'));
+  const user = readFileSync(join(rootdir('run'), 'etc/passwd'), 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('mockbuild:'));
   assert.ok(user, 'the build user exists');
   const uid = Number(user.split(':')[2]);
   assert.notEqual(uid, 0);
@@ -81,7 +102,17 @@ test('--init makes the buildroot; --shell and --chroot run in it as Mock runs th
   assert.deepEqual([literal.code, literal.stdout], [0, '/builddir/.rpm*\n'], literal.stderr);
   const expanded = await isomock([...opts('run'), '--chroot', 'echo /builddir/.rpm*; echo chroot-marker-$((40+2))']);
   assert.deepEqual([expanded.code, expanded.stdout], [0, '/builddir/.rpmmacros\nchroot-marker-42\n'], expanded.stderr);
-  const asUser = await isomock([...opts('run'), '--chroot', '--unpriv', '--cwd', '/tmp', '--', 'sh', '-c', 'id -u; pwd; exit 4']);
+  const asUser = await isomock([
+    ...opts('run'),
+    '--chroot',
+    '--unpriv',
+    '--cwd',
+    '/tmp',
+    '--',
+    'sh',
+    '-c',
+    'id -u; pwd; exit 4',
+  ]);
   assert.deepEqual([asUser.code, asUser.stdout], [4, `${uid}\n/tmp\n`], asUser.stderr);
   // The network is cut as for rpmbuild: only the loopback interface.
   const net = await isomock([...opts('run'), '--chroot', 'tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " "']);
@@ -98,11 +129,15 @@ test('--init makes the buildroot; --shell and --chroot run in it as Mock runs th
   assert.deepEqual(isomockMounts(scratch), [], 'no mount left behind');
 });
 
-test('--shell without a command on a terminal is an interactive shell with Mock\'s prompt', async () => {
+test("--shell without a command on a terminal is an interactive shell with Mock's prompt", async () => {
   ok(await isomock([...opts('tty'), '--init']), '--init');
   // script(1) gives isomock a real terminal; the shell reads the typed lines from it.
   const command = [isomockBin, ...opts('tty'), '--shell'].map((a) => `'${a}'`).join(' ');
-  const r = spawnSync('script', ['-qec', command, '/dev/null'], { input: 'echo typed-$((6*7))\nexit 5\n', encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync('script', ['-qec', command, '/dev/null'], {
+    input: 'echo typed-$((6*7))\nexit 5\n',
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   assert.equal(r.status, 5, r.stderr);
   assert.match(r.stdout, /<mock-chroot> /);
   assert.match(r.stdout, /typed-42/);
@@ -113,8 +148,14 @@ test('--install takes names and local RPM files; --installdeps an SRPM or a spec
   const local = join(scratch, 'synth-epoch.rpm');
   copyFileSync(packageFile('synth-epoch'), local);
   ok(await isomock([...opts('pkgs'), '--install', 'synth-app', local]), '--install');
-  assert.deepEqual(rpmQuery('pkgs', ['synth-app', 'synth-epoch']), { installed: true, out: 'synth-app\nsynth-epoch\n' });
-  assert.match(readFileSync(join(resultdir('pkgs'), 'root.log'), 'utf8'), /INFO: installing package\(s\): synth-app \/.*synth-epoch\.rpm/);
+  assert.deepEqual(rpmQuery('pkgs', ['synth-app', 'synth-epoch']), {
+    installed: true,
+    out: 'synth-app\nsynth-epoch\n',
+  });
+  assert.match(
+    readFileSync(join(resultdir('pkgs'), 'root.log'), 'utf8'),
+    /INFO: installing package\(s\): synth-app \/.*synth-epoch\.rpm/,
+  );
 
   const missing = await isomock([...opts('pkgs'), '--install', 'synth-no-such-package']);
   assert.equal(missing.code, 30, missing.stderr);
@@ -154,8 +195,23 @@ test('--clean and --scrub remove what Mock removes, never through a mount', asyn
   writeFileSync(join(precious, 'data'), 'host data');
   const target = join(rootdir('clean'), 'mnt/precious');
   mkdirSync(target, { recursive: true });
-  const mounted = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', 'mount --bind "$0" "$1" && shift && exec "$@"',
-    precious, target, isomockBin, ...opts('clean'), '--clean'], { encoding: 'utf8' });
+  const mounted = spawnSync(
+    'unshare',
+    [
+      '--mount',
+      '--propagation',
+      'private',
+      'sh',
+      '-c',
+      'mount --bind "$0" "$1" && shift && exec "$@"',
+      precious,
+      target,
+      isomockBin,
+      ...opts('clean'),
+      '--clean',
+    ],
+    { encoding: 'utf8' },
+  );
   assert.equal(mounted.status, 20, mounted.stderr);
   assert.match(mounted.stderr, /refusing to delete .* still mounted below it: .*mnt\/precious/);
   assert.equal(readFileSync(join(precious, 'data'), 'utf8'), 'host data');
@@ -199,7 +255,14 @@ test('every mode takes the root lock', async () => {
   // This test process, alive, holds the lock.
   writeFileSync(lockPath, `${process.pid}\n`);
   try {
-    for (const mode of [['--init'], ['--clean'], ['--scrub=all'], ['--shell', 'true'], ['--chroot', 'true'], ['--install', 'synth-app']]) {
+    for (const mode of [
+      ['--init'],
+      ['--clean'],
+      ['--scrub=all'],
+      ['--shell', 'true'],
+      ['--chroot', 'true'],
+      ['--install', 'synth-app'],
+    ]) {
       const r = await isomock([...opts('locked'), ...mode]);
       assert.equal(r.code, 60, `${mode.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, new RegExp(`in use by process ${process.pid}`));

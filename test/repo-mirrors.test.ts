@@ -26,7 +26,9 @@ before(async () => {
   makeRepo(rpms, join(scratch, 'good', 'repo'), 'gz');
   // A stale mirror: the same packages, different metadata (no comps).
   makeRepo(rpms, join(scratch, 'stale', 'repo'), 'gz', false);
-  repomdSha256 = createHash('sha256').update(readFileSync(join(scratch, 'good', 'repo', 'repodata', 'repomd.xml'))).digest('hex');
+  repomdSha256 = createHash('sha256')
+    .update(readFileSync(join(scratch, 'good', 'repo', 'repodata', 'repomd.xml')))
+    .digest('hex');
 
   // A dead mirror: a port that was free a moment ago and has no listener now.
   const probe = createServer();
@@ -98,7 +100,10 @@ test('metalink: the best mirror that is alive and current', async () => {
 test('mirrorlist: dead mirrors are skipped', async () => {
   const repo = await loadRepository({ id: 'mlist', mirrorlist: `${base}mirrorlist` }, { filelists: false });
   assert.equal(repo.baseUrl, `${base}good/repo/`);
-  assert.deepEqual(repo.skippedMirrors.map((m) => m.url), [deadBase]);
+  assert.deepEqual(
+    repo.skippedMirrors.map((m) => m.url),
+    [deadBase],
+  );
   assert.equal(repo.index.byName('beta').length, 1);
 });
 
@@ -106,10 +111,16 @@ test('no usable mirror: one message naming the list and each mirror', async () =
   await assert.rejects(loadRepository({ id: 'dead', mirrorlist: `${base}deadlist` }), (e: IsomockError) => {
     assert.equal(e.exitCode, 30);
     assert.equal(e.message.includes('\n'), false);
-    assert.match(e.message, /^repository dead: no usable mirror in mirrorlist http:\/\/127\.0\.0\.1:\d+\/deadlist: .*ECONNREFUSED/);
+    assert.match(
+      e.message,
+      /^repository dead: no usable mirror in mirrorlist http:\/\/127\.0\.0\.1:\d+\/deadlist: .*ECONNREFUSED/,
+    );
     return true;
   });
-  await assert.rejects(loadRepository({ id: 'gone', metalink: `${base}nothing-here` }), /cannot read .*nothing-here: HTTP 404/);
+  await assert.rejects(
+    loadRepository({ id: 'gone', metalink: `${base}nothing-here` }),
+    /cannot read .*nothing-here: HTTP 404/,
+  );
 });
 
 test('transient HTTP errors are retried; a silent server times out', async () => {

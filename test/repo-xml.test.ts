@@ -8,7 +8,18 @@ import { parseXmlStream, XmlSyntaxError } from '../src/repo/xml-stream.js';
 import { buildFixtureRpms, compsXml, makeRepo } from './helpers/repo-fixture.js';
 
 type Event = [string, string, unknown?];
-const textElements = new Set(['name', 'arch', 'checksum', 'file', 'changelog', 'id', 'packagereq', 'description', 'x', 'y']);
+const textElements = new Set([
+  'name',
+  'arch',
+  'checksum',
+  'file',
+  'changelog',
+  'id',
+  'packagereq',
+  'description',
+  'x',
+  'y',
+]);
 
 /** saxes, the field-standard parser, as the oracle for the scanner's events. */
 function saxesEvents(xml: string): Event[] {
@@ -64,7 +75,10 @@ break&#10;tab	end">
 `;
 
 let scratch: string;
-const documents: [string, string][] = [['tricky', tricky], ['comps', compsXml]];
+const documents: [string, string][] = [
+  ['tricky', tricky],
+  ['comps', compsXml],
+];
 
 before(() => {
   mkdirSync('/tmp/iso-repo', { recursive: true });

@@ -74,9 +74,16 @@ describe('metadata read back as dnf reads it', () => {
     test(`${compression}-compressed repodata`, async () => {
       const dir = repos.get(compression)!;
       const files = readdirSync(join(dir, 'repodata'));
-      assert.ok(files.some((f) => f.endsWith(`-primary.xml.${compression === 'zstd' ? 'zst' : compression}`)), files.join());
+      assert.ok(
+        files.some((f) => f.endsWith(`-primary.xml.${compression === 'zstd' ? 'zst' : compression}`)),
+        files.join(),
+      );
       const repo = await loadRepository({ id: 'fixture', baseurl: [dir] });
-      const expected = oracle.packages.map((p) => ({ ...p, provides: [...p.provides].sort(), files: [...p.files].sort() }));
+      const expected = oracle.packages.map((p) => ({
+        ...p,
+        provides: [...p.provides].sort(),
+        files: [...p.files].sort(),
+      }));
       assert.deepEqual(repo.index.packages.map(asOracle).sort(byNevra), expected.sort(byNevra));
       assert.deepEqual(
         repo.groups.map((g) => ({ id: g.id, name: g.name, packages: g.packages.map((p) => [p.name, p.type]).sort() })),
@@ -98,7 +105,10 @@ describe('lookups', () => {
   });
 
   test('by name, NEVRA and pkgid', () => {
-    assert.deepEqual(repo.index.byName('alpha').map(formatNevra).sort(), ['alpha-1:1.2-3.noarch', 'alpha-1:1.3-1.noarch']);
+    assert.deepEqual(repo.index.byName('alpha').map(formatNevra).sort(), [
+      'alpha-1:1.2-3.noarch',
+      'alpha-1:1.3-1.noarch',
+    ]);
     assert.equal(repo.index.byNevra('alpha-1:1.2-3.noarch')?.version, '1.2');
     assert.equal(repo.index.byNevra('alpha-1.3-1.noarch')?.version, '1.3', 'no epoch given: any epoch');
     assert.equal(repo.index.byNevra('alpha-0:1.3-1.noarch'), undefined, 'wrong epoch');
@@ -114,13 +124,22 @@ describe('lookups', () => {
       'alpha-1:1.2-3.noarch',
       'alpha-1:1.3-1.noarch',
     ]);
-    assert.deepEqual(repo.index.whatProvides('beta(api)').map((p) => p.name), ['beta']);
-    assert.deepEqual(repo.index.whatProvides('/etc/beta.conf').map((p) => p.name), ['beta']);
+    assert.deepEqual(
+      repo.index.whatProvides('beta(api)').map((p) => p.name),
+      ['beta'],
+    );
+    assert.deepEqual(
+      repo.index.whatProvides('/etc/beta.conf').map((p) => p.name),
+      ['beta'],
+    );
     assert.deepEqual(repo.index.whatProvides('/usr/share/alpha/data.txt').map(formatNevra), ['alpha-1:1.2-3.noarch']);
     assert.deepEqual(repo.index.whatProvides('no-such-thing'), []);
     const primaryOnly = await loadRepository({ id: 'fixture', baseurl: [repos.get('gz')!] }, { filelists: false });
     assert.deepEqual(primaryOnly.index.whatProvides('/usr/share/alpha/data.txt'), []);
-    assert.deepEqual(primaryOnly.index.whatProvides('/etc/beta.conf').map((p) => p.name), ['beta']);
+    assert.deepEqual(
+      primaryOnly.index.whatProvides('/etc/beta.conf').map((p) => p.name),
+      ['beta'],
+    );
   });
 
   test("each package's location holds a file with the recorded checksum and size", () => {
@@ -141,7 +160,10 @@ describe('lookups', () => {
         ['-qp', '--qf', '[%{CHANGELOGNAME}\\t%{CHANGELOGTEXT}\\n]', packageLocation(repo, pkg)],
         { encoding: 'utf8' },
       );
-      const ours = seen.get(pkg.checksum.value)!.map((e) => `${e.author}\t${e.text}\n`).join('');
+      const ours = seen
+        .get(pkg.checksum.value)!
+        .map((e) => `${e.author}\t${e.text}\n`)
+        .join('');
       assert.equal(ours, rpmSays);
     }
   });
@@ -155,40 +177,62 @@ describe('broken repositories fail clearly', () => {
     return dir;
   };
   const metadataFile = (dir: string, kind: string): string =>
-    join(dir, 'repodata', readdirSync(join(dir, 'repodata')).find((f) => f.includes(`-${kind}.xml`))!);
+    join(
+      dir,
+      'repodata',
+      readdirSync(join(dir, 'repodata')).find((f) => f.includes(`-${kind}.xml`))!,
+    );
 
   test('checksum mismatch names the file', async () => {
     const dir = copyOf('checksum');
     const repomd = join(dir, 'repodata', 'repomd.xml');
     const sum = /<data type="primary">\s*<checksum type="sha256">([0-9a-f]+)/.exec(readFileSync(repomd, 'utf8'))![1]!;
     writeFileSync(repomd, readFileSync(repomd, 'utf8').replace(`>${sum}<`, `>${'0'.repeat(64)}<`));
-    await rejects(loadRepository({ id: 'x', baseurl: [dir] }), /-primary\.xml\.gz: sha256 checksum mismatch \(expected 0{64}, got [0-9a-f]{64}/);
+    await rejects(
+      loadRepository({ id: 'x', baseurl: [dir] }),
+      /-primary\.xml\.gz: sha256 checksum mismatch \(expected 0{64}, got [0-9a-f]{64}/,
+    );
   });
 
   test('truncated file', async () => {
     const dir = copyOf('truncated');
     const filelists = metadataFile(dir, 'filelists');
     truncateSync(filelists, 100);
-    await rejects(loadRepository({ id: 'x', baseurl: [dir] }), /-filelists\.xml\.gz: sha256 checksum mismatch .*; 100 bytes of \d+\)/);
+    await rejects(
+      loadRepository({ id: 'x', baseurl: [dir] }),
+      /-filelists\.xml\.gz: sha256 checksum mismatch .*; 100 bytes of \d+\)/,
+    );
   });
 
   test('missing file', async () => {
     const dir = copyOf('missing');
     rmSync(metadataFile(dir, 'other'));
     const repo = await loadRepository({ id: 'x', baseurl: [dir] });
-    await rejects(readChangelogs(repo, () => {}), /cannot read .*-other\.xml\.gz: no such file/);
+    await rejects(
+      readChangelogs(repo, () => {}),
+      /cannot read .*-other\.xml\.gz: no such file/,
+    );
     rmSync(join(dir, 'repodata', 'repomd.xml'));
-    await rejects(loadRepository({ id: 'x', baseurl: [dir] }), /repository x: no usable mirror in baseurl: .* \(cannot read .*repomd\.xml: no such file\)/);
+    await rejects(
+      loadRepository({ id: 'x', baseurl: [dir] }),
+      /repository x: no usable mirror in baseurl: .* \(cannot read .*repomd\.xml: no such file\)/,
+    );
   });
 
   test('malformed XML with a matching checksum', async () => {
     const dir = copyOf('malformed');
     const repomd = join(dir, 'repodata', 'repomd.xml');
     writeFileSync(repomd, readFileSync(repomd, 'utf8').replace('</repomd>', '</repomdx>'));
-    await rejects(loadRepository({ id: 'x', baseurl: [dir] }), /repomd\.xml: malformed XML: <\/repomdx> closes <repomd> at byte \d+/);
+    await rejects(
+      loadRepository({ id: 'x', baseurl: [dir] }),
+      /repomd\.xml: malformed XML: <\/repomdx> closes <repomd> at byte \d+/,
+    );
   });
 
   test('a repository given no location is a configuration error', async () => {
-    await assert.rejects(loadRepository({ id: 'nowhere' }), (e: IsomockError) => e.exitCode === 3 && /nowhere/.test(e.message));
+    await assert.rejects(
+      loadRepository({ id: 'nowhere' }),
+      (e: IsomockError) => e.exitCode === 3 && /nowhere/.test(e.message),
+    );
   });
 });

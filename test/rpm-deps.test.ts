@@ -21,7 +21,8 @@ const rpmDepmatchVectors: [Tuple, Tuple, number][] = [];
   };
   // Different names never match; an unversioned side matches anything.
   rpmDepmatchVectors.push([['b'], ['a'], 0], [['a'], ['a'], 1]);
-  for (const op of ops) rpmDepmatchVectors.push([['b'], ['a', op, '1.2'], 0], [['a'], ['a', op, '1.2'], 1], [['a', op, '1.2'], ['a'], 1]);
+  for (const op of ops)
+    rpmDepmatchVectors.push([['b'], ['a', op, '1.2'], 0], [['a'], ['a', op, '1.2'], 1], [['a', op, '1.2'], ['a'], 1]);
   expect(['a', '=', '1.2'], [1, 1, 1, 0, 0, 0]);
   expect(['a', '=', '1.2'], [0, 0, 1, 1, 0, 1], '1.3');
   expect(['a', '=', '1.2-1'], [1, 1, 1, 0, 0, 0], '1.2-1');
@@ -81,7 +82,10 @@ test("rpm's published dependency-matching vectors", () => {
 
 test('the installed rpm agrees with the published vectors (the oracle is sound)', () => {
   const theirs = rpmdsCompare(rpmDepmatchVectors.map(([p, r]) => [p, r]));
-  assert.deepEqual(theirs, rpmDepmatchVectors.map(([, , expected]) => expected));
+  assert.deepEqual(
+    theirs,
+    rpmDepmatchVectors.map(([, , expected]) => expected),
+  );
 });
 
 const versions = ['1', '1.0', '1.0.1', '1.00', '1.0~rc1', '1.0^git1', '1.0a', '2', '0.9', '10'];
@@ -110,7 +114,14 @@ test('dependencyMatches equals rpmdsCompare on 8000 generated provide/require pa
 
 test('operators parse in every spelling rpm accepts and print canonically', () => {
   const spellings: [string, string][] = [
-    ['<', '<'], ['<=', '<='], ['=<', '<='], ['=', '='], ['==', '='], ['>', '>'], ['>=', '>='], ['=>', '>='],
+    ['<', '<'],
+    ['<=', '<='],
+    ['=<', '<='],
+    ['=', '='],
+    ['==', '='],
+    ['>', '>'],
+    ['>=', '>='],
+    ['=>', '>='],
   ];
   for (const [op, canonical] of spellings) assert.equal(formatOperator(parseOperator(op)), canonical, op);
   for (const op of ['', '<>', '!=', '~', '=='.repeat(2)]) assert.equal(parseOperator(op), 0, op);

@@ -8,7 +8,13 @@ import { IsomockError } from '../src/errors.js';
 import { formatCDate, formatPgpsig } from '../src/rpm/header-pgp.js';
 import { readRpmHeaders } from '../src/rpm/header-stream.js';
 import { verifyHeaderDigests, verifyPackageDigests } from '../src/rpm/header-verify.js';
-import { lockfileSignature, readRpmPackage, sigpgpString, type DependencyKind, type RpmPackageInfo } from '../src/rpm/package.js';
+import {
+  lockfileSignature,
+  readRpmPackage,
+  sigpgpString,
+  type DependencyKind,
+  type RpmPackageInfo,
+} from '../src/rpm/package.js';
 import { SigTag, hashAlgoNames } from '../src/rpm/tags.js';
 import { signatureFromPgpsig } from '../src/lockfile/lockfile.js';
 import { removeRpmFixtures, rpmFixtures } from './helpers/rpmfixtures.js';
@@ -16,20 +22,60 @@ import { removeRpmFixtures, rpmFixtures } from './helpers/rpmfixtures.js';
 after(removeRpmFixtures);
 
 const scalarTags = [
-  'name', 'epoch', 'version', 'release', 'archsuffix', 'arch', 'license', 'sourcerpm', 'buildhost',
-  'buildtime', 'sigmd5', 'sha1header', 'sha256header', 'payloaddigest', 'payloaddigestalgo',
-  'payloaddigestalt', 'payloadformat', 'payloadcompressor', 'payloadflags', 'filedigestalgo',
-  'rsaheader', 'dsaheader', 'sigpgp', 'siggpg',
-  'sigpgp:pgpsig', 'siggpg:pgpsig', 'rsaheader:pgpsig', 'dsaheader:pgpsig',
+  'name',
+  'epoch',
+  'version',
+  'release',
+  'archsuffix',
+  'arch',
+  'license',
+  'sourcerpm',
+  'buildhost',
+  'buildtime',
+  'sigmd5',
+  'sha1header',
+  'sha256header',
+  'payloaddigest',
+  'payloaddigestalgo',
+  'payloaddigestalt',
+  'payloadformat',
+  'payloadcompressor',
+  'payloadflags',
+  'filedigestalgo',
+  'rsaheader',
+  'dsaheader',
+  'sigpgp',
+  'siggpg',
+  'sigpgp:pgpsig',
+  'siggpg:pgpsig',
+  'rsaheader:pgpsig',
+  'dsaheader:pgpsig',
 ];
 const depTags: Record<DependencyKind, string> = {
-  requires: 'require', provides: 'provide', conflicts: 'conflict', obsoletes: 'obsolete',
-  recommends: 'recommend', suggests: 'suggest', supplements: 'supplement', enhances: 'enhance',
+  requires: 'require',
+  provides: 'provide',
+  conflicts: 'conflict',
+  obsoletes: 'obsolete',
+  recommends: 'recommend',
+  suggests: 'suggest',
+  supplements: 'supplement',
+  enhances: 'enhance',
 };
-const fileTags = ['filenames', 'filemodes', 'filesizes', 'filedigests', 'filelinktos', 'fileflags', 'fileusername', 'filegroupname'];
+const fileTags = [
+  'filenames',
+  'filemodes',
+  'filesizes',
+  'filedigests',
+  'filelinktos',
+  'fileflags',
+  'fileusername',
+  'filegroupname',
+];
 const queryFormat =
   scalarTags.map((t) => `S\t${t}\t%{${t}}\n`).join('') +
-  Object.entries(depTags).map(([kind, t]) => `[D\t${kind}\t%{${t}name}\t%{${t}flags}\t%{${t}version}\n]`).join('') +
+  Object.entries(depTags)
+    .map(([kind, t]) => `[D\t${kind}\t%{${t}name}\t%{${t}flags}\t%{${t}version}\n]`)
+    .join('') +
   `[F\t${fileTags.map((t) => `%{${t}}`).join('\t')}\n]`;
 
 interface Oracle {
@@ -119,7 +165,22 @@ test('every field of every fixture matches rpm -qp --queryformat', async () => {
     if (info.signatures.gpg) seen.add('v3-dsa');
   }
   // The fixtures cover what they claim to, or this test would prove little.
-  for (const what of ['noarch', 'x86_64', 'src', 'nosrc', 'gzip', 'xz', 'zstd', 'bzip2', 'rich', 'symlink', 'rsa', 'dsa', 'v3-rsa', 'v3-dsa']) {
+  for (const what of [
+    'noarch',
+    'x86_64',
+    'src',
+    'nosrc',
+    'gzip',
+    'xz',
+    'zstd',
+    'bzip2',
+    'rich',
+    'symlink',
+    'rsa',
+    'dsa',
+    'v3-rsa',
+    'v3-dsa',
+  ]) {
     assert.ok(seen.has(what), `no fixture has ${what}`);
   }
 });
@@ -130,7 +191,10 @@ test('fixture fields read as expected (epoch, rich deps, source arch, signer)', 
   const hello = await readRpmPackage(byLabel('hello-1.0-3.fc40.noarch.rpm'));
   assert.equal(hello.epoch, 2);
   assert.equal(hello.sourceRpm, 'hello-1.0-3.fc40.src.rpm');
-  assert.deepEqual(hello.dependencies.requires.find((d) => d.name.startsWith('(a')), { name: '(a or (b and c >= 2))', flags: 0, evr: '' });
+  assert.deepEqual(
+    hello.dependencies.requires.find((d) => d.name.startsWith('(a')),
+    { name: '(a or (b and c >= 2))', flags: 0, evr: '' },
+  );
   assert.ok(hello.dependencies.requires.some((d) => d.name === 'qux' && d.evr === '3:4.5-6'));
   assert.equal(hello.files.find((f) => f.path.endsWith('/link'))!.linkTo, 'a');
   const tool = await readRpmPackage(byLabel('tool-0.5~rc1^git2-1.x86_64.rpm'));
@@ -142,7 +206,8 @@ test('fixture fields read as expected (epoch, rich deps, source arch, signer)', 
   const signed = await readRpmPackage(v3Signed.path);
   assert.equal(signed.signer!.keyId, v3Signed.keyId);
   assert.equal(lockfileSignature(signed), v3Signed.keyId!.slice(-8));
-  for (const f of all.filter((f) => f.keyId)) assert.equal((await readRpmPackage(f.path)).signer!.keyId, f.keyId, f.label);
+  for (const f of all.filter((f) => f.keyId))
+    assert.equal((await readRpmPackage(f.path)).signer!.keyId, f.keyId, f.label);
   assert.equal(lockfileSignature(hello), null);
 });
 
@@ -156,12 +221,19 @@ test("pgpsig dates follow the local time zone like rpm's", async () => {
         const info = await readRpmPackage(f.path);
         const rpmSays = rpmQuery(f.path, tz).scalars;
         assert.equal(none(sigpgpString(info)), rpmSays.get('sigpgp:pgpsig'), `${f.label} in ${tz}`);
-        assert.equal(none(formatPgpsig(info.signatures.rsaHeader)), rpmSays.get('rsaheader:pgpsig'), `${f.label} in ${tz}`);
+        assert.equal(
+          none(formatPgpsig(info.signatures.rsaHeader)),
+          rpmSays.get('rsaheader:pgpsig'),
+          `${f.label} in ${tz}`,
+        );
         assert.equal(lockfileSignature(info), signatureFromPgpsig(rpmSays.get('sigpgp:pgpsig')!));
       }
       // strftime's %c in the C locale, as glibc's date prints it, across days, DST and 2038.
       for (const t of [0, 86399, 1710000000, 1711846800, 1730595600, 2147483647, 4102444800]) {
-        const date = execFileSync('date', ['-d', `@${t}`, '+%c'], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C', TZ: tz } });
+        const date = execFileSync('date', ['-d', `@${t}`, '+%c'], {
+          encoding: 'utf8',
+          env: { ...process.env, LC_ALL: 'C', TZ: tz },
+        });
         assert.equal(formatCDate(t), date.trim(), `${t} in ${tz}`);
       }
     }
@@ -176,7 +248,8 @@ function sigTagRange(file: Buffer, tag: number): [number, number] {
   const entries = file.readUInt32BE(96 + 8);
   for (let i = 0; i < entries; i++) {
     const at = 96 + 16 + i * 16;
-    if (file.readUInt32BE(at) === tag) return [96 + 16 + entries * 16 + file.readUInt32BE(at + 8), file.readUInt32BE(at + 12)];
+    if (file.readUInt32BE(at) === tag)
+      return [96 + 16 + entries * 16 + file.readUInt32BE(at + 8), file.readUInt32BE(at + 12)];
   }
   throw new Error(`tag ${tag} not found`);
 }
@@ -213,11 +286,18 @@ test('crafted signature packets format as rpm formats them (v3, v4, invalid)', a
     'v4 no issuer': oldPacket(size, v4Body(created(1600000000), []), 1),
     'v4 unhashed creation time': oldPacket(size, v4Body([], [...created(1600000000), ...issuer]), 1),
     'v4 critical unknown subpacket': oldPacket(size, v4Body([...created(1600000000), 2, 0x80 | 40], issuer), 1),
-    'v4 unknown algorithms': oldPacket(size, [4, 0x00, 1, 99, ...u16(6), ...created(1), ...u16(10), ...issuer, 0xab, 0xcd], 1),
+    'v4 unknown algorithms': oldPacket(
+      size,
+      [4, 0x00, 1, 99, ...u16(6), ...created(1), ...u16(10), ...issuer, 0xab, 0xcd],
+      1,
+    ),
     'v4 wrong MPI count for DSA': oldPacket(size, v4Body(created(1600000000), issuer, 17), 1),
     'v4 unknown public key algorithm': oldPacket(size, v4Body(created(1600000000), issuer, 77), 1),
-    'v5': oldPacket(size, [5, ...v4Body(created(1), issuer).slice(1)], 1),
-    'not a signature packet': Buffer.concat([Buffer.from([0x99]), oldPacket(size, [3, 5, 0, ...u32(1), ...keyId, 1, 8, 0, 0], 1).subarray(1)]),
+    v5: oldPacket(size, [5, ...v4Body(created(1), issuer).slice(1)], 1),
+    'not a signature packet': Buffer.concat([
+      Buffer.from([0x99]),
+      oldPacket(size, [3, 5, 0, ...u32(1), ...keyId, 1, 8, 0, 0], 1).subarray(1),
+    ]),
     garbage: Buffer.alloc(size, 1),
   };
   for (const [what, packet] of Object.entries(packets)) {
@@ -238,7 +318,10 @@ test('reading stops after the main header (path and stream)', async () => {
   const stream = createReadStream(big.path, { highWaterMark: 16384 });
   const info = await readRpmPackage({ stream, name: big.label });
   assert.ok(fileSize > 1_000_000);
-  assert.ok(stream.bytesRead <= info.headerOffset + info.headerLength + 16384, `read ${stream.bytesRead} of ${fileSize}`);
+  assert.ok(
+    stream.bytesRead <= info.headerOffset + info.headerLength + 16384,
+    `read ${stream.bytesRead} of ${fileSize}`,
+  );
   assert.ok(stream.destroyed);
   const headers = await readRpmHeaders(big.path);
   assert.equal(info.signedSize, fileSize - headers.headerOffset);
@@ -252,13 +335,24 @@ test('every fixture verifies, as rpm -K agrees', async () => {
     const stored = ['SHA256 header digest', 'SHA1 header digest', 'payload digest', 'SIGMD5'];
     const expected = stored.filter((d) => d !== 'SHA1 header digest' || info.sha1Header);
     assert.deepEqual(await verifyPackageDigests(f.path), expected, f.label);
-    assert.deepEqual(await verifyHeaderDigests(f.path), expected.filter((d) => d.includes('header')), f.label);
+    assert.deepEqual(
+      await verifyHeaderDigests(f.path),
+      expected.filter((d) => d.includes('header')),
+      f.label,
+    );
     if (info.payloadCompressor === 'xz') {
       // Known limit: the xz decoder (xz-decompress) refuses the SHA-256 check
       // that rpm's xz payloads carry, so PAYLOADDIGESTALT stays unchecked, loudly.
-      await assert.rejects(verifyPackageDigests(f.path, { uncompressed: true }), /cannot check the uncompressed payload digest: xz payload/);
+      await assert.rejects(
+        verifyPackageDigests(f.path, { uncompressed: true }),
+        /cannot check the uncompressed payload digest: xz payload/,
+      );
     } else {
-      assert.deepEqual(await verifyPackageDigests(f.path, { uncompressed: true }), [...expected, 'uncompressed payload digest'], f.label);
+      assert.deepEqual(
+        await verifyPackageDigests(f.path, { uncompressed: true }),
+        [...expected, 'uncompressed payload digest'],
+        f.label,
+      );
     }
   }
 });
@@ -280,8 +374,16 @@ test('corrupted and truncated files fail clearly, where rpm -K fails too', async
   };
   const cases: [string, string, RegExp][] = [
     [damaged(big.path, 'flipped-payload.rpm', flip(payloadStart + 500_000)), 'payload', /payload digest mismatch/],
-    [damaged(big.path, 'flipped-header.rpm', flip(headerOffset + headerLength - 10)), 'header', /SHA256 header digest mismatch/],
-    [damaged(big.path, 'truncated-payload.rpm', (b) => b.subarray(0, payloadStart + 1000)), 'truncated', /truncated or padded/],
+    [
+      damaged(big.path, 'flipped-header.rpm', flip(headerOffset + headerLength - 10)),
+      'header',
+      /SHA256 header digest mismatch/,
+    ],
+    [
+      damaged(big.path, 'truncated-payload.rpm', (b) => b.subarray(0, payloadStart + 1000)),
+      'truncated',
+      /truncated or padded/,
+    ],
     [damaged(big.path, 'padded.rpm', (b) => Buffer.concat([b, Buffer.alloc(3)])), 'padded', /truncated or padded/],
   ];
   for (const [path, what, message] of cases) {
@@ -310,7 +412,7 @@ test('corrupted and truncated files fail clearly, where rpm -K fails too', async
   });
 });
 
-test("every RPM and SRPM of the demo world matches rpm -qp and verifies", async () => {
+test('every RPM and SRPM of the demo world matches rpm -qp and verifies', async () => {
   const world = await ensureWorld();
   const files = [...world.manifest.packages.map((p) => p.file), ...world.manifest.srpms.map((s) => s.file)];
   assert.ok(files.length > 40);

@@ -22,19 +22,28 @@ test('rich dependencies parse into trees', () => {
   const cases: [string, RichDep][] = [
     ['(a)', { op: 'single', arg: atom('a') }],
     ['(a and b and c)', { op: 'and', args: [atom('a'), atom('b'), atom('c')] }],
-    ['(a >= 1:2.0-3 or b(x86-64) < 2)', {
-      op: 'or',
-      args: [atom('a', Sense.greater | Sense.equal, '1:2.0-3'), atom('b(x86-64)', Sense.less, '2')],
-    }],
+    [
+      '(a >= 1:2.0-3 or b(x86-64) < 2)',
+      {
+        op: 'or',
+        args: [atom('a', Sense.greater | Sense.equal, '1:2.0-3'), atom('b(x86-64)', Sense.less, '2')],
+      },
+    ],
     ['(a if b else c)', { op: 'if', left: atom('a'), right: atom('b'), else: atom('c') }],
     ['(a if (b and c))', { op: 'if', left: atom('a'), right: { op: 'and', args: [atom('b'), atom('c')] } }],
     ['(a unless b else c)', { op: 'unless', left: atom('a'), right: atom('b'), else: atom('c') }],
     ['(a with b with c)', { op: 'with', args: [atom('a'), atom('b'), atom('c')] }],
     ['(a without b)', { op: 'without', left: atom('a'), right: atom('b') }],
-    ['((a or b) and (c if d))', {
-      op: 'and',
-      args: [{ op: 'or', args: [atom('a'), atom('b')] }, { op: 'if', left: atom('c'), right: atom('d') }],
-    }],
+    [
+      '((a or b) and (c if d))',
+      {
+        op: 'and',
+        args: [
+          { op: 'or', args: [atom('a'), atom('b')] },
+          { op: 'if', left: atom('c'), right: atom('d') },
+        ],
+      },
+    ],
     ['((a))', { op: 'single', arg: { op: 'single', arg: atom('a') } }],
   ];
   for (const [text, tree] of cases) {
@@ -70,12 +79,15 @@ const malformed: [string, RegExp, DependencyTag?][] = [
 
 test('malformed rich dependencies fail with a message naming the text and column', () => {
   for (const [text, message, tag] of malformed) {
-    assert.throws(() => parseRichDep(text, tag), (err: unknown) => {
-      assert.ok(err instanceof IsomockError, text);
-      assert.match(err.message, message, text);
-      assert.ok(err.message.includes(`'${text}' at column `), err.message);
-      return true;
-    });
+    assert.throws(
+      () => parseRichDep(text, tag),
+      (err: unknown) => {
+        assert.ok(err instanceof IsomockError, text);
+        assert.match(err.message, message, text);
+        assert.ok(err.message.includes(`'${text}' at column `), err.message);
+        return true;
+      },
+    );
   }
   // rpm's parser takes a lone 'else' but gives it no meaning; isomock refuses it.
   assert.throws(() => parseRichDep('(a else b)'), /'else' without 'if' or 'unless'/);
@@ -97,7 +109,10 @@ function rpmspecVerdicts(cases: readonly { text: string; tag: 'requires' | 'conf
     const files = cases.map(({ text, tag }, i) => {
       const file = join(dir, `c${i}.spec`);
       const field = tag === 'requires' ? 'Requires' : 'Conflicts';
-      writeFileSync(file, `Name: c${i}\nVersion: 1\nRelease: 1\nSummary: s\nLicense: MIT\n${field}: ${text}\n%description\nd\n%files\n`);
+      writeFileSync(
+        file,
+        `Name: c${i}\nVersion: 1\nRelease: 1\nSummary: s\nLicense: MIT\n${field}: ${text}\n%description\nd\n%files\n`,
+      );
       return file;
     });
     const qf = '@%{NAME}\n[R%{REQUIRENAME}\n][C%{CONFLICTNAME}\n]';
@@ -107,7 +122,8 @@ function rpmspecVerdicts(cases: readonly { text: string; tag: 'requires' | 'conf
     for (const line of run.stdout.split('\n')) {
       if (line.startsWith('@c')) current = Number(line.slice(2));
       // A rich dependency is one entry; anything more means rpm split the line.
-      else if (line.startsWith('R') || line.startsWith('C')) verdicts[current] = verdicts[current] === null ? line.slice(1) : 'split';
+      else if (line.startsWith('R') || line.startsWith('C'))
+        verdicts[current] = verdicts[current] === null ? line.slice(1) : 'split';
     }
     return verdicts;
   } finally {
@@ -128,15 +144,18 @@ function ourOutcome(text: string, tag: DependencyTag): Outcome {
 function hasSpecIllegalVersion(term: RichTerm): boolean {
   if (!isRichDep(term)) return !/^[A-Za-z0-9._+:%{}~^-]*$/.test(term.evr);
   const parts =
-    term.op === 'single' ? [term.arg]
-    : 'args' in term ? term.args
-    : [term.left, term.right, 'else' in term ? term.else : undefined];
+    term.op === 'single'
+      ? [term.arg]
+      : 'args' in term
+        ? term.args
+        : [term.left, term.right, 'else' in term ? term.else : undefined];
   return parts.some((p) => p !== undefined && hasSpecIllegalVersion(p));
 }
 
 /** Agreement, or one of the deliberate differences from rpm. */
 function agrees(ours: Outcome, rpm: Verdict, text: string): boolean {
-  if (!(ours instanceof IsomockError)) return ours === rpm || (rpm === null && hasSpecIllegalVersion(parseRichDep(text)));
+  if (!(ours instanceof IsomockError))
+    return ours === rpm || (rpm === null && hasSpecIllegalVersion(parseRichDep(text)));
   // rpm reads a valid group followed by more text as several dependencies; isomock refuses the rest.
   // rpm's parser takes a lone 'else' but gives it no meaning; isomock refuses it.
   return rpm === null || rpm === 'split' || /'else' without/.test(ours.message);
@@ -154,7 +173,9 @@ function randomRich(r: Random, depth: number): string {
     if (depth > 0 && r.chance(0.35)) return randomRich(r, depth - 1);
     const name = r.pick(names);
     // rpmbuild refuses versioned file names (a spec-file rule, not grammar).
-    return r.chance(0.4) && !name.startsWith('/') ? `${name}${r.pick(blanks)}${r.pick(spelled)}${r.pick(blanks)}${r.pick(evrs)}` : name;
+    return r.chance(0.4) && !name.startsWith('/')
+      ? `${name}${r.pick(blanks)}${r.pick(spelled)}${r.pick(blanks)}${r.pick(evrs)}`
+      : name;
   };
   const sp = (): string => r.pick(blanks);
   if (r.chance(0.1)) return `(${sp()}${term()}${sp()})`;

@@ -9,40 +9,99 @@ import { Random } from './helpers/random.js';
 
 /** rpm's own test vectors: tests/rpmvercmp.at in the rpm repository (a, b, expected). */
 const rpmVectors: [string, string, number][] = [
-  ['1.0', '1.0', 0], ['1.0', '2.0', -1], ['2.0', '1.0', 1],
-  ['2.0.1', '2.0.1', 0], ['2.0', '2.0.1', -1], ['2.0.1', '2.0', 1],
-  ['2.0.1a', '2.0.1a', 0], ['2.0.1a', '2.0.1', 1], ['2.0.1', '2.0.1a', -1],
-  ['5.5p1', '5.5p1', 0], ['5.5p1', '5.5p2', -1], ['5.5p2', '5.5p1', 1],
-  ['5.5p10', '5.5p10', 0], ['5.5p1', '5.5p10', -1], ['5.5p10', '5.5p1', 1],
-  ['10xyz', '10.1xyz', -1], ['10.1xyz', '10xyz', 1],
-  ['xyz10', 'xyz10', 0], ['xyz10', 'xyz10.1', -1], ['xyz10.1', 'xyz10', 1],
-  ['xyz.4', 'xyz.4', 0], ['xyz.4', '8', -1], ['8', 'xyz.4', 1], ['xyz.4', '2', -1], ['2', 'xyz.4', 1],
-  ['5.5p2', '5.6p1', -1], ['5.6p1', '5.5p2', 1],
-  ['5.6p1', '6.5p1', -1], ['6.5p1', '5.6p1', 1],
-  ['6.0.rc1', '6.0', 1], ['6.0', '6.0.rc1', -1],
-  ['10b2', '10a1', 1], ['10a2', '10b2', -1],
-  ['1.0aa', '1.0aa', 0], ['1.0a', '1.0aa', -1], ['1.0aa', '1.0a', 1],
-  ['10.0001', '10.0001', 0], ['10.0001', '10.1', 0], ['10.1', '10.0001', 0],
-  ['10.0001', '10.0039', -1], ['10.0039', '10.0001', 1],
-  ['4.999.9', '5.0', -1], ['5.0', '4.999.9', 1],
-  ['20101121', '20101121', 0], ['20101121', '20101122', -1], ['20101122', '20101121', 1],
-  ['2_0', '2_0', 0], ['2.0', '2_0', 0], ['2_0', '2.0', 0],
-  ['a', 'a', 0], ['a+', 'a+', 0], ['a+', 'a_', 0], ['a_', 'a+', 0], ['+a', '+a', 0], ['+a', '_a', 0],
-  ['_a', '+a', 0], ['+_', '+_', 0], ['_+', '+_', 0], ['_+', '_+', 0], ['+', '_', 0], ['_', '+', 0],
-  ['1.0~rc1', '1.0~rc1', 0], ['1.0~rc1', '1.0', -1], ['1.0', '1.0~rc1', 1],
-  ['1.0~rc1', '1.0~rc2', -1], ['1.0~rc2', '1.0~rc1', 1],
-  ['1.0~rc1~git123', '1.0~rc1~git123', 0], ['1.0~rc1~git123', '1.0~rc1', -1], ['1.0~rc1', '1.0~rc1~git123', 1],
+  ['1.0', '1.0', 0],
+  ['1.0', '2.0', -1],
+  ['2.0', '1.0', 1],
+  ['2.0.1', '2.0.1', 0],
+  ['2.0', '2.0.1', -1],
+  ['2.0.1', '2.0', 1],
+  ['2.0.1a', '2.0.1a', 0],
+  ['2.0.1a', '2.0.1', 1],
+  ['2.0.1', '2.0.1a', -1],
+  ['5.5p1', '5.5p1', 0],
+  ['5.5p1', '5.5p2', -1],
+  ['5.5p2', '5.5p1', 1],
+  ['5.5p10', '5.5p10', 0],
+  ['5.5p1', '5.5p10', -1],
+  ['5.5p10', '5.5p1', 1],
+  ['10xyz', '10.1xyz', -1],
+  ['10.1xyz', '10xyz', 1],
+  ['xyz10', 'xyz10', 0],
+  ['xyz10', 'xyz10.1', -1],
+  ['xyz10.1', 'xyz10', 1],
+  ['xyz.4', 'xyz.4', 0],
+  ['xyz.4', '8', -1],
+  ['8', 'xyz.4', 1],
+  ['xyz.4', '2', -1],
+  ['2', 'xyz.4', 1],
+  ['5.5p2', '5.6p1', -1],
+  ['5.6p1', '5.5p2', 1],
+  ['5.6p1', '6.5p1', -1],
+  ['6.5p1', '5.6p1', 1],
+  ['6.0.rc1', '6.0', 1],
+  ['6.0', '6.0.rc1', -1],
+  ['10b2', '10a1', 1],
+  ['10a2', '10b2', -1],
+  ['1.0aa', '1.0aa', 0],
+  ['1.0a', '1.0aa', -1],
+  ['1.0aa', '1.0a', 1],
+  ['10.0001', '10.0001', 0],
+  ['10.0001', '10.1', 0],
+  ['10.1', '10.0001', 0],
+  ['10.0001', '10.0039', -1],
+  ['10.0039', '10.0001', 1],
+  ['4.999.9', '5.0', -1],
+  ['5.0', '4.999.9', 1],
+  ['20101121', '20101121', 0],
+  ['20101121', '20101122', -1],
+  ['20101122', '20101121', 1],
+  ['2_0', '2_0', 0],
+  ['2.0', '2_0', 0],
+  ['2_0', '2.0', 0],
+  ['a', 'a', 0],
+  ['a+', 'a+', 0],
+  ['a+', 'a_', 0],
+  ['a_', 'a+', 0],
+  ['+a', '+a', 0],
+  ['+a', '_a', 0],
+  ['_a', '+a', 0],
+  ['+_', '+_', 0],
+  ['_+', '+_', 0],
+  ['_+', '_+', 0],
+  ['+', '_', 0],
+  ['_', '+', 0],
+  ['1.0~rc1', '1.0~rc1', 0],
+  ['1.0~rc1', '1.0', -1],
+  ['1.0', '1.0~rc1', 1],
+  ['1.0~rc1', '1.0~rc2', -1],
+  ['1.0~rc2', '1.0~rc1', 1],
+  ['1.0~rc1~git123', '1.0~rc1~git123', 0],
+  ['1.0~rc1~git123', '1.0~rc1', -1],
+  ['1.0~rc1', '1.0~rc1~git123', 1],
   // Documented there as current (arguably odd) behaviour: letters after digits, non-ASCII.
-  ['1b.fc17', '1b.fc17', 0], ['1b.fc17', '1.fc17', -1], ['1.fc17', '1b.fc17', 1],
-  ['1g.fc17', '1g.fc17', 0], ['1g.fc17', '1.fc17', 1], ['1.fc17', '1g.fc17', -1],
-  ['1.1.α', '1.1.α', 0], ['1.1.α', '1.1.β', 0], ['1.1.β', '1.1.α', 0],
-  ['1.1.αα', '1.1.α', 0], ['1.1.α', '1.1.ββ', 0], ['1.1.ββ', '1.1.αα', 0],
+  ['1b.fc17', '1b.fc17', 0],
+  ['1b.fc17', '1.fc17', -1],
+  ['1.fc17', '1b.fc17', 1],
+  ['1g.fc17', '1g.fc17', 0],
+  ['1g.fc17', '1.fc17', 1],
+  ['1.fc17', '1g.fc17', -1],
+  ['1.1.α', '1.1.α', 0],
+  ['1.1.α', '1.1.β', 0],
+  ['1.1.β', '1.1.α', 0],
+  ['1.1.αα', '1.1.α', 0],
+  ['1.1.α', '1.1.ββ', 0],
+  ['1.1.ββ', '1.1.αα', 0],
 ];
 
 /** Caret cases (rpm 4.15+), stated in rpm's spec-file documentation. */
 const caretVectors: [string, string, number][] = [
-  ['1.0^', '1.0', 1], ['1.0^git1', '1.0', 1], ['1.0^git1', '1.01', -1], ['1.0^git1', '1.0^git2', -1],
-  ['1.0^git1~pre', '1.0^git1', -1], ['1.0~rc1^git1', '1.0~rc1', 1], ['1.0~rc1^git1', '1.0', -1],
+  ['1.0^', '1.0', 1],
+  ['1.0^git1', '1.0', 1],
+  ['1.0^git1', '1.01', -1],
+  ['1.0^git1', '1.0^git2', -1],
+  ['1.0^git1~pre', '1.0^git1', -1],
+  ['1.0~rc1^git1', '1.0~rc1', 1],
+  ['1.0~rc1^git1', '1.0', -1],
 ];
 
 /**
@@ -67,9 +126,7 @@ function rpmLua(pairs: readonly (readonly [string, string])[], luaResult: string
 /** Compare our answers with rpm's on every pair; report the first mismatches. */
 function assertSameAsRpm(pairs: [string, string][], ours: (a: string, b: string) => string, luaResult: string): void {
   const theirs = rpmLua(pairs, luaResult);
-  const wrong = pairs
-    .map(([a, b], i) => ({ a, b, ours: ours(a, b), rpm: theirs[i] }))
-    .filter((r) => r.ours !== r.rpm);
+  const wrong = pairs.map(([a, b], i) => ({ a, b, ours: ours(a, b), rpm: theirs[i] })).filter((r) => r.ours !== r.rpm);
   assert.deepEqual(wrong.slice(0, 10), [], `${wrong.length} of ${pairs.length} pairs differ from rpm`);
 }
 
@@ -82,8 +139,14 @@ test("rpm's published rpmvercmp vectors", () => {
 
 test('the installed rpm agrees with the published vectors (the oracle is sound)', () => {
   const all = [...rpmVectors, ...caretVectors];
-  const theirs = rpmLua(all.map(([a, b]) => [a, b] as const), 'rpm.vercmp(a, b)');
-  assert.deepEqual(theirs, all.map(([, , expected]) => String(expected)));
+  const theirs = rpmLua(
+    all.map(([a, b]) => [a, b] as const),
+    'rpm.vercmp(a, b)',
+  );
+  assert.deepEqual(
+    theirs,
+    all.map(([, , expected]) => String(expected)),
+  );
 });
 
 const pieces = {
@@ -96,7 +159,8 @@ const pieces = {
 function randomVersion(r: Random): string {
   let s = '';
   const n = 1 + r.int(6);
-  for (let i = 0; i < n; i++) s += r.pick(r.chance(0.45) ? pieces.numbers : r.chance(0.6) ? pieces.separators : pieces.words);
+  for (let i = 0; i < n; i++)
+    s += r.pick(r.chance(0.45) ? pieces.numbers : r.chance(0.6) ? pieces.separators : pieces.words);
   return s;
 }
 

@@ -10,7 +10,17 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { isolatedRepo } from '../src/commands/isolated-repo.js';
 import { IsomockError } from '../src/errors.js';
@@ -29,14 +39,18 @@ let served: ServedWorld;
 let work: string;
 
 const sha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
-const sigmd5 = (path: string): string => execFileSync('rpm', ['-qp', '--nosignature', '--nodigest', '--qf', '%{SIGMD5}', path], { encoding: 'utf8' });
+const sigmd5 = (path: string): string =>
+  execFileSync('rpm', ['-qp', '--nosignature', '--nodigest', '--qf', '%{SIGMD5}', path], { encoding: 'utf8' });
 
 /** The record isomock would write for world files, as the oracle computes it. */
 function recordOf(rpms: { locked: LockedRpm; source: string }[]): Sidecar {
   return {
     isomock_lock_version: 1,
     packages: Object.fromEntries(
-      rpms.map((r) => [sidecarKey(r.locked), { sigmd5: r.locked.sigmd5, sha256: sha256(r.source), size: statSync(r.source).size, repo: null, mirror: null }]),
+      rpms.map((r) => [
+        sidecarKey(r.locked),
+        { sigmd5: r.locked.sigmd5, sha256: sha256(r.source), size: statSync(r.source).size, repo: null, mirror: null },
+      ]),
     ),
   };
 }
@@ -64,7 +78,9 @@ after(async () => {
 describe('the record format', () => {
   it('is written with sorted keys and a 2-space indent, and read back', () => {
     const record: Sidecar = {
-      packages: { 'a-0:1-1.x86_64': { size: 3, sha256: 'ab'.repeat(32), sigmd5: 'cd'.repeat(16), repo: 'base', mirror: null } },
+      packages: {
+        'a-0:1-1.x86_64': { size: 3, sha256: 'ab'.repeat(32), sigmd5: 'cd'.repeat(16), repo: 'base', mirror: null },
+      },
       isomock_lock_version: 1,
     };
     const text = serializeSidecar(record);
@@ -79,25 +95,42 @@ describe('the record format', () => {
 
   it('refuses a record it cannot trust, naming the entry', () => {
     const bad = (data: unknown, message: RegExp): void =>
-      assert.throws(() => parseSidecar(JSON.stringify(data), 'rec.json'), (e: unknown) => e instanceof IsomockError && e.exitCode === 5 && message.test(e.message));
+      assert.throws(
+        () => parseSidecar(JSON.stringify(data), 'rec.json'),
+        (e: unknown) => e instanceof IsomockError && e.exitCode === 5 && message.test(e.message),
+      );
     bad({ isomock_lock_version: 2, packages: {} }, /rec\.json: unsupported isomock_lock_version 2/);
     bad({ isomock_lock_version: 1, packages: [] }, /packages is not an object/);
     const entry = { sigmd5: '0'.repeat(32), sha256: null, size: null, repo: null, mirror: null };
-    bad({ isomock_lock_version: 1, packages: { 'a-0:1-1.x86_64': { ...entry, sha256: 'xyz' } } }, /packages\["a-0:1-1\.x86_64"\]: sha256/);
+    bad(
+      { isomock_lock_version: 1, packages: { 'a-0:1-1.x86_64': { ...entry, sha256: 'xyz' } } },
+      /packages\["a-0:1-1\.x86_64"\]: sha256/,
+    );
     bad({ isomock_lock_version: 1, packages: { 'a-1-1.x86_64': entry } }, /not N-E:V-R\.A/);
     assert.throws(() => parseSidecar('{', 'rec.json'), /rec\.json: not JSON/);
   });
 });
 
-const dynSrpm = (): string => join(served.world.dir, served.world.manifest.srpms.find((s) => s.name === 'dyn-br-synth')!.file);
+const dynSrpm = (): string =>
+  join(served.world.dir, served.world.manifest.srpms.find((s) => s.name === 'dyn-br-synth')!.file);
 
 /** --calculate-build-dependencies with a config dir; returns the result dir. */
 async function calculate(configDir: string, name: string): Promise<string> {
   const resultdir = join(work, name);
   const r = await isomock([
-    '--configdir', configDir, '-r', 'world-1-x86_64',
-    '--config-opts', `basedir=${join(work, 'lib')}`, '--config-opts', `cache_topdir=${join(work, `cache-${name}`)}`,
-    '--resultdir', resultdir, '-q', '--calculate-build-dependencies', dynSrpm(),
+    '--configdir',
+    configDir,
+    '-r',
+    'world-1-x86_64',
+    '--config-opts',
+    `basedir=${join(work, 'lib')}`,
+    '--config-opts',
+    `cache_topdir=${join(work, `cache-${name}`)}`,
+    '--resultdir',
+    resultdir,
+    '-q',
+    '--calculate-build-dependencies',
+    dynSrpm(),
   ]);
   assert.equal(r.code, 0, r.stderr);
   return resultdir;
@@ -143,7 +176,10 @@ describe('what --calculate-build-dependencies records', () => {
     assert.ok(text.includes(`baseurl=${mirrorBase}\n`));
     writeFileSync(cfg, text.replace(`baseurl=${mirrorBase}\n`, `metalink=file://${metalink}\n`));
 
-    const record = parseSidecar(readFileSync(join(await calculate(configDir, 'calc-metalink'), 'buildroot_lock.isomock.json'), 'utf8'), 'record');
+    const record = parseSidecar(
+      readFileSync(join(await calculate(configDir, 'calc-metalink'), 'buildroot_lock.isomock.json'), 'utf8'),
+      'record',
+    );
     const entries = Object.values(record.packages);
     assert.ok(entries.some((e) => e.repo === 'world-base'));
     for (const e of entries) assert.equal(e.mirror, e.repo === 'world-base' ? mirrorBase : null);
@@ -170,7 +206,10 @@ describe('what --calculate-build-dependencies records', () => {
     const dir = await calculate(configDir, 'calc-metalink-dead');
     const lock = parseLockfile(readFileSync(join(dir, 'buildroot_lock.json'), 'utf8'), 'lock');
     assert.ok(lock.buildroot.rpms.some((r) => r.url.startsWith(mirrorBase)));
-    assert.ok(lock.buildroot.rpms.every((r) => !r.url.startsWith(deadBase)), 'no URL on the dead mirror');
+    assert.ok(
+      lock.buildroot.rpms.every((r) => !r.url.startsWith(deadBase)),
+      'no URL on the dead mirror',
+    );
   });
 });
 
@@ -217,7 +256,7 @@ describe('an RPM re-signed: same SIGMD5, other bytes', () => {
     return { dir, lockfile };
   }
 
-  it('isolated-repo: without a record it passes (Mock\'s lockfile cannot tell); with one beside the lockfile it is refused', async () => {
+  it("isolated-repo: without a record it passes (Mock's lockfile cannot tell); with one beside the lockfile it is refused", async () => {
     const { dir, lockfile } = setup('repo-case', false);
     const out = join(dir, 'repo');
     const result = await isolatedRepo({ lockfile, outputRepo: out, ...fast });
@@ -228,7 +267,9 @@ describe('an RPM re-signed: same SIGMD5, other bytes', () => {
     writeFileSync(sidecarPathFor(lockfile), serializeSidecar(recordOf([victim, ...others])));
     await rejects(
       isolatedRepo({ lockfile, outputRepo: out, ...fast }),
-      new RegExp(`${victim.file.replace(/[.+]/g, '\\$&')}.* is not the file the buildroot was calculated with: its SHA-256 is ${sha256(resigned)}, the isomock lock record says ${sha256(victim.source)}`),
+      new RegExp(
+        `${victim.file.replace(/[.+]/g, '\\$&')}.* is not the file the buildroot was calculated with: its SHA-256 is ${sha256(resigned)}, the isomock lock record says ${sha256(victim.source)}`,
+      ),
     );
     assert.ok(!existsSync(join(out, 'repodata')), 'no repository that looks complete');
   });
@@ -238,12 +279,30 @@ describe('an RPM re-signed: same SIGMD5, other bytes', () => {
     const record = join(dir, 'elsewhere.json');
     writeFileSync(record, serializeSidecar(recordOf([victim, ...others])));
     const out = join(dir, 'repo');
-    const refused = await isomock(['isolated-repo', '--lockfile', lockfile, '--output-repo', out, '--isomock-lock', record, '-q']);
+    const refused = await isomock([
+      'isolated-repo',
+      '--lockfile',
+      lockfile,
+      '--output-repo',
+      out,
+      '--isomock-lock',
+      record,
+      '-q',
+    ]);
     assert.equal(refused.code, 1, refused.stderr);
     assert.match(refused.stderr, /is not the file the buildroot was calculated with/);
     assert.ok(!readdirSync(out).includes(victim.file));
 
-    const absent = await isomock(['isolated-repo', '--lockfile', lockfile, '--output-repo', out, '--isomock-lock', join(dir, 'nope.json'), '-q']);
+    const absent = await isomock([
+      'isolated-repo',
+      '--lockfile',
+      lockfile,
+      '--output-repo',
+      out,
+      '--isomock-lock',
+      join(dir, 'nope.json'),
+      '-q',
+    ]);
     assert.equal(absent.code, 5);
     assert.match(absent.stderr, /cannot read isomock lock record .*nope\.json: ENOENT/);
   });
@@ -253,11 +312,18 @@ describe('an RPM re-signed: same SIGMD5, other bytes', () => {
     const foreign = recordOf([victim, ...others]);
     foreign.packages[sidecarKey(victim.locked)]!.sigmd5 = '0'.repeat(32);
     writeFileSync(sidecarPathFor(lockfile), serializeSidecar(foreign));
-    await rejects(isolatedRepo({ lockfile, outputRepo: join(work, 'foreign-case', 'repo'), ...fast }), /does not belong to this lockfile/);
+    await rejects(
+      isolatedRepo({ lockfile, outputRepo: join(work, 'foreign-case', 'repo'), ...fast }),
+      /does not belong to this lockfile/,
+    );
   });
 
   it('a file of another size than recorded is refused, naming both sizes', async () => {
-    const lockfile = writeLockfile(join(work, 'size-case'), 'buildroot_lock.json', lockfileOf(others.map((r) => r.locked)));
+    const lockfile = writeLockfile(
+      join(work, 'size-case'),
+      'buildroot_lock.json',
+      lockfileOf(others.map((r) => r.locked)),
+    );
     const record = recordOf(others);
     const grep = others.find((r) => r.locked.name === 'grep')!;
     const size = statSync(grep.source).size;
@@ -265,7 +331,9 @@ describe('an RPM re-signed: same SIGMD5, other bytes', () => {
     writeFileSync(sidecarPathFor(lockfile), serializeSidecar(record));
     await rejects(
       isolatedRepo({ lockfile, outputRepo: join(work, 'size-case', 'repo'), ...fast }),
-      new RegExp(`${grep.file.replace(/[.+]/g, '\\$&')}.* it has ${size} bytes, the isomock lock record says ${size + 1}`),
+      new RegExp(
+        `${grep.file.replace(/[.+]/g, '\\$&')}.* it has ${size} bytes, the isomock lock record says ${size + 1}`,
+      ),
     );
   });
 
@@ -281,11 +349,22 @@ describe('an RPM re-signed: same SIGMD5, other bytes', () => {
     cpSync(repo, swapped, { recursive: true });
     copyFileSync(resigned, join(swapped, rpmFileName(victim.locked)));
     const r = await isomock([
-      '--isolated-build', lockfile, swapped,
-      '--config-opts', `basedir=${join(work, 'lib')}`, '--config-opts', `cache_topdir=${join(work, 'cache')}`,
-      '--resultdir', join(work, 'iso'), '-q', join(served.world.dir, served.world.manifest.srpms[0]!.file),
+      '--isolated-build',
+      lockfile,
+      swapped,
+      '--config-opts',
+      `basedir=${join(work, 'lib')}`,
+      '--config-opts',
+      `cache_topdir=${join(work, 'cache')}`,
+      '--resultdir',
+      join(work, 'iso'),
+      '-q',
+      join(served.world.dir, served.world.manifest.srpms[0]!.file),
     ]);
     assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, new RegExp(`${victim.file.replace(/[.+]/g, '\\$&')} is not the file the buildroot was calculated with`));
+    assert.match(
+      r.stderr,
+      new RegExp(`${victim.file.replace(/[.+]/g, '\\$&')} is not the file the buildroot was calculated with`),
+    );
   });
 });

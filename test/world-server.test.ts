@@ -19,14 +19,28 @@ interface Reply {
 }
 
 /** One raw request; the path goes on the wire exactly as given (no client-side normalising). */
-function fetchRaw(port: number, path: string, options: { method?: string; headers?: Record<string, string>; agent?: Agent } = {}): Promise<Reply> {
+function fetchRaw(
+  port: number,
+  path: string,
+  options: { method?: string; headers?: Record<string, string>; agent?: Agent } = {},
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: options.method ?? 'GET', headers: options.headers, agent: options.agent }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: options.method ?? 'GET',
+        headers: options.headers,
+        agent: options.agent,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -39,7 +53,10 @@ before(async () => {
   served = await serveWorld();
   const pkg = served.world.manifest.packages.find((p) => p.name === 'bash')!;
   assert.match(pkg.file, /\+/, 'the bash package name carries a "+" (Debian revision)');
-  bash = { url: `/${pkg.file.split('/').map(encodeURIComponent).join('/')}`, bytes: await readFile(join(served.world.dir, pkg.file)) };
+  bash = {
+    url: `/${pkg.file.split('/').map(encodeURIComponent).join('/')}`,
+    bytes: await readFile(join(served.world.dir, pkg.file)),
+  };
 });
 
 after(async () => {
@@ -65,7 +82,11 @@ describe('world server', () => {
 
   it('serves byte ranges (206) and refuses unsatisfiable ones (416)', async () => {
     const size = bash.bytes.length;
-    const cases: Array<[string, number, number]> = [['bytes=0-3', 0, 3], ['bytes=100-', 100, size - 1], ['bytes=-16', size - 16, size - 1]];
+    const cases: Array<[string, number, number]> = [
+      ['bytes=0-3', 0, 3],
+      ['bytes=100-', 100, size - 1],
+      ['bytes=-16', size - 16, size - 1],
+    ];
     for (const [range, start, end] of cases) {
       const r = await fetchRaw(served.port, bash.url, { headers: { Range: range } });
       assert.equal(r.status, 206, range);
@@ -86,8 +107,16 @@ describe('world server', () => {
   });
 
   it('answers 404 for missing files, directories and every way out of the root', async () => {
-    for (const path of ['/base/Packages/nope.rpm', '/base/', '/../../etc/passwd', '/base/../../etc/passwd',
-      '/base/%2e%2e/%2e%2e/etc/passwd', `/..%2f.${served.world.manifest.key}.lock`, '/%00', '/%E0%A4%A']) {
+    for (const path of [
+      '/base/Packages/nope.rpm',
+      '/base/',
+      '/../../etc/passwd',
+      '/base/../../etc/passwd',
+      '/base/%2e%2e/%2e%2e/etc/passwd',
+      `/..%2f.${served.world.manifest.key}.lock`,
+      '/%00',
+      '/%E0%A4%A',
+    ]) {
       const r = await fetchRaw(served.port, path);
       assert.equal(r.status, 404, path);
     }
@@ -105,7 +134,10 @@ describe('world server', () => {
       new Promise((ok, fail) => connect(own.port, '127.0.0.1').once('connect', ok).once('error', fail)),
       /ECONNREFUSED/,
     );
-    assert.deepEqual(own.requests.map((q) => [q.method, q.path, q.status]), [['GET', '/world.json', 200]]);
+    assert.deepEqual(
+      own.requests.map((q) => [q.method, q.path, q.status]),
+      [['GET', '/world.json', 200]],
+    );
   });
 });
 

@@ -34,7 +34,10 @@ after(async () => {
 /** Refuses to delete a tree something is still mounted in (a leaked /dev bind would take the host's /dev with it). */
 async function removeRootSafely(dir: string): Promise<void> {
   const mounts = await readFile('/proc/self/mountinfo', 'utf8');
-  const inside = mounts.split('\n').map((l) => l.split(' ')[4]).filter((m) => m && m.startsWith(dir));
+  const inside = mounts
+    .split('\n')
+    .map((l) => l.split(' ')[4])
+    .filter((m) => m && m.startsWith(dir));
   assert.deepEqual(inside, [], `mounts left under ${dir}`);
   await rm(dir, { recursive: true, force: true });
 }
@@ -65,7 +68,11 @@ describe('world build', () => {
   it('has every package file world.json names, in base and updates', async () => {
     const { manifest, dir } = served.world;
     for (const p of manifest.packages) assert.ok((await stat(join(dir, p.file))).isFile(), p.file);
-    const names = (n: string): string[] => manifest.packages.filter((p) => p.name === n).map((p) => `${p.repo}:${p.version}`).sort();
+    const names = (n: string): string[] =>
+      manifest.packages
+        .filter((p) => p.name === n)
+        .map((p) => `${p.repo}:${p.version}`)
+        .sort();
     assert.deepEqual(names('synth-lib'), ['base:1.0', 'base:2.0']);
     assert.deepEqual(names('synth-tool'), ['base:1.0', 'updates:1.1']);
     assert.ok(manifest.packages.some((p) => p.arch === 'noarch') && manifest.packages.some((p) => p.arch === 'x86_64'));
@@ -92,12 +99,18 @@ describe('world build', () => {
     const { manifest, dir } = served.world;
     const files = manifest.packages.map((p) => join(dir, p.file));
     const out = await exec(['rpm', '-qp', '--qf', '%{RSAHEADER:pgpsig}|%{SIGPGP:pgpsig}\\n', ...files]);
-    const seen = out.trim().split('\n').map((line): string => {
-      const [header, legacy] = line.split('|');
-      if (header === '(none)') return legacy === '(none)' ? 'none' : 'legacy-only';
-      return legacy === '(none)' ? 'header' : 'header+payload';
-    });
-    assert.deepEqual(seen, manifest.packages.map((p): string => p.signature));
+    const seen = out
+      .trim()
+      .split('\n')
+      .map((line): string => {
+        const [header, legacy] = line.split('|');
+        if (header === '(none)') return legacy === '(none)' ? 'none' : 'legacy-only';
+        return legacy === '(none)' ? 'header' : 'header+payload';
+      });
+    assert.deepEqual(
+      seen,
+      manifest.packages.map((p): string => p.signature),
+    );
     assert.ok(['none', 'header', 'header+payload'].every((k) => seen.includes(k)));
 
     const db = join(scratch, 'keydb');
@@ -106,14 +119,27 @@ describe('world build', () => {
     const signed = manifest.packages.filter((p) => p.signature !== 'none').map((p) => join(dir, p.file));
     const check = await execStatus(['rpmkeys', '--dbpath', db, '--checksig', ...signed]);
     assert.equal(check.code, 0, check.stdout + check.stderr);
-    assert.equal(check.stdout.trim().split('\n').filter((l) => / signatures OK$/.test(l)).length, signed.length);
+    assert.equal(
+      check.stdout
+        .trim()
+        .split('\n')
+        .filter((l) => / signatures OK$/.test(l)).length,
+      signed.length,
+    );
   });
 
   it('lists /usr/bin file provides in primary.xml and /usr/share ones only in filelists.xml', async () => {
     const repodata = join(served.world.dir, 'base', 'repodata');
     const names = await readdir(repodata);
     const read = async (kind: string): Promise<string> =>
-      gunzipSync(await readFile(join(repodata, names.find((n) => n.endsWith(`-${kind}.xml.gz`))!))).toString('utf8');
+      gunzipSync(
+        await readFile(
+          join(
+            repodata,
+            names.find((n) => n.endsWith(`-${kind}.xml.gz`))!,
+          ),
+        ),
+      ).toString('utf8');
     const primary = await read('primary');
     const filelists = await read('filelists');
     assert.match(primary, /<file>\/usr\/bin\/synth-tool<\/file>/);
@@ -143,9 +169,21 @@ describe('world self-test: buildroot from the served repos, rpmbuild inside it',
 
   /** rpmbuild (or any command) in root: own mount+pid namespaces, /dev bound, as the build user, net cut unless told. */
   const inRoot = (argv: string[], network = false): Promise<{ code: number; stdout: string; stderr: string }> =>
-    execStatus(['unshare', '-m', '-p', '-f', ...(network ? [] : ['-n']), `--mount-proc=${root}/proc`, '--',
-      'sh', '-c', 'user="$1"; shift; mount --rbind /dev "$0/dev" && exec chroot --userspec="$user" "$0" env -i HOME=/builddir PATH=/usr/bin:/usr/sbin LANG=C "$@"',
-      root, `${builderUid}:${builderUid}`, ...argv]);
+    execStatus([
+      'unshare',
+      '-m',
+      '-p',
+      '-f',
+      ...(network ? [] : ['-n']),
+      `--mount-proc=${root}/proc`,
+      '--',
+      'sh',
+      '-c',
+      'user="$1"; shift; mount --rbind /dev "$0/dev" && exec chroot --userspec="$user" "$0" env -i HOME=/builddir PATH=/usr/bin:/usr/sbin LANG=C "$@"',
+      root,
+      `${builderUid}:${builderUid}`,
+      ...argv,
+    ]);
 
   before(async () => {
     root = join(scratch, 'root');
@@ -158,15 +196,20 @@ describe('world self-test: buildroot from the served repos, rpmbuild inside it',
     const dnfConf = join(scratch, 'dnf.conf');
     await writeFile(dnfConf, opts['dnf.conf'] as string);
     dnf = async (args) => {
-      const r = await execStatus([...hostDnfArgs(dnfConf, root, scratch), ...args], { env: { ...process.env, HOME: home } });
+      const r = await execStatus([...hostDnfArgs(dnfConf, root, scratch), ...args], {
+        env: { ...process.env, HOME: home },
+      });
       assert.equal(r.code, 0, `dnf ${args.join(' ')}:\n${r.stdout}${r.stderr}`);
     };
   });
 
-  it('installs @buildsys-build into an empty root; the root\'s own rpm sees every package', async () => {
+  it("installs @buildsys-build into an empty root; the root's own rpm sees every package", async () => {
     const opts = await pythonConfigOpts(served.configDir, served.configs[0]!);
     await dnf((opts.chroot_setup_cmd as string).split(' '));
-    const installed = (await exec(['chroot', root, 'rpm', '-qa', '--qf', '%{NAME}\\n'])).trim().split('\n').filter((n) => n !== 'gpg-pubkey');
+    const installed = (await exec(['chroot', root, 'rpm', '-qa', '--qf', '%{NAME}\\n']))
+      .trim()
+      .split('\n')
+      .filter((n) => n !== 'gpg-pubkey');
     const group = [...new Set(served.world.manifest.packages.filter((p) => p.buildsys).map((p) => p.name))];
     assert.deepEqual(installed.sort(), group.sort());
     await exec(['chroot', root, 'useradd', '-m', '-u', String(builderUid), '-d', '/builddir', 'mockbuild']);
@@ -200,12 +243,14 @@ describe('world self-test: buildroot from the served repos, rpmbuild inside it',
   async function builtNames(top: string): Promise<string[]> {
     const files: string[] = [];
     const rpms = join(root, top, 'RPMS');
-    for (const arch of await readdir(rpms)) for (const f of await readdir(join(rpms, arch))) files.push(join(rpms, arch, f));
+    for (const arch of await readdir(rpms))
+      for (const f of await readdir(join(rpms, arch))) files.push(join(rpms, arch, f));
     if (files.length === 0) return [];
     return (await exec(['rpm', '-qp', '--qf', '%{NAME}\\n', ...files])).trim().split('\n').sort();
   }
 
-  const byExpectation = (expect: WorldSrpm['expect']): WorldSrpm[] => served.world.manifest.srpms.filter((s) => s.expect === expect);
+  const byExpectation = (expect: WorldSrpm['expect']): WorldSrpm[] =>
+    served.world.manifest.srpms.filter((s) => s.expect === expect);
 
   it('builds every "builds" SRPM offline as the build user, producing its binary RPMs', async () => {
     const builds = byExpectation('builds');
@@ -238,7 +283,15 @@ describe('world self-test: buildroot from the served repos, rpmbuild inside it',
       const port = (listener.address() as { port: number }).port;
       for (const srpm of byExpectation('needs-network')) {
         const { path, top } = await prepare(srpm);
-        const argv = ['rpmbuild', '--rebuild', '--define', `_topdir ${top}`, '--define', `${served.world.manifest.netProbeMacro} ${port}`, path];
+        const argv = [
+          'rpmbuild',
+          '--rebuild',
+          '--define',
+          `_topdir ${top}`,
+          '--define',
+          `${served.world.manifest.netProbeMacro} ${port}`,
+          path,
+        ];
         const cut = await inRoot(argv);
         assert.notEqual(cut.code, 0);
         assert.match(cut.stderr, /Network is unreachable|Connection refused/);

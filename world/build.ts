@@ -34,9 +34,21 @@ export function cacheRoot(): string {
 }
 
 function rpmbuildArgs(topdir: string): string[] {
-  return ['rpmbuild', '--quiet', '--nodeps', '--define', `_topdir ${topdir}`, '--define', `dist ${dist}`,
-    '--define', '_binary_payload w3.zstdio', '--define', '_source_payload w3.zstdio',
-    '--define', '_buildhost world.isomock.test'];
+  return [
+    'rpmbuild',
+    '--quiet',
+    '--nodeps',
+    '--define',
+    `_topdir ${topdir}`,
+    '--define',
+    `dist ${dist}`,
+    '--define',
+    '_binary_payload w3.zstdio',
+    '--define',
+    '_source_payload w3.zstdio',
+    '--define',
+    '_buildhost world.isomock.test',
+  ];
 }
 
 /**
@@ -62,7 +74,13 @@ function rpmFileName(p: StagedPackage): string {
   return `${p.def.name}-${p.evr.version}-${p.evr.release}${dist}.${p.def.arch}.rpm`;
 }
 
-async function buildSpec(work: string, name: string, defs: PackageDef[], host: DebianHost, out: string): Promise<WorldPackage[]> {
+async function buildSpec(
+  work: string,
+  name: string,
+  defs: PackageDef[],
+  host: DebianHost,
+  out: string,
+): Promise<WorldPackage[]> {
   const stage = join(work, name, 'stage');
   const top = join(work, name, 'top');
   await mkdir(stage, { recursive: true });
@@ -78,8 +96,15 @@ async function buildSpec(work: string, name: string, defs: PackageDef[], host: D
       throw new IsomockError(`world: rpmbuild of ${name}.spec did not produce ${file}`);
     });
     built.push({
-      name: p.def.name, epoch: p.evr.epoch ?? 0, version: p.evr.version, release: `${p.evr.release}${dist}`,
-      arch: p.def.arch, repo: p.def.repo, file: rel, signature: p.def.signature, buildsys: p.def.buildsys ?? false,
+      name: p.def.name,
+      epoch: p.evr.epoch ?? 0,
+      version: p.evr.version,
+      release: `${p.evr.release}${dist}`,
+      arch: p.def.arch,
+      repo: p.def.repo,
+      file: rel,
+      signature: p.def.signature,
+      buildsys: p.def.buildsys ?? false,
     });
   }
   return built;
@@ -88,18 +113,22 @@ async function buildSpec(work: string, name: string, defs: PackageDef[], host: D
 async function buildSamples(work: string, out: string): Promise<WorldManifest['srpms']> {
   const dir = join(work, 'samples');
   await mkdir(dir, { recursive: true });
-  const specs = await Promise.all(samples.map(async (s) => {
-    const path = join(dir, `${s.name}.spec`);
-    await writeFile(path, sampleSpec(s));
-    return path;
-  }));
+  const specs = await Promise.all(
+    samples.map(async (s) => {
+      const path = join(dir, `${s.name}.spec`);
+      await writeFile(path, sampleSpec(s));
+      return path;
+    }),
+  );
   await exec([...rpmbuildArgs(join(dir, 'top')), '-bs', ...specs]);
   await mkdir(join(out, 'srpms'));
-  return Promise.all(samples.map(async (s) => {
-    const file = join('srpms', `${s.name}-1.0-1${dist}.src.rpm`);
-    await rename(join(dir, 'top', 'SRPMS', basename(file)), join(out, file));
-    return { name: s.name, file, expect: s.expect, binaries: s.binaries, dynamicRounds: s.dynamicRounds };
-  }));
+  return Promise.all(
+    samples.map(async (s) => {
+      const file = join('srpms', `${s.name}-1.0-1${dist}.src.rpm`);
+      await rename(join(dir, 'top', 'SRPMS', basename(file)), join(out, file));
+      return { name: s.name, file, expect: s.expect, binaries: s.binaries, dynamicRounds: s.dynamicRounds };
+    }),
+  );
 }
 
 async function generateWorld(out: string, key: string, host: DebianHost): Promise<WorldManifest> {
@@ -127,12 +156,23 @@ async function generateWorld(out: string, key: string, host: DebianHost): Promis
     await signer.close();
   }
   const groupMembers = [...new Set(packages.filter((p) => p.buildsys).map((p) => p.name))];
-  await Promise.all(repos.map((r) => createRepo(join(out, r.dir), r.comps ? compsXml(buildsysGroup, groupMembers) : undefined)));
+  await Promise.all(
+    repos.map((r) => createRepo(join(out, r.dir), r.comps ? compsXml(buildsysGroup, groupMembers) : undefined)),
+  );
   await rm(work, { recursive: true, force: true });
   return {
-    schema: 1, key, arch: 'x86_64', releasever: '1', dist, dbpath: '/var/lib/rpm', buildsysGroup, netProbeMacro,
+    schema: 1,
+    key,
+    arch: 'x86_64',
+    releasever: '1',
+    dist,
+    dbpath: '/var/lib/rpm',
+    buildsysGroup,
+    netProbeMacro,
     gpgKey: { file: join('base', keyFile), fingerprint: signer.fingerprint },
-    repos, packages, srpms,
+    repos,
+    packages,
+    srpms,
   };
 }
 

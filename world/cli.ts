@@ -24,7 +24,8 @@ async function main(argv: string[]): Promise<void> {
     throw new IsomockError(usage, ExitCode.badCmdline);
   }
   const port = values.port === undefined ? 0 : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new IsomockError(`--port: not a port: ${values.port}`, ExitCode.badCmdline);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new IsomockError(`--port: not a port: ${values.port}`, ExitCode.badCmdline);
 
   const world = await ensureWorld();
   if (command === 'build') {
@@ -32,9 +33,14 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const served = await serveWorld(world, { port });
-  process.stdout.write(`${JSON.stringify({ url: served.url, port: served.port, configdir: served.configDir, world: world.dir })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ url: served.url, port: served.port, configdir: served.configDir, world: world.dir })}\n`,
+  );
   const stop = (): void => {
-    served.close().then(() => process.exit(0), () => process.exit(1));
+    served.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

@@ -104,7 +104,12 @@ config_opts['bootstrap_image_ready'] = True
  * Writes the config directory for a world served at baseUrl; returns the
  * chroot config names. With bootstrapImage, also a variant using it.
  */
-export async function writeMockConfigs(configDir: string, baseUrl: string, manifest: WorldManifest, bootstrapImage?: string): Promise<string[]> {
+export async function writeMockConfigs(
+  configDir: string,
+  baseUrl: string,
+  manifest: WorldManifest,
+  bootstrapImage?: string,
+): Promise<string[]> {
   const url = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
   await mkdir(join(configDir, 'templates'), { recursive: true });
   await writeFile(join(configDir, 'site-defaults.cfg'), siteDefaults);

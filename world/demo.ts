@@ -46,33 +46,64 @@ async function main(): Promise<void> {
   mkdirSync(work, { recursive: true });
   const world = await ensureWorld();
   const sample = world.manifest.srpms.find((s) => s.name === values.srpm);
-  if (!sample) throw new Error(`no sample SRPM ${values.srpm}; the world has ${world.manifest.srpms.map((s) => s.name).join(', ')}`);
+  if (!sample)
+    throw new Error(
+      `no sample SRPM ${values.srpm}; the world has ${world.manifest.srpms.map((s) => s.name).join(', ')}`,
+    );
   const srpm = join(world.dir, sample.file);
 
   let registry: TestRegistry | undefined;
   if (!values['no-bootstrap-image']) {
-    process.stderr.write(`starting a registry on 127.0.0.1:80 with the dnf bootstrap image ${bootstrapRef} (built once with mmdebstrap)\n`);
+    process.stderr.write(
+      `starting a registry on 127.0.0.1:80 with the dnf bootstrap image ${bootstrapRef} (built once with mmdebstrap)\n`,
+    );
     registry = await startRegistry(80);
     await pushDnfBootstrap(registry.host);
   }
-  const served = await serveWorld(world, { configDir: join(work, 'configs'), ...(registry ? { bootstrapImage: bootstrapRef } : {}) });
+  const served = await serveWorld(world, {
+    configDir: join(work, 'configs'),
+    ...(registry ? { bootstrapImage: bootstrapRef } : {}),
+  });
   const config = registry ? served.configs[served.configs.length - 1]! : served.configs[0]!;
   const lockfile = join(work, 'calculate', 'buildroot_lock.json');
   const common = ['--config-opts', `basedir=${join(work, 'lib')}`];
   try {
     await step('1. calculate the build dependencies (online)', [
-      '--configdir', served.configDir, '-r', config, ...common, '--resultdir', join(work, 'calculate'),
-      '--calculate-build-dependencies', srpm,
+      '--configdir',
+      served.configDir,
+      '-r',
+      config,
+      ...common,
+      '--resultdir',
+      join(work, 'calculate'),
+      '--calculate-build-dependencies',
+      srpm,
     ]);
-    await step('2. download everything the lockfile names (online)', ['isolated-repo', '--lockfile', lockfile, '--output-repo', join(work, 'repo')]);
+    await step('2. download everything the lockfile names (online)', [
+      'isolated-repo',
+      '--lockfile',
+      lockfile,
+      '--output-repo',
+      join(work, 'repo'),
+    ]);
   } finally {
     await served.close();
     await registry?.stop();
     process.stderr.write('\nservers stopped: the next step has no repository, registry or network\n');
   }
-  await step('3. the isolated build (offline)', ['--isolated-build', lockfile, join(work, 'repo'), ...common, '--resultdir', join(work, 'result'), srpm]);
+  await step('3. the isolated build (offline)', [
+    '--isolated-build',
+    lockfile,
+    join(work, 'repo'),
+    ...common,
+    '--resultdir',
+    join(work, 'result'),
+    srpm,
+  ]);
   const rpms = readdirSync(join(work, 'result')).filter((f) => f.endsWith('.rpm'));
-  process.stdout.write(`\nThe RPMs of the isolated build:\n${rpms.map((f) => `  ${join(work, 'result', f)}`).join('\n')}\n`);
+  process.stdout.write(
+    `\nThe RPMs of the isolated build:\n${rpms.map((f) => `  ${join(work, 'result', f)}`).join('\n')}\n`,
+  );
 }
 
 main().catch((err: unknown) => {

@@ -9,7 +9,17 @@
 import { sha256OfFile } from '../src/lockfile/sidecar.js';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -48,7 +58,12 @@ function blobOf(data: Buffer): Blob {
 
 /** A layer from an uncompressed tar. */
 export function layerFromTar(raw: Buffer, compression: Compression = 'gzip'): Layer {
-  const data = compression === 'gzip' ? gzipSync(raw) : compression === 'zstd' ? execFileSync('zstd', ['-q', '-c', '-'], { input: raw, maxBuffer: 1 << 30 }) : raw;
+  const data =
+    compression === 'gzip'
+      ? gzipSync(raw)
+      : compression === 'zstd'
+        ? execFileSync('zstd', ['-q', '-c', '-'], { input: raw, maxBuffer: 1 << 30 })
+        : raw;
   return { blob: blobOf(data), diffId: sha256Digest(raw), compression };
 }
 
@@ -68,7 +83,16 @@ export function craftedTar(entries: CraftedEntry[]): Buffer {
   for (const e of entries) {
     const type = e.type ?? 'File';
     const data = Buffer.from(type === 'File' ? (e.data ?? '') : '');
-    const h = new Header({ path: e.path, type, mode: e.mode ?? (type === 'Directory' ? 0o755 : 0o644), size: data.length, mtime: new Date(0), uid: e.uid ?? 0, gid: e.gid ?? 0, ...(e.linkpath !== undefined && { linkpath: e.linkpath }) });
+    const h = new Header({
+      path: e.path,
+      type,
+      mode: e.mode ?? (type === 'Directory' ? 0o755 : 0o644),
+      size: data.length,
+      mtime: new Date(0),
+      uid: e.uid ?? 0,
+      gid: e.gid ?? 0,
+      ...(e.linkpath !== undefined && { linkpath: e.linkpath }),
+    });
     const block = Buffer.alloc(512);
     h.encode(block);
     blocks.push(block, data, Buffer.alloc((512 - (data.length % 512)) % 512));
@@ -78,13 +102,23 @@ export function craftedTar(entries: CraftedEntry[]): Buffer {
 
 /** A layer holding the contents of `dir` (owners and modes as they are on disk). */
 export function layerFromDir(dir: string, compression: Compression = 'gzip'): Layer {
-  const raw = execFileSync('tar', ['-C', dir, '--sort=name', '--numeric-owner', '-cf', '-', '.'], { maxBuffer: 1 << 30 });
+  const raw = execFileSync('tar', ['-C', dir, '--sort=name', '--numeric-owner', '-cf', '-', '.'], {
+    maxBuffer: 1 << 30,
+  });
   return layerFromTar(raw, compression);
 }
 
 const layerTypes: Record<'oci' | 'docker', Record<Compression, string>> = {
-  oci: { gzip: 'application/vnd.oci.image.layer.v1.tar+gzip', zstd: 'application/vnd.oci.image.layer.v1.tar+zstd', none: 'application/vnd.oci.image.layer.v1.tar' },
-  docker: { gzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip', zstd: 'application/vnd.docker.image.rootfs.diff.tar.zstd', none: 'application/vnd.docker.image.rootfs.diff.tar' },
+  oci: {
+    gzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
+    zstd: 'application/vnd.oci.image.layer.v1.tar+zstd',
+    none: 'application/vnd.oci.image.layer.v1.tar',
+  },
+  docker: {
+    gzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+    zstd: 'application/vnd.docker.image.rootfs.diff.tar.zstd',
+    none: 'application/vnd.docker.image.rootfs.diff.tar',
+  },
 };
 
 export interface ImageSpec {
@@ -113,11 +147,25 @@ export function buildImage(spec: ImageSpec): BuiltImage {
     JSON.stringify({
       schemaVersion: 2,
       mediaType,
-      config: { mediaType: format === 'oci' ? mediaTypes.ociConfig : mediaTypes.dockerConfig, digest: configBlob.digest, size: configBlob.size },
-      layers: spec.layers.map((l) => ({ mediaType: layerTypes[format][l.compression], digest: l.blob.digest, size: l.blob.size })),
+      config: {
+        mediaType: format === 'oci' ? mediaTypes.ociConfig : mediaTypes.dockerConfig,
+        digest: configBlob.digest,
+        size: configBlob.size,
+      },
+      layers: spec.layers.map((l) => ({
+        mediaType: layerTypes[format][l.compression],
+        digest: l.blob.digest,
+        size: l.blob.size,
+      })),
     }),
   );
-  return { manifest, manifestDigest: sha256Digest(manifest), mediaType, blobs: [configBlob, ...spec.layers.map((l) => l.blob)], architecture: spec.architecture };
+  return {
+    manifest,
+    manifestDigest: sha256Digest(manifest),
+    mediaType,
+    blobs: [configBlob, ...spec.layers.map((l) => l.blob)],
+    architecture: spec.architecture,
+  };
 }
 
 /** An OCI index over per-platform images. */
@@ -138,7 +186,12 @@ export function buildIndex(images: BuiltImage[]): BuiltImage & { children: Built
   return { manifest, manifestDigest: sha256Digest(manifest), mediaType, blobs: [], architecture: '', children: images };
 }
 
-function request(method: string, url: URL, body: Buffer | { file: string } | undefined, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
+function request(
+  method: string,
+  url: URL,
+  body: Buffer | { file: string } | undefined,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
   return new Promise((resolve, reject) => {
     const size = body === undefined ? 0 : Buffer.isBuffer(body) ? body.length : statSync(body.file).size;
     const req = http.request(url, { method, headers: { ...headers, 'Content-Length': String(size) } }, (res) => {
@@ -156,7 +209,8 @@ async function pushBlob(host: string, repository: string, blob: Blob): Promise<v
   const base = `http://${host}/v2/${repository}/blobs`;
   if ((await request('HEAD', new URL(`${base}/${blob.digest}`), undefined)).status === 200) return;
   const start = await request('POST', new URL(`${base}/uploads/`), undefined);
-  if (start.status !== 202) throw new Error(`blob upload to ${host}/${repository} refused: HTTP ${start.status} ${start.text}`);
+  if (start.status !== 202)
+    throw new Error(`blob upload to ${host}/${repository} refused: HTTP ${start.status} ${start.text}`);
   const url = new URL(String(start.headers.location), `http://${host}`);
   url.searchParams.set('digest', blob.digest);
   const put = await request('PUT', url, blob.data, { 'Content-Type': 'application/octet-stream' });
@@ -164,11 +218,19 @@ async function pushBlob(host: string, repository: string, blob: Blob): Promise<v
 }
 
 /** Push an image or index (with its children) as `repository:tag` over plain HTTP. */
-export async function pushImage(host: string, repository: string, tag: string, image: BuiltImage & { children?: BuiltImage[] }): Promise<void> {
+export async function pushImage(
+  host: string,
+  repository: string,
+  tag: string,
+  image: BuiltImage & { children?: BuiltImage[] },
+): Promise<void> {
   for (const child of image.children ?? []) await pushImage(host, repository, child.manifestDigest, child);
   for (const b of image.blobs) await pushBlob(host, repository, b);
-  const res = await request('PUT', new URL(`http://${host}/v2/${repository}/manifests/${tag}`), image.manifest, { 'Content-Type': image.mediaType });
-  if (res.status !== 201) throw new Error(`manifest push to ${host}/${repository}:${tag} failed: HTTP ${res.status} ${res.text}`);
+  const res = await request('PUT', new URL(`http://${host}/v2/${repository}/manifests/${tag}`), image.manifest, {
+    'Content-Type': image.mediaType,
+  });
+  if (res.status !== 201)
+    throw new Error(`manifest push to ${host}/${repository}:${tag} failed: HTTP ${res.status} ${res.text}`);
 }
 
 /** mmdebstrap's tree of dnf + rpm, cached outside the clone. */
@@ -196,14 +258,20 @@ const mmdebstrapArgs = [
  * machine and kept in the cache keyed by the build inputs.
  */
 export async function dnfBootstrapLayer(): Promise<{ file: string; digest: string; size: number; diffId: string }> {
-  const key = createHash('sha256').update(JSON.stringify(mmdebstrapArgs)).update(readFileSync(aptSources)).digest('hex').slice(0, 16);
+  const key = createHash('sha256')
+    .update(JSON.stringify(mmdebstrapArgs))
+    .update(readFileSync(aptSources))
+    .digest('hex')
+    .slice(0, 16);
   const base = join(bootstrapCacheDir, key);
   const layer = `${base}.tar.gz`;
   const meta = `${base}.json`;
   if (!existsSync(meta)) {
     mkdirSync(bootstrapCacheDir, { recursive: true });
     const rawTar = `${base}.tar`;
-    execFileSync('mmdebstrap', [...mmdebstrapArgs, 'bookworm', `${rawTar}.part`, aptSources], { stdio: ['ignore', 'ignore', 'pipe'] });
+    execFileSync('mmdebstrap', [...mmdebstrapArgs, 'bookworm', `${rawTar}.part`, aptSources], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     await pipeline(createReadStream(`${rawTar}.part`), createGzip({ level: 1 }), createWriteStream(`${layer}.part`));
     const digest = `sha256:${await sha256OfFile(`${layer}.part`)}`;
     const diffId = `sha256:${await sha256OfFile(`${rawTar}.part`)}`;
@@ -221,7 +289,9 @@ export async function pushDnfBootstrap(host: string): Promise<BuiltImage> {
   const image = buildImage({
     architecture: 'amd64',
     config: { Cmd: ['/bin/bash'], Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] },
-    layers: [{ blob: { digest: l.digest, size: l.size, data: { file: l.file } }, diffId: l.diffId, compression: 'gzip' }],
+    layers: [
+      { blob: { digest: l.digest, size: l.size, data: { file: l.file } }, diffId: l.diffId, compression: 'gzip' },
+    ],
   });
   await pushImage(host, 'world/bootstrap', '1', image);
   return image;
@@ -230,7 +300,17 @@ export async function pushDnfBootstrap(host: string): Promise<BuiltImage> {
 /** The packages rpm needs, closed over Requires among the world's buildsys packages (rpm itself is the judge when installing). */
 function rpmClosure(world: WorldInfo, roots: string[]): string[] {
   const candidates = world.manifest.packages.filter((p) => p.repo === 'base' && p.buildsys);
-  const out = execFileSync('rpm', ['-qp', '--nosignature', '--qf', '[%{=NAME}\tP\t%{PROVIDES}\n][%{=NAME}\tP\t%{FILENAMES}\n][%{=NAME}\tR\t%{REQUIRES}\n]', ...candidates.map((p) => join(world.dir, p.file))], { encoding: 'utf8', maxBuffer: 1 << 26, stdio: ['ignore', 'pipe', 'ignore'] });
+  const out = execFileSync(
+    'rpm',
+    [
+      '-qp',
+      '--nosignature',
+      '--qf',
+      '[%{=NAME}\tP\t%{PROVIDES}\n][%{=NAME}\tP\t%{FILENAMES}\n][%{=NAME}\tR\t%{REQUIRES}\n]',
+      ...candidates.map((p) => join(world.dir, p.file)),
+    ],
+    { encoding: 'utf8', maxBuffer: 1 << 26, stdio: ['ignore', 'pipe', 'ignore'] },
+  );
   const providers = new Map<string, string>();
   const requires = new Map<string, string[]>();
   for (const line of out.split('\n')) {
@@ -268,7 +348,19 @@ export async function pushRpmBootstrap(host: string, workDir: string): Promise<B
   rmSync(root, { recursive: true, force: true });
   mkdirSync(root, { recursive: true });
   try {
-    execFileSync('rpm', ['--root', root, '--dbpath', world.manifest.dbpath, '-i', '--nosignature', ...rpmClosure(world, rpmBootstrapRoots)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    execFileSync(
+      'rpm',
+      [
+        '--root',
+        root,
+        '--dbpath',
+        world.manifest.dbpath,
+        '-i',
+        '--nosignature',
+        ...rpmClosure(world, rpmBootstrapRoots),
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     const image = buildImage({
       architecture: 'amd64',
       config: { Cmd: ['/bin/bash'], Env: ['PATH=/usr/sbin:/usr/bin'] },

@@ -63,7 +63,9 @@ function registryConf(host: string): string {
 function authSection(dir: string, auth: RegistryAuth | undefined): string {
   if (auth && 'htpasswd' in auth) {
     const file = join(dir, 'htpasswd');
-    const lines = Object.entries(auth.htpasswd).map(([user, password]) => execFileSync('htpasswd', ['-B', '-b', '-n', user, password], { encoding: 'utf8' }).trim());
+    const lines = Object.entries(auth.htpasswd).map(([user, password]) =>
+      execFileSync('htpasswd', ['-B', '-b', '-n', user, password], { encoding: 'utf8' }).trim(),
+    );
     writeFileSync(file, `${lines.join('\n')}\n`);
     return `auth:\n  htpasswd:\n    realm: isomock-test\n    path: ${file}\n`;
   }
@@ -81,7 +83,10 @@ export async function startRegistry(port: number, opts: RegistryOptions = {}): P
   const dataDir = opts.storage ?? join(dir, 'data');
   mkdirSync(dataDir, { recursive: true });
   mkdirSync(dir, { recursive: true });
-  const redirect = opts.blobsOnPort === undefined ? '' : `middleware:\n  storage:\n    - name: redirect\n      options:\n        baseurl: http://127.0.0.1:${opts.blobsOnPort}\n`;
+  const redirect =
+    opts.blobsOnPort === undefined
+      ? ''
+      : `middleware:\n  storage:\n    - name: redirect\n      options:\n        baseurl: http://127.0.0.1:${opts.blobsOnPort}\n`;
   const config = join(dir, 'config.yml');
   writeFileSync(
     config,
@@ -90,7 +95,15 @@ export async function startRegistry(port: number, opts: RegistryOptions = {}): P
   const marker = join(dir, 'locked');
   const child: ChildProcess = spawn(
     'flock',
-    [join(scratchRoot, `registry-${port}.lock`), 'sh', '-c', `touch "$1" && exec docker-registry serve "$2"`, 'sh', marker, config],
+    [
+      join(scratchRoot, `registry-${port}.lock`),
+      'sh',
+      '-c',
+      `touch "$1" && exec docker-registry serve "$2"`,
+      'sh',
+      marker,
+      config,
+    ],
     { detached: true, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';

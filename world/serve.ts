@@ -32,7 +32,12 @@ export async function serveWorld(world: WorldInfo, options: ServeWorldOptions = 
   try {
     const configs = await writeMockConfigs(configDir, server.url, world.manifest, options.bootstrapImage);
     return {
-      world, server, url: server.url, port: server.port, configDir, configs,
+      world,
+      server,
+      url: server.url,
+      port: server.port,
+      configDir,
+      configs,
       async close() {
         await server.close();
         if (ownDir) await rm(configDir, { recursive: true, force: true });

@@ -58,7 +58,10 @@ function contentType(path: string): string {
 }
 
 /** The single range of a Range header, or 'unsatisfiable'; multi-ranges are ignored (full body). */
-export function parseRange(header: string | undefined, size: number): { start: number; end: number } | 'unsatisfiable' | undefined {
+export function parseRange(
+  header: string | undefined,
+  size: number,
+): { start: number; end: number } | 'unsatisfiable' | undefined {
   const m = header ? /^bytes=(\d*)-(\d*)$/.exec(header.trim()) : null;
   if (!m || (m[1] === '' && m[2] === '')) return undefined;
   let start: number;
@@ -89,7 +92,13 @@ function resolveInside(root: string, rawUrl: string): { decoded: string; file: s
   return file === root || file.startsWith(root + sep) ? { decoded, file } : undefined;
 }
 
-async function sendBody(res: ServerResponse, file: string, start: number, end: number, fault: Fault | undefined): Promise<void> {
+async function sendBody(
+  res: ServerResponse,
+  file: string,
+  start: number,
+  end: number,
+  fault: Fault | undefined,
+): Promise<void> {
   let remaining = fault?.cutAfter ?? Infinity;
   let first = true;
   for await (const chunk of createReadStream(file, { start, end, highWaterMark: chunkSize }) as AsyncIterable<Buffer>) {
@@ -119,7 +128,13 @@ export async function serveDirectory(root: string, options: ServeOptions = {}): 
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const method = req.method ?? 'GET';
-    const record: RequestRecord = { method, path: req.url ?? '', status: 0, range: req.headers.range, authorization: req.headers.authorization };
+    const record: RequestRecord = {
+      method,
+      path: req.url ?? '',
+      status: 0,
+      range: req.headers.range,
+      authorization: req.headers.authorization,
+    };
     requests.push(record);
     const reply = (status: number, headers: Record<string, string | number> = {}): void => {
       record.status = status;

@@ -49,7 +49,27 @@ function makeSigningKey(dir: string): { key: KeyObject; certFile: string; certDe
   mkdirSync(dir, { recursive: true });
   const keyFile = join(dir, 'token-key.pem');
   const certFile = join(dir, 'token-cert.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=isomock test token issuer'], { stdio: 'pipe' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=isomock test token issuer',
+    ],
+    { stdio: 'pipe' },
+  );
   const certDer = readFileSync(certFile, 'utf8').replace(/-----[^-]+-----|\s/g, '');
   return { key: createPrivateKey(readFileSync(keyFile)), certFile, certDer };
 }
@@ -72,7 +92,18 @@ export async function startTokenServer(opts: TokenServerOptions): Promise<TokenS
   const jwt = (account: string | undefined, access: { type: string; name: string; actions: string[] }[]): string => {
     const now = Math.floor(Date.now() / 1000);
     const header = base64url(JSON.stringify({ typ: 'JWT', alg: 'ES256', x5c: [certDer] }));
-    const claims = base64url(JSON.stringify({ iss: issuer, sub: account ?? '', aud: service, exp: now + 300, nbf: now - 10, iat: now, jti: randomUUID(), access }));
+    const claims = base64url(
+      JSON.stringify({
+        iss: issuer,
+        sub: account ?? '',
+        aud: service,
+        exp: now + 300,
+        nbf: now - 10,
+        iat: now,
+        jti: randomUUID(),
+        access,
+      }),
+    );
     // JWS wants the raw r||s signature, not DER.
     const signature = sign('sha256', Buffer.from(`${header}.${claims}`), { key, dsaEncoding: 'ieee-p1363' });
     return `${header}.${claims}.${base64url(signature)}`;
@@ -86,7 +117,8 @@ export async function startTokenServer(opts: TokenServerOptions): Promise<TokenS
     };
     if (url.pathname !== '/token') return reply(404, { error: 'not found' });
     const login = basicLogin(req.headers.authorization);
-    if (login === null || (login && opts.users[login.user] !== login.password)) return reply(401, { error: 'bad login' });
+    if (login === null || (login && opts.users[login.user] !== login.password))
+      return reply(401, { error: 'bad login' });
     const scopes = url.searchParams.getAll('scope');
     const access = scopes.flatMap((scope) => {
       // repository:NAME:pull,push (repository names hold no ':').

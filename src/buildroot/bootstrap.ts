@@ -50,7 +50,8 @@ async function treeFingerprint(root: string): Promise<string> {
     env: { PATH: '/usr/bin:/bin', LC_ALL: 'C' },
     capture: true,
   });
-  if (code !== 0) throw new IsomockError(`cannot list the bootstrap tree ${root} (find exit ${code})`, ExitCode.bootstrap);
+  if (code !== 0)
+    throw new IsomockError(`cannot list the bootstrap tree ${root} (find exit ${code})`, ExitCode.bootstrap);
   return createHash('sha256').update(stdout.split('\n').sort().join('\n')).digest('hex');
 }
 
@@ -70,7 +71,11 @@ function readRecord(dir: string): UnpackRecord | undefined {
 /** Whether dir holds a tree unpacked from the image with this digest, unchanged since. */
 async function intactTree(dir: string, imageDigest: string): Promise<boolean> {
   const record = readRecord(dir);
-  return record?.image_digest === imageDigest && existsSync(join(dir, 'root')) && record.fingerprint === (await treeFingerprint(join(dir, 'root')));
+  return (
+    record?.image_digest === imageDigest &&
+    existsSync(join(dir, 'root')) &&
+    record.fingerprint === (await treeFingerprint(join(dir, 'root')))
+  );
 }
 
 export async function prepareBootstrap(req: BootstrapRequest): Promise<PreparedBootstrap> {
@@ -105,7 +110,10 @@ export async function prepareBootstrap(req: BootstrapRequest): Promise<PreparedB
       const stats = await unpackImage(ctx.store, image, join(tmp, 'root'));
       // As Mock does: the image's language macros would leak into every build.
       rmSync(join(tmp, 'root/etc/rpm/macros.image-language-conf'), { force: true });
-      const unpacked: UnpackRecord = { image_digest: meta.image_digest, fingerprint: await treeFingerprint(join(tmp, 'root')) };
+      const unpacked: UnpackRecord = {
+        image_digest: meta.image_digest,
+        fingerprint: await treeFingerprint(join(tmp, 'root')),
+      };
       writeFileSync(join(tmp, marker), JSON.stringify(unpacked) + '\n');
       // Parallel builds (--uniqueext) may unpack the same image at once: the
       // first complete tree wins and the others drop theirs. A changed tree

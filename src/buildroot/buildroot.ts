@@ -25,12 +25,25 @@ export interface BootstrapTree {
 }
 
 const skeletonDirs = [
-  'var/lib/rpm', 'var/lib/yum', 'var/lib/dbus', 'var/log', 'var/cache/dnf', 'var/cache/yum',
-  'etc/rpm', 'tmp', 'var/tmp', 'etc/dnf', 'etc/dnf/vars', 'etc/yum.repos.d', 'etc/yum', 'proc', 'sys', 'dev',
+  'var/lib/rpm',
+  'var/lib/yum',
+  'var/lib/dbus',
+  'var/log',
+  'var/cache/dnf',
+  'var/cache/yum',
+  'etc/rpm',
+  'tmp',
+  'var/tmp',
+  'etc/dnf',
+  'etc/dnf/vars',
+  'etc/yum.repos.d',
+  'etc/yum',
+  'proc',
+  'sys',
+  'dev',
 ];
 
 const buildDirs = ['RPMS', 'SPECS', 'SRPMS', 'SOURCES', 'BUILD', 'BUILDROOT', 'originals'];
-
 
 /** Package manager calls run with a throwaway HOME, so its .rpmmacros (read last) sets the rpmdb path. */
 const installHome = 'installation-homedir';
@@ -119,7 +132,10 @@ export class Buildroot {
       return;
     }
     writeFileSync(join(etc, 'resolv.conf'), '');
-    writeFileSync(join(etc, 'hosts'), '127.0.0.1 localhost localhost.localdomain\n::1 localhost localhost.localdomain localhost6 localhost6.localdomain6\n');
+    writeFileSync(
+      join(etc, 'hosts'),
+      '127.0.0.1 localhost localhost.localdomain\n::1 localhost localhost.localdomain localhost6 localhost6.localdomain6\n',
+    );
   }
 
   /** file:// repositories and keys named in dnf.conf: bound into the bootstrap at the same path. */
@@ -158,7 +174,9 @@ export class Buildroot {
       { ...cacheBind, target: inBoot(join(root, 'var/cache/dnf')) },
       ...this.rootBinds(inBoot(root)),
       ...this.localRepoPaths().map((p) => ({ source: p, target: inBoot(p), readOnly: true })),
-      ...(existsSync('/etc/resolv.conf') ? [{ source: '/etc/resolv.conf', target: inBoot('etc/resolv.conf'), readOnly: true }] : []),
+      ...(existsSync('/etc/resolv.conf')
+        ? [{ source: '/etc/resolv.conf', target: inBoot('etc/resolv.conf'), readOnly: true }]
+        : []),
       ...extraBinds.map((b) => ({ ...b, target: inBoot(b.target) })),
     ];
     return {
@@ -209,9 +227,15 @@ export class Buildroot {
 
   /** A package manager query (repoquery); its stdout. */
   async repoquery(subcommand: string[]): Promise<string> {
-    const { code, stdout } = await runSandboxed(this.toolSpec(this.pmCommand(subcommand)), { log: this.logs.root, capture: true });
+    const { code, stdout } = await runSandboxed(this.toolSpec(this.pmCommand(subcommand)), {
+      log: this.logs.root,
+      capture: true,
+    });
     if (code !== 0) {
-      throw new IsomockError(`package manager query failed (exit ${code}); see ${join(this.logs.dir, 'root.log')}`, ExitCode.packageManager);
+      throw new IsomockError(
+        `package manager query failed (exit ${code}); see ${join(this.logs.dir, 'root.log')}`,
+        ExitCode.packageManager,
+      );
     }
     return stdout;
   }
@@ -220,7 +244,8 @@ export class Buildroot {
   async rpm(args: string[], log: Writable = this.logs.root): Promise<string> {
     const argv = ['/usr/bin/rpm', `--root=${this.config.rootdir}`, `--dbpath=${this.dbpath}`, ...args];
     const { code, stdout } = await runSandboxed(this.toolSpec(argv), { log, capture: true });
-    if (code !== 0) throw new IsomockError(`rpm ${args.join(' ')} failed (exit ${code}) in ${this.config.rootdir}`, ExitCode.chroot);
+    if (code !== 0)
+      throw new IsomockError(`rpm ${args.join(' ')} failed (exit ${code}) in ${this.config.rootdir}`, ExitCode.chroot);
     return stdout;
   }
 
@@ -244,7 +269,11 @@ export class Buildroot {
     const { chrootUser: user, chrootGroup: group, chrootUid: uid, chrootGid: gid, chroothome: home } = this.config;
     const edit = (file: string, name: string, line: string): void => {
       const path = this.inRoot(file);
-      const lines = existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter((l) => l && !l.startsWith(`${name}:`)) : [];
+      const lines = existsSync(path)
+        ? readFileSync(path, 'utf8')
+            .split('\n')
+            .filter((l) => l && !l.startsWith(`${name}:`))
+        : [];
       writeFileSync(path, [...lines, line].join('\n') + '\n');
     };
     edit('etc/group', group, `${group}:x:${gid}:`);
@@ -274,7 +303,14 @@ export class Buildroot {
    */
   async runInside(
     argv: string[],
-    options: { asRoot?: boolean; network?: boolean; log?: Writable; capture?: boolean; cwd?: string; interactive?: boolean } = {},
+    options: {
+      asRoot?: boolean;
+      network?: boolean;
+      log?: Writable;
+      capture?: boolean;
+      cwd?: string;
+      interactive?: boolean;
+    } = {},
   ): Promise<{ code: number; stdout: string }> {
     const root = this.config.rootdir;
     const spec: SandboxSpec = {
@@ -290,6 +326,11 @@ export class Buildroot {
     };
     this.logs.debug(`Executing command in ${root}: ${JSON.stringify(argv)}`);
     const log = options.log ?? this.logs.root;
-    return runSandboxed(spec, { log, capture: options.capture, interactive: options.interactive, onLine: (l) => this.logs.echo(l) });
+    return runSandboxed(spec, {
+      log,
+      capture: options.capture,
+      interactive: options.interactive,
+      onLine: (l) => this.logs.echo(l),
+    });
   }
 }

@@ -33,7 +33,10 @@ import { toJson, type PyDict } from '../config/pyvalue.js';
 /** Mock's separator: rpm's --qf cannot end records with NUL. */
 const sep = '|/@';
 const fields = ['name', 'arch', 'license', 'version', 'release', 'epoch', 'sigmd5', 'signature'] as const;
-const queryFormat = ['%{name}', '%{arch}', '%{license}', '%{version}', '%{release}', '%{epoch}', '%{sigmd5}', '%{sigpgp:pgpsig}'].join(sep) + '\\n';
+const queryFormat =
+  ['%{name}', '%{arch}', '%{license}', '%{version}', '%{release}', '%{epoch}', '%{sigmd5}', '%{sigpgp:pgpsig}'].join(
+    sep,
+  ) + '\\n';
 
 type Queried = Omit<LockedRpm, 'url'>;
 
@@ -45,7 +48,10 @@ export async function queryInstalledForLock(br: Buildroot): Promise<Queried[]> {
     .sort()
     .map((line) => {
       const values = line.split(sep);
-      const rec = Object.fromEntries(fields.map((f, i) => [f, values[i] ?? ''])) as Record<(typeof fields)[number], string>;
+      const rec = Object.fromEntries(fields.map((f, i) => [f, values[i] ?? ''])) as Record<
+        (typeof fields)[number],
+        string
+      >;
       return {
         name: rec.name,
         arch: rec.arch,
@@ -67,7 +73,10 @@ const nvra = (r: Queried): string => `${r.name}-${r.version}-${r.release}.${r.ar
 async function locate(br: Buildroot, rpms: Queried[]): Promise<Map<string, string>> {
   const out = await br.repoquery(['repoquery', '-q', '--location', ...rpms.map(nvra)]);
   const byNameArch = new Map<string, string>();
-  for (const url of out.split('\n').map((l) => l.trim()).filter((l) => /^[a-z]+:\/\//.test(l))) {
+  for (const url of out
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => /^[a-z]+:\/\//.test(l))) {
     const parsed = parseNevra(decodeURIComponent(url.split('/').pop()!).replace(/\.rpm$/, ''));
     if (parsed) byNameArch.set(`${parsed.name}.${parsed.arch}`, url);
   }
@@ -109,7 +118,10 @@ async function checkUrls(urls: string[], repos: CachedRepo[]): Promise<string[]>
   if (failures.length) {
     const shown = failures.sort().slice(0, 5).join(', ');
     const more = failures.length > 5 ? `, and ${failures.length - 5} more` : '';
-    throw new IsomockError(`${failures.length} package location(s) do not answer: ${shown}${more}`, ExitCode.packageManager);
+    throw new IsomockError(
+      `${failures.length} package location(s) do not answer: ${shown}${more}`,
+      ExitCode.packageManager,
+    );
   }
   return checked;
 }
@@ -130,7 +142,10 @@ export async function recordLockfile(
     );
   }
   const repos = await cachedRepos(br.config);
-  const urls = await checkUrls(queried.map((r) => locations.get(`${r.name}.${r.arch}`)!), repos);
+  const urls = await checkUrls(
+    queried.map((r) => locations.get(`${r.name}.${r.arch}`)!),
+    repos,
+  );
   const rpms: LockedRpm[] = queried.map((r, i) => ({ ...r, url: urls[i]! }));
   const config: Record<string, JsonValue> = {};
   const expanded = withUniqueRoot(rawConfig);
@@ -139,8 +154,16 @@ export async function recordLockfile(
     if (value !== undefined) config[key] = toJson(value) as JsonValue;
   }
   // As Mock records them: typed as configured, with every --define and %_buildhost.
-  config['macros'] = { '%_buildhost': br.config.macros['%_buildhost']!, ...(config['macros'] as Record<string, JsonValue>) };
-  const lock: Lockfile = { version: currentLockfileVersion, buildroot: { rpms }, ...(bootstrap ? { bootstrap } : {}), config };
+  config['macros'] = {
+    '%_buildhost': br.config.macros['%_buildhost']!,
+    ...(config['macros'] as Record<string, JsonValue>),
+  };
+  const lock: Lockfile = {
+    version: currentLockfileVersion,
+    buildroot: { rpms },
+    ...(bootstrap ? { bootstrap } : {}),
+    config,
+  };
   return { lock, sidecar: await recordSidecar(repos, rpms) };
 }
 
@@ -166,7 +189,11 @@ async function cachedMirrors(dir: string): Promise<string[]> {
     const text = readFileSync(path);
     // dnf accepts a metalink document given as mirrorlist= too.
     if (/<metalink[\s>]/.test(text.subarray(0, 4096).toString('utf8'))) return (await parseMetalink(text)).mirrors;
-    return text.toString('utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    return text
+      .toString('utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
   }
   return [];
 }
@@ -184,7 +211,10 @@ async function cachedRepos(config: BuildConfig): Promise<CachedRepo[]> {
 }
 
 /** The cached file of a locked package, if dnf kept it (keepcache=1) and it is that package. */
-async function cachedFile(repos: CachedRepo[], rpm: LockedRpm): Promise<{ repo: CachedRepo; path: string } | undefined> {
+async function cachedFile(
+  repos: CachedRepo[],
+  rpm: LockedRpm,
+): Promise<{ repo: CachedRepo; path: string } | undefined> {
   const name = rpmFileName(rpm);
   for (const repo of repos) {
     const path = join(repo.dir, 'packages', name);

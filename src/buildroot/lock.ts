@@ -44,7 +44,12 @@ function readOwner(path: string): number | undefined {
  * Takes the lock at path, waiting up to waitMs for a live owner (printing
  * who holds it), or fails with Mock's "lock held" exit code.
  */
-export async function lockRoot(path: string, what: string, waitMs: number, notify: (m: string) => void): Promise<RootLock> {
+export async function lockRoot(
+  path: string,
+  what: string,
+  waitMs: number,
+  notify: (m: string) => void,
+): Promise<RootLock> {
   const deadline = Date.now() + waitMs;
   let told = false;
   for (;;) {
@@ -66,7 +71,10 @@ export async function lockRoot(path: string, what: string, waitMs: number, notif
       continue;
     }
     if (Date.now() >= deadline) {
-      throw new IsomockError(`${what} is in use by process ${owner ?? '?'} (lock ${path}); use --uniqueext for a parallel root`, ExitCode.lockHeld);
+      throw new IsomockError(
+        `${what} is in use by process ${owner ?? '?'} (lock ${path}); use --uniqueext for a parallel root`,
+        ExitCode.lockHeld,
+      );
     }
     if (!told) {
       notify(`waiting for the lock on ${what}, held by process ${owner ?? '?'}`);

@@ -35,8 +35,29 @@ export async function reexecInNetworkNamespace(argv: string[]): Promise<number> 
     const script = 'ip link set lo up && exec "$@"';
     const child = spawn(
       '/usr/bin/setpriv',
-      ['--pdeathsig', 'KILL', '--', '/usr/bin/unshare', '--net', '--', '/bin/sh', '-c', script, 'sh', process.execPath, ...process.execArgv, ...argv],
-      { stdio: 'inherit', env: { ...process.env, [envKey]: String(port), PATH: `/usr/sbin:/usr/bin:/sbin:/bin:${process.env['PATH'] ?? ''}` } },
+      [
+        '--pdeathsig',
+        'KILL',
+        '--',
+        '/usr/bin/unshare',
+        '--net',
+        '--',
+        '/bin/sh',
+        '-c',
+        script,
+        'sh',
+        process.execPath,
+        ...process.execArgv,
+        ...argv,
+      ],
+      {
+        stdio: 'inherit',
+        env: {
+          ...process.env,
+          [envKey]: String(port),
+          PATH: `/usr/sbin:/usr/bin:/sbin:/bin:${process.env['PATH'] ?? ''}`,
+        },
+      },
     );
     const forward = (sig: NodeJS.Signals): void => void child.kill(sig);
     process.on('SIGINT', forward).on('SIGTERM', forward);
@@ -64,7 +85,10 @@ export async function proveCut(port: number): Promise<string> {
     });
   });
   if (reached) {
-    throw new IsomockError(`network cut failed: the host's 127.0.0.1:${port} is reachable from the isolated build`, ExitCode.chroot);
+    throw new IsomockError(
+      `network cut failed: the host's 127.0.0.1:${port} is reachable from the isolated build`,
+      ExitCode.chroot,
+    );
   }
   return `network cut verified: the host's listener on 127.0.0.1:${port} is unreachable from this step (own network namespace, only lo)`;
 }

@@ -76,7 +76,13 @@ export async function buildSrpmFromSpec(br: Buildroot, spec: string, sources?: s
     for (const f of files.filter((f) => statSync(f).isFile())) br.copyIn(f, `${topdir}/SOURCES/${basename(f)}`);
   }
   for (const f of readdirSync(srpmsDir)) rmSync(join(srpmsDir, f));
-  const code = await rpmbuildAs(br, ['-bs', '--target', br.config.rpmbuildArch, '--nodeps', `${topdir}/SPECS/${basename(spec)}`]);
+  const code = await rpmbuildAs(br, [
+    '-bs',
+    '--target',
+    br.config.rpmbuildArch,
+    '--nodeps',
+    `${topdir}/SPECS/${basename(spec)}`,
+  ]);
   if (code !== 0) throw buildError(`rpmbuild -bs of ${basename(spec)} failed (exit ${code})`, br);
   const built = readdirSync(srpmsDir).find((f) => f.endsWith('.src.rpm'));
   if (!built) throw buildError(`rpmbuild -bs of ${basename(spec)} wrote no source package`, br);
@@ -117,7 +123,8 @@ export async function buildSrpm(br: Buildroot, srpm: string, options: BuildOptio
       if (code === 0) break;
       // 11: rpmbuild wrote a *.buildreqs.nosrc.rpm listing unmet BuildRequires.
       if (code !== 11) throw buildError(`rpmbuild -br failed (exit ${code})`, br);
-      if (options.locked) throw buildError('the SRPM needs BuildRequires the lockfile does not hold (rpmbuild -br exit 11)', br);
+      if (options.locked)
+        throw buildError('the SRPM needs BuildRequires the lockfile does not hold (rpmbuild -br exit 11)', br);
       if (round > maxRounds) throw buildError(`BuildRequires still missing after ${maxRounds} rounds`, br);
       // Without %generate_buildrequires rpmbuild writes no nosrc.rpm: the static ones are the SRPM's.
       const nosrcs = readdirSync(srpmsDir).filter(isNosrc);
@@ -126,13 +133,16 @@ export async function buildSrpm(br: Buildroot, srpm: string, options: BuildOptio
       for (const f of wanted) changed = (await br.packageManager(['builddep', join(srpmsDir, f)])).changed || changed;
       for (const f of nosrcs) rmSync(join(srpmsDir, f));
       resolverRounds++;
-      if (!changed) throw buildError('rpmbuild reports missing BuildRequires that the package manager installs nothing for', br);
+      if (!changed)
+        throw buildError('rpmbuild reports missing BuildRequires that the package manager installs nothing for', br);
     }
     if (dynamic && options.calculateOnly) {
       // Mock keeps the final nosrc.rpm (static + generated BuildRequires); --nodeps writes it even when all are met.
       const code = await rpmbuild(['-br', '--noprep', ...target, '--nodeps', spec]);
       if (code !== 0 && code !== 11) throw buildError(`rpmbuild -br failed (exit ${code})`, br);
-      buildreqsNosrc = readdirSync(srpmsDir).filter(isNosrc).map((f) => join(srpmsDir, f))[0];
+      buildreqsNosrc = readdirSync(srpmsDir)
+        .filter(isNosrc)
+        .map((f) => join(srpmsDir, f))[0];
     }
   });
 
@@ -153,7 +163,9 @@ export async function buildSrpm(br: Buildroot, srpm: string, options: BuildOptio
   }
   const rpmsDir = br.inRoot(`${topdir}/RPMS`);
   return {
-    srpms: readdirSync(srpmsDir).filter((f) => f.endsWith('.src.rpm') && !isNosrc(f)).map((f) => join(srpmsDir, f)),
+    srpms: readdirSync(srpmsDir)
+      .filter((f) => f.endsWith('.src.rpm') && !isNosrc(f))
+      .map((f) => join(srpmsDir, f)),
     rpms: options.calculateOnly ? [] : listRpms(rpmsDir),
     buildreqsNosrc,
     resolverRounds,

@@ -24,11 +24,15 @@ export function verbosity(args: ParsedArgs): Verbosity {
 }
 
 /** The bootstrap for an online build, as the config asks for it. */
-export function bootstrapFor(config: BuildConfig): ((logs: BuildLogs) => ReturnType<typeof prepareBootstrap>) | undefined {
+export function bootstrapFor(
+  config: BuildConfig,
+): ((logs: BuildLogs) => ReturnType<typeof prepareBootstrap>) | undefined {
   if (!config.useBootstrap || !config.useBootstrapImage) return undefined;
   return (logs) => {
     if (!config.bootstrapImageReady) {
-      logs.info(`bootstrap_image_ready is False: isomock uses ${config.bootstrapImage} as it is (it must hold the package manager)`);
+      logs.info(
+        `bootstrap_image_ready is False: isomock uses ${config.bootstrapImage} as it is (it must hold the package manager)`,
+      );
     }
     return prepareBootstrap({
       image: config.bootstrapImage,
@@ -55,7 +59,8 @@ export async function buildCommand(args: ParsedArgs, argv: string[]): Promise<nu
   const mode = args.mode ?? 'rebuild';
   const srpms = args.positionals;
   const spec = str(args, 'spec');
-  if (mode === 'buildsrpm' && spec === undefined) throw new CommandLineError('--buildsrpm needs --spec (and --sources if the spec has any)');
+  if (mode === 'buildsrpm' && spec === undefined)
+    throw new CommandLineError('--buildsrpm needs --spec (and --sources if the spec has any)');
   if (mode !== 'buildsrpm' && srpms.length === 0) throw new CommandLineError(`--${mode} needs an SRPM`);
   const nocheck = flag(args, 'nocheck');
 
@@ -72,7 +77,15 @@ export async function buildCommand(args: ParsedArgs, argv: string[]): Promise<nu
     const options = { ...loadOptionsFromArgs(args, argv), root: isolatedBuildConfig };
     const load = (overrides: PyDict): PyDict => loadConfig({ ...options, overrides }).raw;
     report(
-      await runIsolatedBuild({ lockfile, repo, srpms, loadConfig: load, nocheck, verbosity: verbosity(args), preamble: [proof] }),
+      await runIsolatedBuild({
+        lockfile,
+        repo,
+        srpms,
+        loadConfig: load,
+        nocheck,
+        verbosity: verbosity(args),
+        preamble: [proof],
+      }),
       args,
     );
     return ExitCode.ok;
@@ -89,7 +102,7 @@ export async function buildCommand(args: ParsedArgs, argv: string[]): Promise<nu
       calculateOnly: mode === 'calculate-build-dependencies',
       noClean: flag(args, 'no-clean'),
       nocheck,
-     
+
       verbosity: verbosity(args),
       bootstrap: bootstrapFor(config),
     }),

@@ -33,7 +33,8 @@ interface Subcommand {
 const subcommands: Record<string, Subcommand> = {
   'isolated-repo': {
     options: isolatedRepoOptions,
-    usage: 'usage: isomock isolated-repo --lockfile FILE --output-repo DIR [--client-cert-for HOST CERT [KEY]] [--jobs N] [--bootstrap-tar]',
+    usage:
+      'usage: isomock isolated-repo --lockfile FILE --output-repo DIR [--client-cert-for HOST CERT [KEY]] [--jobs N] [--bootstrap-tar]',
     run: async (args) => (await import('../commands/isolated-repo.js')).isolatedRepoCommand(args),
   },
   image: {
@@ -69,10 +70,17 @@ async function runMain(args: ParsedArgs, argv: string[]): Promise<number> {
       import('../config/load.js'),
     ]);
     const loaded = loadConfig(loadOptionsFromArgs(args, argv));
-    process.stdout.write(renderDebugConfig(loaded, { expanded: mode === 'debug-config-expanded', json: flag(args, 'json') }));
+    process.stdout.write(
+      renderDebugConfig(loaded, { expanded: mode === 'debug-config-expanded', json: flag(args, 'json') }),
+    );
     return ExitCode.ok;
   }
-  if (mode === 'rebuild' || mode === 'buildsrpm' || mode === 'calculate-build-dependencies' || mode === 'isolated-build') {
+  if (
+    mode === 'rebuild' ||
+    mode === 'buildsrpm' ||
+    mode === 'calculate-build-dependencies' ||
+    mode === 'isolated-build'
+  ) {
     return (await import('./build.js')).buildCommand(args, argv);
   }
   const modes = await import('./modes.js');

@@ -42,7 +42,8 @@ export async function buildrootModeCommand(mode: BuildrootMode, args: ParsedArgs
     case 'scrub': {
       const types = list(args, 'scrub');
       const bad = types.find((t) => !isScrubType(t));
-      if (bad !== undefined) throw new CommandLineError(`--scrub: unknown type '${bad}' (choose from ${scrubTypes.join(', ')})`);
+      if (bad !== undefined)
+        throw new CommandLineError(`--scrub: unknown type '${bad}' (choose from ${scrubTypes.join(', ')})`);
       await withRootLock(config, () => scrub(config, types.filter(isScrubType), notify));
       return ExitCode.ok;
     }

@@ -75,17 +75,23 @@ export async function runBuild(req: BuildRequest): Promise<BuildReport> {
   const inputs: [string, string | undefined][] = [...req.srpms.map((p): [string, string] => ['SRPM', p])];
   if (req.fromSpec) inputs.push(['spec', req.fromSpec.spec], ['sources', req.fromSpec.sources]);
   for (const [what, path] of inputs) {
-    if (path !== undefined && !existsSync(path)) throw new IsomockError(`no such ${what}: ${path}`, ExitCode.badCmdline);
+    if (path !== undefined && !existsSync(path))
+      throw new IsomockError(`no such ${what}: ${path}`, ExitCode.badCmdline);
   }
   try {
     mkdirSync(config.resultdir, { recursive: true });
   } catch (err) {
-    throw new IsomockError(`cannot create result dir ${config.resultdir}: ${(err as Error).message}`, ExitCode.resultDir);
+    throw new IsomockError(
+      `cannot create result dir ${config.resultdir}: ${(err as Error).message}`,
+      ExitCode.resultDir,
+    );
   }
   const logs = new BuildLogs(config.resultdir, req.verbosity);
   for (const line of req.preamble ?? []) logs.info(line);
   mkdirSync(config.basedir, { recursive: true });
-  const lock = await lockRoot(join(config.basedir, `${config.root}.lock`), `root ${config.root}`, 0, (m) => logs.info(m));
+  const lock = await lockRoot(join(config.basedir, `${config.root}.lock`), `root ${config.root}`, 0, (m) =>
+    logs.info(m),
+  );
   const results: string[] = [];
   let lockfile: string | undefined;
   let made: Buildroot | undefined;

@@ -33,13 +33,28 @@ export interface CommandOptions {
  * config_opts['environment']). It shares isomock's terminal and, as in Mock,
  * is not logged. Resolves with the shell's exit code.
  */
-export async function shell(req: ChrootRequest, words: string[], options: CommandOptions & { tty: boolean }): Promise<number> {
+export async function shell(
+  req: ChrootRequest,
+  words: string[],
+  options: CommandOptions & { tty: boolean },
+): Promise<number> {
   return inBuildroot(req, async (br) => {
-    const argv = words.length > 0
-      ? ['/bin/sh', '-c', words.join(' ')]
-      : // The sandbox's set-up shell (dash) drops PS1 from the environment: hand it over again.
-        ['/usr/bin/env', `PS1=${br.config.environment['PS1'] ?? ''}`, '/bin/sh', '-l', ...(options.tty ? ['-i'] : [])];
-    const { code } = await br.runInside(argv, { asRoot: options.asRoot, cwd: options.cwd ?? br.config.chroothome, interactive: true });
+    const argv =
+      words.length > 0
+        ? ['/bin/sh', '-c', words.join(' ')]
+        : // The sandbox's set-up shell (dash) drops PS1 from the environment: hand it over again.
+          [
+            '/usr/bin/env',
+            `PS1=${br.config.environment['PS1'] ?? ''}`,
+            '/bin/sh',
+            '-l',
+            ...(options.tty ? ['-i'] : []),
+          ];
+    const { code } = await br.runInside(argv, {
+      asRoot: options.asRoot,
+      cwd: options.cwd ?? br.config.chroothome,
+      interactive: true,
+    });
     return code;
   });
 }
@@ -59,8 +74,13 @@ function tee(targets: Writable[]): Writable {
  * as they are (no shell expansion), as Mock does. The output goes to `out`
  * and to root.log. Resolves with the command's exit code.
  */
-export async function chroot(req: ChrootRequest, words: string[], options: CommandOptions & { out: Writable }): Promise<number> {
-  if (words.length === 0) throw new IsomockError('You must specify a command to run with --chroot', ExitCode.missingArguments);
+export async function chroot(
+  req: ChrootRequest,
+  words: string[],
+  options: CommandOptions & { out: Writable },
+): Promise<number> {
+  if (words.length === 0)
+    throw new IsomockError('You must specify a command to run with --chroot', ExitCode.missingArguments);
   return inBuildroot(req, async (br) => {
     const argv = words.length === 1 ? ['/bin/sh', '-c', words[0]!] : words;
     br.logs.info(`Running in chroot: ${JSON.stringify(words)}`);
@@ -82,7 +102,8 @@ function hostFileBinds(br: Buildroot, files: string[]): Bind[] {
  * Dynamic BuildRequires are not installed, as in Mock.
  */
 export async function installDeps(req: ChrootRequest, files: string[]): Promise<void> {
-  if (files.length === 0) throw new IsomockError('You must specify an SRPM file with --installdeps', ExitCode.missingArguments);
+  if (files.length === 0)
+    throw new IsomockError('You must specify an SRPM file with --installdeps', ExitCode.missingArguments);
   const paths = files.map((f) => resolve(f));
   for (const [i, path] of paths.entries()) {
     if (!existsSync(path)) throw new IsomockError(`--installdeps: no such file: ${files[i]}`, ExitCode.badCmdline);
@@ -91,11 +112,16 @@ export async function installDeps(req: ChrootRequest, files: string[]): Promise<
       await readRpmPackage(path);
     } catch (err) {
       if (!(err instanceof IsomockError)) throw err;
-      throw new IsomockError(`--installdeps: ${err.message}; expected an SRPM, an RPM or a .spec file`, ExitCode.badCmdline);
+      throw new IsomockError(
+        `--installdeps: ${err.message}; expected an SRPM, an RPM or a .spec file`,
+        ExitCode.badCmdline,
+      );
     }
   }
   await inBuildroot(req, async (br) => {
-    await br.logs.step('installing build dependencies', () => br.packageManager(['builddep', ...paths], hostFileBinds(br, paths)));
+    await br.logs.step('installing build dependencies', () =>
+      br.packageManager(['builddep', ...paths], hostFileBinds(br, paths)),
+    );
   });
 }
 
@@ -106,7 +132,8 @@ function isLocalRpm(arg: string): boolean {
 
 /** --install: package names, provides, or paths to local RPM files, installed with the package manager. */
 export async function installPackages(req: ChrootRequest, packages: string[]): Promise<void> {
-  if (packages.length === 0) throw new IsomockError('You must specify a package list to install.', ExitCode.missingArguments);
+  if (packages.length === 0)
+    throw new IsomockError('You must specify a package list to install.', ExitCode.missingArguments);
   const args = packages.map((p) => (isLocalRpm(p) ? resolve(p) : p));
   const localFiles = packages.filter(isLocalRpm).map((p) => resolve(p));
   await inBuildroot(req, async (br) => {

@@ -64,7 +64,10 @@ export async function inBuildroot<T>(req: ChrootRequest, fn: (br: Buildroot) => 
     try {
       mkdirSync(config.resultdir, { recursive: true });
     } catch (err) {
-      throw new IsomockError(`cannot create result dir ${config.resultdir}: ${(err as Error).message}`, ExitCode.resultDir);
+      throw new IsomockError(
+        `cannot create result dir ${config.resultdir}: ${(err as Error).message}`,
+        ExitCode.resultDir,
+      );
     }
     const logs = new BuildLogs(config.resultdir, req.verbosity);
     try {

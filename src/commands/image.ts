@@ -13,11 +13,14 @@ import { getImage, imageContext } from '../image/source.js';
 export async function imageCommand(args: ParsedArgs): Promise<number> {
   const [action, ref, dir, ...extra] = args.positionals;
   const wantDir = action === 'save';
-  if (!action || !['pull', 'inspect', 'save'].includes(action)) throw new CommandLineError(`image: unknown action '${action ?? ''}' (pull, inspect or save)`);
+  if (!action || !['pull', 'inspect', 'save'].includes(action))
+    throw new CommandLineError(`image: unknown action '${action ?? ''}' (pull, inspect or save)`);
   if (!ref) throw new CommandLineError(`image ${action}: an image reference is needed`);
-  if ((wantDir && !dir) || extra.length > 0 || (!wantDir && dir)) throw new CommandLineError(`image ${action}: wrong number of arguments`);
+  if ((wantDir && !dir) || extra.length > 0 || (!wantDir && dir))
+    throw new CommandLineError(`image ${action}: wrong number of arguments`);
   const format = str(args, 'format') ?? 'dir';
-  if (format !== 'dir' && format !== 'oci-archive') throw new CommandLineError(`image save: unknown --format '${format}' (dir or oci-archive)`);
+  if (format !== 'dir' && format !== 'oci-archive')
+    throw new CommandLineError(`image save: unknown --format '${format}' (dir or oci-archive)`);
   const arch = str(args, 'arch');
   const ctx = imageContext(arch !== undefined ? { arch } : {});
   const image = await getImage(ctx, ref, action !== 'inspect');
@@ -25,7 +28,9 @@ export async function imageCommand(args: ParsedArgs): Promise<number> {
   if (action === 'inspect') {
     const meta = imageMetadata(image);
     if (flag(args, 'json')) {
-      process.stdout.write(`${JSON.stringify({ name: formatReference(image.ref), ...meta, os: image.config.os ?? '', layers: image.manifest.layers.map((l) => l.digest) }, null, 2)}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ name: formatReference(image.ref), ...meta, os: image.config.os ?? '', layers: image.manifest.layers.map((l) => l.digest) }, null, 2)}\n`,
+      );
     } else {
       for (const [k, v] of Object.entries(meta)) process.stdout.write(`${k}: ${v}\n`);
     }

@@ -56,16 +56,26 @@ function checkArch(lock: Lockfile, source: string): void {
  */
 async function checkRepo(lock: Lockfile, lockfile: string, repo: string): Promise<string[]> {
   if (!existsSync(join(repo, 'repodata', 'repomd.xml'))) {
-    throw new IsomockError(`${repo} is not an offline repository made by isolated-repo (no repodata/repomd.xml)`, ExitCode.badCmdline);
+    throw new IsomockError(
+      `${repo} is not an offline repository made by isolated-repo (no repodata/repomd.xml)`,
+      ExitCode.badCmdline,
+    );
   }
   const paths = lock.buildroot.rpms.map((rpm) => join(repo, rpmFileName(rpm)));
   const missing = lock.buildroot.rpms.filter((_, i) => !existsSync(paths[i]!)).map(nevra);
   if (missing.length) {
-    throw new IsomockError(`${repo} lacks ${missing.length} locked package(s): ${missing.join(', ')}`, ExitCode.badCmdline);
+    throw new IsomockError(
+      `${repo} lacks ${missing.length} locked package(s): ${missing.join(', ')}`,
+      ExitCode.badCmdline,
+    );
   }
   const sidecarPath = sidecarPathFor(lockfile);
   const sidecar = readSidecar(sidecarPath, false);
-  await Promise.all(lock.buildroot.rpms.map((rpm, i) => verifyLockedRpm(paths[i]!, rpm, paths[i], sidecarEntry(sidecar, rpm, sidecarPath))));
+  await Promise.all(
+    lock.buildroot.rpms.map((rpm, i) =>
+      verifyLockedRpm(paths[i]!, rpm, paths[i], sidecarEntry(sidecar, rpm, sidecarPath)),
+    ),
+  );
   return paths;
 }
 
@@ -84,7 +94,11 @@ function savedImage(lock: Lockfile, repo: string): { image: string; assertDigest
   }
   candidates.push(`oci-archive:${join(repo, 'bootstrap.tar')}`);
   const found = candidates.find((c) => existsSync(c.slice(c.indexOf(':') + 1)));
-  if (!found) throw new IsomockError(`${repo} holds no saved bootstrap image (looked for ${candidates.join(', ')})`, ExitCode.bootstrap);
+  if (!found)
+    throw new IsomockError(
+      `${repo} holds no saved bootstrap image (looked for ${candidates.join(', ')})`,
+      ExitCode.bootstrap,
+    );
   return { image: found, assertDigest: boot.image_digest };
 }
 
@@ -127,7 +141,15 @@ export async function runIsolatedBuild(req: IsolatedBuildRequest): Promise<Build
     verbosity: req.verbosity,
     lockedInstall,
     buildrootBinds: [{ source: repo, inside: repoMountPoint }],
-    bootstrap: lock.bootstrap ? (logs) => prepareBootstrap({ ...savedImage(lock, repo), targetArch: config.targetArch, cacheTopdir: config.cacheTopdir, logs }) : undefined,
+    bootstrap: lock.bootstrap
+      ? (logs) =>
+          prepareBootstrap({
+            ...savedImage(lock, repo),
+            targetArch: config.targetArch,
+            cacheTopdir: config.cacheTopdir,
+            logs,
+          })
+      : undefined,
     preamble: req.preamble,
   });
 }

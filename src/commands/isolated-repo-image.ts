@@ -6,7 +6,18 @@
  * temporary directory and renamed into place, so a layout under its final
  * name is always complete; a complete one is reused without any network.
  */
-import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ExitCode, IsomockError } from '../errors.js';
 import type { Lockfile } from '../lockfile/lockfile.js';
@@ -82,11 +93,17 @@ function chooseStore(repoDir: string): { store: BlobStore; temporary: boolean } 
 }
 
 /** Saves the lockfile's bootstrap image into repoDir; undefined when the lockfile used none. */
-export async function saveBootstrapImage(lock: Lockfile, lockfile: string, repoDir: string, archive: boolean): Promise<SavedImage | undefined> {
+export async function saveBootstrapImage(
+  lock: Lockfile,
+  lockfile: string,
+  repoDir: string,
+  archive: boolean,
+): Promise<SavedImage | undefined> {
   if (!lock.bootstrap) return undefined;
   const pullDigest = lock.bootstrap.pull_digest;
   const imageName = lock.config['bootstrap_image'];
-  if (typeof imageName !== 'string') throw badLock(lockfile, 'bootstrap is set but config.bootstrap_image is not an image name');
+  if (typeof imageName !== 'string')
+    throw badLock(lockfile, 'bootstrap is set but config.bootstrap_image is not an image name');
   if (pullDigest === undefined) return saveByImageDigest(lock, imageName, repoDir);
   const name = splitReference(imageName).name;
   const pinned = `${name}@${pullDigest}`;
@@ -94,12 +111,17 @@ export async function saveBootstrapImage(lock: Lockfile, lockfile: string, repoD
   const { store, temporary } = chooseStore(repoDir);
   try {
     const ctx: ImageContext = { ...imageContext({ storeDir: store.root }), store };
-    if (lock.bootstrap.architecture !== undefined) ctx.platform = { os: 'linux', architecture: lock.bootstrap.architecture };
+    if (lock.bootstrap.architecture !== undefined)
+      ctx.platform = { os: 'linux', architecture: lock.bootstrap.architecture };
     // Short names are resolved as podman would; any candidate already saved will do.
     for (const ref of resolveShortName(ctx.conf, pinned)) {
       const dir = join(repoDir, ref.registry, `${ref.repository}@${pullDigest}`);
       if (layoutComplete(dir, pullDigest)) {
-        return { dir, reused: true, ...(archive && { archive: await writeArchive(store, await loadDir(store, dir), repoDir) }) };
+        return {
+          dir,
+          reused: true,
+          ...(archive && { archive: await writeArchive(store, await loadDir(store, dir), repoDir) }),
+        };
       }
     }
     const image = await getImage(ctx, pinned, true);
@@ -133,7 +155,10 @@ async function saveByImageDigest(lock: Lockfile, imageName: string, repoDir: str
   const { store, temporary } = chooseStore(repoDir);
   try {
     const arch = lock.config['target_arch'];
-    const ctx: ImageContext = { ...imageContext({ storeDir: store.root, ...(typeof arch === 'string' && { arch }) }), store };
+    const ctx: ImageContext = {
+      ...imageContext({ storeDir: store.root, ...(typeof arch === 'string' && { arch }) }),
+      store,
+    };
     const image = await getImage(ctx, imageName, true);
     const found = imageMetadata(image).image_digest;
     if (found !== lock.bootstrap!.image_digest) {

@@ -17,8 +17,21 @@ import { lockRoot } from '../buildroot/lock.js';
 import { parseLockfile, rpmFileName, type LockedRpm, type Lockfile } from '../lockfile/lockfile.js';
 import { verifyLockedRpm } from '../lockfile/verify-rpm.js';
 import { readSidecar, sidecarEntry, sidecarPathFor, type Sidecar } from '../lockfile/sidecar.js';
-import { downloadAll, partSuffix, type ClientCert, type DownloadItem, type DownloadProgress } from '../repo/downloader.js';
-import { readState, recordFile, repodataFingerprint, unchanged, writeState, type RepoState } from '../repo/repo-state.js';
+import {
+  downloadAll,
+  partSuffix,
+  type ClientCert,
+  type DownloadItem,
+  type DownloadProgress,
+} from '../repo/downloader.js';
+import {
+  readState,
+  recordFile,
+  repodataFingerprint,
+  unchanged,
+  writeState,
+  type RepoState,
+} from '../repo/repo-state.js';
 import { makeRepodata, removeRepodataLeftovers, retireRepodata } from './repodata.js';
 import { removeImageLeftovers, saveBootstrapImage, type SavedImage } from './isolated-repo-image.js';
 
@@ -63,7 +76,10 @@ function readLockfile(path: string): Lockfile {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new IsomockError(`cannot read lockfile ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, ExitCode.badCmdline);
+    throw new IsomockError(
+      `cannot read lockfile ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      ExitCode.badCmdline,
+    );
   }
   return parseLockfile(text, path);
 }
@@ -75,7 +91,10 @@ function fileNames(lock: Lockfile, source: string): Map<string, LockedRpm> {
     const name = rpmFileName(rpm, `${source}: buildroot.rpms[${i}] (${rpm.name})`);
     const other = byName.get(name);
     if (other) {
-      throw new IsomockError(`invalid lockfile ${source}: buildroot.rpms[${i}] (${rpm.url}) and ${other.url} both save as ${name}`, ExitCode.badCmdline);
+      throw new IsomockError(
+        `invalid lockfile ${source}: buildroot.rpms[${i}] (${rpm.url}) and ${other.url} both save as ${name}`,
+        ExitCode.badCmdline,
+      );
     }
     byName.set(name, rpm);
   });
@@ -112,7 +131,9 @@ export async function isolatedRepo(o: IsolatedRepoOptions): Promise<IsolatedRepo
     const trusted = (name: string, rpm: LockedRpm, path: string): boolean => {
       const record = state.files[name];
       const sha256 = recorded.get(name)?.sha256 ?? undefined;
-      return record?.sigmd5 === rpm.sigmd5 && (sha256 === undefined || record.sha256 === sha256) && unchanged(record, path);
+      return (
+        record?.sigmd5 === rpm.sigmd5 && (sha256 === undefined || record.sha256 === sha256) && unchanged(record, path)
+      );
     };
     const known = [...wanted].every(([name, rpm]) => trusted(name, rpm, join(dir, name)));
     const repodataCurrent = state.repodata !== undefined && repodataFingerprint(dir) === state.repodata;
@@ -127,7 +148,8 @@ export async function isolatedRepo(o: IsolatedRepoOptions): Promise<IsolatedRepo
       url: rpm.url,
       name,
       verify: async (path, shownAs) => {
-        if (path !== join(dir, name) || !trusted(name, rpm, path)) await verifyLockedRpm(path, rpm, shownAs, recorded.get(name));
+        if (path !== join(dir, name) || !trusted(name, rpm, path))
+          await verifyLockedRpm(path, rpm, shownAs, recorded.get(name));
       },
       replaceable: (path) => unchanged(state.files[name], path),
       placed: (path) => {
@@ -197,7 +219,8 @@ function clientCerts(args: ParsedArgs): Map<string, ClientCert> {
   for (const entry of (args.options.get('client-cert-for') ?? []) as string[][]) {
     const [host, cert, key] = entry;
     for (const file of [cert, key]) {
-      if (file !== undefined && !existsSync(file)) throw new CommandLineError(`--client-cert-for ${host}: ${file} does not exist`);
+      if (file !== undefined && !existsSync(file))
+        throw new CommandLineError(`--client-cert-for ${host}: ${file} does not exist`);
     }
     certs.set(host!, { cert: cert!, ...(key !== undefined && { key }) });
   }
@@ -209,11 +232,14 @@ export async function isolatedRepoCommand(args: ParsedArgs): Promise<number> {
   const lockfile = str(args, 'lockfile');
   const outputRepo = str(args, 'output-repo');
   const isomockLock = str(args, 'isomock-lock');
-  if (lockfile === undefined || outputRepo === undefined) throw new CommandLineError('isolated-repo needs --lockfile FILE and --output-repo DIR');
-  if (args.positionals.length > 0) throw new CommandLineError(`isolated-repo: unexpected argument '${args.positionals[0]}'`);
+  if (lockfile === undefined || outputRepo === undefined)
+    throw new CommandLineError('isolated-repo needs --lockfile FILE and --output-repo DIR');
+  if (args.positionals.length > 0)
+    throw new CommandLineError(`isolated-repo: unexpected argument '${args.positionals[0]}'`);
   const jobsText = str(args, 'jobs') ?? String(defaultJobs);
   const jobs = Number(jobsText);
-  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new CommandLineError(`--jobs ${jobsText}: a whole number from 1 to 64 is needed`);
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64)
+    throw new CommandLineError(`--jobs ${jobsText}: a whole number from 1 to 64 is needed`);
   const quiet = flag(args, 'quiet');
   const tty = process.stderr.isTTY;
   let shown = 0;
@@ -242,7 +268,9 @@ export async function isolatedRepoCommand(args: ParsedArgs): Promise<number> {
       }
     },
   });
-  const image = result.image ? `; bootstrap image ${result.image.reused ? 'already in' : 'saved to'} ${result.image.dir}` : '';
+  const image = result.image
+    ? `; bootstrap image ${result.image.reused ? 'already in' : 'saved to'} ${result.image.dir}`
+    : '';
   say(
     `isolated-repo: ${result.rpms} RPMs verified in ${result.dir} (${result.downloaded} downloaded, ${result.reused} already there), ` +
       `${mib(result.bytesDownloaded)} in ${result.downloadSeconds.toFixed(1)} s (${rate(result.bytesDownloaded, result.downloadSeconds)}); ` +

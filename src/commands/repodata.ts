@@ -34,7 +34,8 @@ export function retireRepodata(dir: string): void {
 /** Removes what an interrupted run may have left: isomock's temporary metadata directories. */
 export function removeRepodataLeftovers(dir: string): void {
   for (const name of readdirSync(dir)) {
-    if (name.startsWith(newPrefix) || name.startsWith(oldPrefix)) rmSync(join(dir, name), { recursive: true, force: true });
+    if (name.startsWith(newPrefix) || name.startsWith(oldPrefix))
+      rmSync(join(dir, name), { recursive: true, force: true });
   }
 }
 
@@ -48,7 +49,10 @@ export async function makeRepodata(dir: string): Promise<void> {
       onLine: (line) => output.push(line),
     });
     if (result.code !== 0) {
-      throw new IsomockError(`createrepo_c failed on ${dir} (exit ${result.code}): ${output.join(' ').trim() || 'no output'}`, ExitCode.error);
+      throw new IsomockError(
+        `createrepo_c failed on ${dir} (exit ${result.code}): ${output.join(' ').trim() || 'no output'}`,
+        ExitCode.error,
+      );
     }
     retireRepodata(dir);
     renameSync(join(staging, 'repodata'), join(dir, 'repodata'));

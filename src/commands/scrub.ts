@@ -8,7 +8,16 @@ import type { BuildConfig } from '../buildroot/build-config.js';
 import { bootstrapScratchDir } from '../buildroot/buildroot.js';
 import { removeTree } from '../buildroot/remove.js';
 
-export const scrubTypes = ['all', 'chroot', 'bootstrap', 'cache', 'root-cache', 'c-cache', 'yum-cache', 'dnf-cache'] as const;
+export const scrubTypes = [
+  'all',
+  'chroot',
+  'bootstrap',
+  'cache',
+  'root-cache',
+  'c-cache',
+  'yum-cache',
+  'dnf-cache',
+] as const;
 export type ScrubType = (typeof scrubTypes)[number];
 
 export function isScrubType(s: string): s is ScrubType {

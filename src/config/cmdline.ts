@@ -75,7 +75,9 @@ export function parseConfigOpts(items: string[]): Map<string, PyValue> {
 /** Mock's repo id for --addrepo: the URL without its scheme, '/' as '_', other punctuation dropped. */
 export function generateRepoId(baseurl: string, taken: string[]): string {
   const parts = baseurl.split('://');
-  const base = (parts.length > 1 ? parts.slice(1).join('/') : baseurl).replace(/\//g, '_').replace(/[^a-zA-Z0-9_]/g, '');
+  const base = (parts.length > 1 ? parts.slice(1).join('/') : baseurl)
+    .replace(/\//g, '_')
+    .replace(/[^a-zA-Z0-9_]/g, '');
   let id = base;
   for (let i = 1; taken.includes(id); i++) id = base + String(i);
   taken.push(id);
@@ -100,9 +102,11 @@ export function applyCmdline(config: PyDict, opts: CmdlineOptions, home: string)
   for (const [k, v] of parseConfigOpts(opts.configOpts ?? [])) config[optionAliases.get(k) ?? k] = v;
   if (opts.arch) config['target_arch'] = opts.arch;
   if (opts.target) {
-    if (opts.target.includes(',')) throw new CommandLineError(`--target option accepts only one arch. Invalid: ${opts.target}`);
+    if (opts.target.includes(','))
+      throw new CommandLineError(`--target option accepts only one arch. Invalid: ${opts.target}`);
     config['rpmbuild_arch'] = opts.target;
-  } else if (expandedOption(config, 'rpmbuild_arch') == null) config['rpmbuild_arch'] = expandedOption(config, 'target_arch') ?? null;
+  } else if (expandedOption(config, 'rpmbuild_arch') == null)
+    config['rpmbuild_arch'] = expandedOption(config, 'target_arch') ?? null;
   if (!expandedOption(config, 'repo_arch')) {
     const target = expandedOption(config, 'target_arch') ?? null;
     const map = expandedOption(config, 'repo_arch_map');
@@ -112,13 +116,15 @@ export function applyCmdline(config: PyDict, opts: CmdlineOptions, home: string)
   if (opts.nocheck) config['check'] = false;
   const bcond = (words: string[] | undefined, kind: string): string[] =>
     (words ?? []).map((w) => `_${kind}_${w.replace(/-/g, '_')} --${kind}-${w}`);
-  for (const d of [...(opts.defines ?? []), ...bcond(opts.with, 'with'), ...bcond(opts.without, 'without')]) setMacro(config, d);
+  for (const d of [...(opts.defines ?? []), ...bcond(opts.with, 'with'), ...bcond(opts.without, 'without')])
+    setMacro(config, d);
   if (opts.resultdir) config['resultdir'] = expanduser(opts.resultdir, home);
   if (opts.rootdir) config['rootdir'] = expanduser(opts.rootdir, home);
   if (opts.uniqueext) config['unique-ext'] = opts.uniqueext;
   if (opts.isolation !== undefined) {
     const useNspawn = { simple: false, nspawn: true, auto: null }[opts.isolation];
-    if (useNspawn === undefined) throw new CommandLineError(`Bad option for '--isolation'. Unknown value: ${opts.isolation}`);
+    if (useNspawn === undefined)
+      throw new CommandLineError(`Bad option for '--isolation'. Unknown value: ${opts.isolation}`);
     config['isolation'] = opts.isolation;
     config['use_nspawn'] = useNspawn;
   }
@@ -178,8 +184,10 @@ function addRepos(config: PyDict, urls: string[]): void {
     const pm = String(expandedOption(config, 'package_manager'));
     const key = optionAliases.get(`${pm}.conf`) ?? `${pm}.conf`;
     const current = config[key];
-    if (typeof current !== 'string') throw configError(`config_opts['${key}'] is not set: --addrepo needs a dnf.conf to add to`);
-    config[key] = expandString(current, config, key) +
+    if (typeof current !== 'string')
+      throw configError(`config_opts['${key}'] is not set: --addrepo needs a dnf.conf to add to`);
+    config[key] =
+      expandString(current, config, key) +
       `\n\n[${id}]\nname=${url}\nbaseurl=${url}\nenabled=1\nskip_if_unavailable=0\nmetadata_expire=0\ngpgcheck=0\ncost=1\nbest=1\n`;
   }
 }

@@ -62,8 +62,10 @@ export function parseDnfConf(text: string, source = "config_opts['dnf.conf']"): 
       return;
     }
     const eq = line.indexOf('=');
-    if (eq < 0) throw configError(`${where}: expected "option=value" or "[section]", found ${JSON.stringify(line.trim())}`);
-    if (!current) throw configError(`${where}: option ${JSON.stringify(line.slice(0, eq).trim())} before any [section]`);
+    if (eq < 0)
+      throw configError(`${where}: expected "option=value" or "[section]", found ${JSON.stringify(line.trim())}`);
+    if (!current)
+      throw configError(`${where}: option ${JSON.stringify(line.slice(0, eq).trim())} before any [section]`);
     lastKey = line.slice(0, eq).trim();
     current.options.delete(lastKey); // a repeated option replaces the earlier one, in its new place
     current.options.set(lastKey, line.slice(eq + 1).trim());
@@ -117,7 +119,10 @@ export function repoOf(conf: DnfConf, section: IniSection): Repo {
     cost: int('cost', 1000),
     gpgcheck: bool('gpgcheck', false, true),
     gpgkey: parseList(get('gpgkey')),
-    excludepkgs: [...parseList(conf.main.options.get('excludepkgs')), ...parseList(get('excludepkgs') ?? get('exclude'))],
+    excludepkgs: [
+      ...parseList(conf.main.options.get('excludepkgs')),
+      ...parseList(get('excludepkgs') ?? get('exclude')),
+    ],
     includepkgs: parseList(get('includepkgs')),
     skipIfUnavailable: bool('skip_if_unavailable', false, true),
     moduleHotfixes: bool('module_hotfixes', false),

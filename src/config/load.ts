@@ -53,7 +53,8 @@ export interface LoadedConfig {
 
 function findChrootConfig(name: string, opts: LoadOptions, home: string): { file: string; configDir: string } {
   const systemDirs = opts.systemDirs ?? systemConfigDirs;
-  const fallbackDir = opts.configDir ?? systemDirs.find((d) => existsSync(d)) ?? systemDirs[systemDirs.length - 1] ?? '/etc/mock';
+  const fallbackDir =
+    opts.configDir ?? systemDirs.find((d) => existsSync(d)) ?? systemDirs[systemDirs.length - 1] ?? '/etc/mock';
   if (name.endsWith('.cfg')) return { file: resolve(name), configDir: fallbackDir };
   const candidates = [join(home, '.config', 'mock'), ...(opts.configDir ? [opts.configDir] : []), ...systemDirs];
   for (const dir of candidates) {
@@ -106,9 +107,12 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
   read(join(home, '.config', 'mock.cfg'), false);
   raw['config_paths'] = [...new Set(loaded.files)];
   const macros = raw['macros'];
-  if (raw['use_container_host_hostname'] && isDict(macros) && !('%_buildhost' in macros)) macros['%_buildhost'] = hostname();
+  if (raw['use_container_host_hostname'] && isDict(macros) && !('%_buildhost' in macros))
+    macros['%_buildhost'] = hostname();
   if ('use_bootstrap_container' in raw) {
-    loaded.warnings.push("config_opts['use_bootstrap_container'] is deprecated, please use config_opts['use_bootstrap'] instead");
+    loaded.warnings.push(
+      "config_opts['use_bootstrap_container'] is deprecated, please use config_opts['use_bootstrap'] instead",
+    );
     raw['use_bootstrap'] = raw['use_bootstrap_container']!;
   }
   Object.assign(raw, opts.overrides);

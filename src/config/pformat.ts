@@ -49,7 +49,13 @@ function formatItems(items: PyValue[], out: string[], indent: number, allowance:
   });
 }
 
-function formatDictItems(d: Record<string, PyValue>, out: string[], indent: number, allowance: number, level: number): void {
+function formatDictItems(
+  d: Record<string, PyValue>,
+  out: string[],
+  indent: number,
+  allowance: number,
+  level: number,
+): void {
   const keys = sortedKeys(d);
   keys.forEach((key, i) => {
     const last = i === keys.length - 1;
@@ -102,5 +108,7 @@ function formatString(s: string, out: string[], indent: number, allowance: numbe
 
 /** str.splitlines(True) for the line breaks that matter in configs. */
 function splitLinesKeepEnds(s: string): string[] {
-  return s.match(/[^\n\r\v\f\x1c-\x1e\x85\u2028\u2029]*(?:\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]|$)/gu)!.filter((l) => l !== '');
+  return s
+    .match(/[^\n\r\v\f\x1c-\x1e\x85\u2028\u2029]*(?:\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]|$)/gu)!
+    .filter((l) => l !== '');
 }

@@ -8,7 +8,16 @@
 import type { Expr, Stmt, Target } from './pyparser.js';
 import { SourceError } from './pylexer.js';
 import {
-  isDict, newDict, pyEquals, PyFloat, pyRepr, PyTuple, truthy, typeName, type PyDict, type PyValue,
+  isDict,
+  newDict,
+  pyEquals,
+  PyFloat,
+  pyRepr,
+  PyTuple,
+  truthy,
+  typeName,
+  type PyDict,
+  type PyValue,
 } from './pyvalue.js';
 
 /** Option aliases as Mock declares them: alias -> the option it stands for. */
@@ -115,12 +124,14 @@ function remove(t: Target, ns: Namespace): void {
 }
 
 function dictKey(k: PyValue, line: number): string {
-  if (typeof k !== 'string') fail(`dictionary keys must be strings in config files, not ${typeName(k)} ${pyRepr(k)}`, line);
+  if (typeof k !== 'string')
+    fail(`dictionary keys must be strings in config files, not ${typeName(k)} ${pyRepr(k)}`, line);
   return k as string;
 }
 
 function listIndex(seq: ArrayLike<unknown>, index: PyValue, e: Expr): number {
-  if (typeof index !== 'number' && typeof index !== 'boolean') fail(`${show(e)}: indices must be integers, not ${typeName(index)}`, e.line);
+  if (typeof index !== 'number' && typeof index !== 'boolean')
+    fail(`${show(e)}: indices must be integers, not ${typeName(index)}`, e.line);
   const i = Number(index);
   const j = i < 0 ? seq.length + i : i;
   if (j < 0 || j >= seq.length) fail(`${show(e)}: index out of range (IndexError)`, e.line);
@@ -142,7 +153,10 @@ export function evaluate(e: Expr, ns: Namespace): PyValue {
       if (e.id === 'config_opts') return ns.root;
       if (ns.locals.has(e.id)) return ns.locals.get(e.id)!;
       if (e.id === 'include') return fail('include() must stand alone at the start of a line', e.line);
-      return fail(`name '${e.id}' is not defined (only config_opts and names assigned in the config are known)`, e.line);
+      return fail(
+        `name '${e.id}' is not defined (only config_opts and names assigned in the config are known)`,
+        e.line,
+      );
     case 'list':
       return e.items.map((x) => evaluate(x, ns));
     case 'tuple':
@@ -241,7 +255,8 @@ function compare(op: string, a: PyValue, b: PyValue, line: number): boolean {
     case 'not in': {
       let found: boolean;
       if (typeof b === 'string') {
-        if (typeof a !== 'string') return fail(`'in <string>' requires a string as left operand, not ${typeName(a)}`, line);
+        if (typeof a !== 'string')
+          return fail(`'in <string>' requires a string as left operand, not ${typeName(a)}`, line);
         found = b.includes(a);
       } else if (isDict(b)) found = typeof a === 'string' && a in b;
       else if (Array.isArray(b)) found = b.some((x) => pyEquals(a, x));
@@ -251,7 +266,8 @@ function compare(op: string, a: PyValue, b: PyValue, line: number): boolean {
     case 'is':
     case 'is not': {
       const singletons = (v: PyValue): boolean => v === null || typeof v === 'boolean';
-      if (!singletons(a) && !singletons(b)) return fail(`unsupported Python construct: 'is' between two ${typeName(a)} values`, line);
+      if (!singletons(a) && !singletons(b))
+        return fail(`unsupported Python construct: 'is' between two ${typeName(a)} values`, line);
       return op === 'is' ? a === b : a !== b;
     }
   }
@@ -271,13 +287,20 @@ function ordering(a: PyValue, b: PyValue): number | undefined {
 
 function call(e: Extract<Expr, { type: 'call' }>, ns: Namespace): PyValue {
   if (e.func.type !== 'attribute') {
-    return fail(`unsupported Python construct: call of ${show(e.func)}() (only methods of dicts and lists are supported)`, e.line);
+    return fail(
+      `unsupported Python construct: call of ${show(e.func)}() (only methods of dicts and lists are supported)`,
+      e.line,
+    );
   }
   const obj = evaluate(e.func.obj, ns);
   const args = e.args.map((a) => evaluate(a, ns));
   const method = e.func.name;
   const arity = (min: number, max: number): void => {
-    if (args.length < min || args.length > max) fail(`${show(e.func)}() takes ${min === max ? min : `${min} to ${max}`} argument(s), ${args.length} given`, e.line);
+    if (args.length < min || args.length > max)
+      fail(
+        `${show(e.func)}() takes ${min === max ? min : `${min} to ${max}`} argument(s), ${args.length} given`,
+        e.line,
+      );
   };
   if (isDict(obj)) {
     const key = (): string => ns.key(obj, dictKey(args[0]!, e.line));
@@ -292,7 +315,8 @@ function call(e: Extract<Expr, { type: 'call' }>, ns: Namespace): PyValue {
       case 'update': {
         arity(1, 1);
         const other = args[0]!;
-        if (!isDict(other)) return fail(`${show(e.func)}() needs a dict in config files, not ${typeName(other)}`, e.line);
+        if (!isDict(other))
+          return fail(`${show(e.func)}() needs a dict in config files, not ${typeName(other)}`, e.line);
         for (const [k, v] of Object.entries(other)) obj[ns.key(obj, k)] = v;
         return null;
       }

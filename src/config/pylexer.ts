@@ -28,11 +28,58 @@ export class SourceError extends Error {
   }
 }
 
-const operators = ['**=', '//=', '>>=', '<<=', '...', '->', ':=', '+=', '-=', '*=', '/=', '%=', '&=', '|=', '^=', '@=',
-  '==', '!=', '<=', '>=', '**', '//', '<<', '>>', '(', ')', '[', ']', '{', '}', ',', ':', '.', ';', '=', '+', '-',
-  '*', '/', '%', '<', '>', '&', '|', '^', '~', '@'];
+const operators = [
+  '**=',
+  '//=',
+  '>>=',
+  '<<=',
+  '...',
+  '->',
+  ':=',
+  '+=',
+  '-=',
+  '*=',
+  '/=',
+  '%=',
+  '&=',
+  '|=',
+  '^=',
+  '@=',
+  '==',
+  '!=',
+  '<=',
+  '>=',
+  '**',
+  '//',
+  '<<',
+  '>>',
+  '(',
+  ')',
+  '[',
+  ']',
+  '{',
+  '}',
+  ',',
+  ':',
+  '.',
+  ';',
+  '=',
+  '+',
+  '-',
+  '*',
+  '/',
+  '%',
+  '<',
+  '>',
+  '&',
+  '|',
+  '^',
+  '~',
+  '@',
+];
 
-const numberRe = /^(?:0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+|(?:(?:[0-9](?:_?[0-9])*)?\.[0-9](?:_?[0-9])*|[0-9](?:_?[0-9])*\.?)(?:[eE][+-]?[0-9](?:_?[0-9])*)?[jJ]?)/;
+const numberRe =
+  /^(?:0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+|(?:(?:[0-9](?:_?[0-9])*)?\.[0-9](?:_?[0-9])*|[0-9](?:_?[0-9])*\.?)(?:[eE][+-]?[0-9](?:_?[0-9])*)?[jJ]?)/;
 
 export function tokenize(src: string): Token[] {
   const tokens: Token[] = [];
@@ -49,7 +96,12 @@ export function tokenize(src: string): Token[] {
       // A logical line starts: blank and comment-only lines are skipped, indentation is refused.
       const m = /^[ \t\f]*/.exec(src.slice(pos))!;
       const after = src[pos + m[0].length];
-      if (after === undefined || after === '\n' || after === '#' || (after === '\r' && src[pos + m[0].length + 1] === '\n')) {
+      if (
+        after === undefined ||
+        after === '\n' ||
+        after === '#' ||
+        (after === '\r' && src[pos + m[0].length + 1] === '\n')
+      ) {
         pos += m[0].length;
         const nl = src.indexOf('\n', pos);
         if (nl < 0) break;
@@ -94,7 +146,8 @@ export function tokenize(src: string): Token[] {
     const str = /^([rRbBuUfF]{0,2})(['"])/.exec(rest);
     if (str && /^(|r|u|b|f|br|rb|fr|rf)$/i.test(str[1]!)) {
       const prefix = str[1]!.toLowerCase();
-      if (prefix.includes('f')) throw new SourceError('f-strings are not supported (isomock does not run Python)', line);
+      if (prefix.includes('f'))
+        throw new SourceError('f-strings are not supported (isomock does not run Python)', line);
       if (prefix.includes('b')) throw new SourceError('bytes literals are not supported in config files', line);
       const startLine = line;
       const { value, end, lines } = readString(src, pos + str[1]!.length, prefix.includes('r'), line);
@@ -132,10 +185,24 @@ export function tokenize(src: string): Token[] {
 }
 
 const simpleEscapes: Record<string, string> = {
-  '\\': '\\', "'": "'", '"': '"', a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v',
+  '\\': '\\',
+  "'": "'",
+  '"': '"',
+  a: '\x07',
+  b: '\b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  v: '\v',
 };
 
-function readString(src: string, start: number, raw: boolean, line: number): { value: string; end: number; lines: number } {
+function readString(
+  src: string,
+  start: number,
+  raw: boolean,
+  line: number,
+): { value: string; end: number; lines: number } {
   const q = src[start]!;
   const triple = src.startsWith(q.repeat(3), start);
   const close = triple ? q.repeat(3) : q;
@@ -177,7 +244,8 @@ function readString(src: string, start: number, raw: boolean, line: number): { v
     } else if (next === 'x' || next === 'u' || next === 'U') {
       const len = next === 'x' ? 2 : next === 'u' ? 4 : 8;
       const hex = src.slice(pos, pos + len);
-      if (!new RegExp(`^[0-9a-fA-F]{${len}}$`).test(hex)) throw new SourceError(`truncated \\${next} escape in a string`, line + lines);
+      if (!new RegExp(`^[0-9a-fA-F]{${len}}$`).test(hex))
+        throw new SourceError(`truncated \\${next} escape in a string`, line + lines);
       value += String.fromCodePoint(parseInt(hex, 16));
       pos += len;
     } else if (next === 'N') throw new SourceError('\\N{...} escapes are not supported', line + lines);

@@ -30,16 +30,36 @@ export type Stmt =
   | { type: 'pass'; line: number };
 
 const unsupportedKeywords: Record<string, string> = {
-  import: "an 'import' statement", from: "a 'from ... import' statement", if: "an 'if' statement",
-  for: "a 'for' loop", while: "a 'while' loop", def: 'a function definition', class: 'a class definition',
-  with: "a 'with' statement", try: "a 'try' statement", lambda: 'a lambda', global: "a 'global' statement",
-  return: "a 'return' statement", raise: "a 'raise' statement", assert: "an 'assert' statement",
-  exec: 'exec()', eval: 'eval()', yield: "a 'yield' expression", async: 'async code', await: 'async code',
-  nonlocal: "a 'nonlocal' statement", elif: "an 'elif' clause", else: "an 'else' clause", print: 'print()',
+  import: "an 'import' statement",
+  from: "a 'from ... import' statement",
+  if: "an 'if' statement",
+  for: "a 'for' loop",
+  while: "a 'while' loop",
+  def: 'a function definition',
+  class: 'a class definition',
+  with: "a 'with' statement",
+  try: "a 'try' statement",
+  lambda: 'a lambda',
+  global: "a 'global' statement",
+  return: "a 'return' statement",
+  raise: "a 'raise' statement",
+  assert: "an 'assert' statement",
+  exec: 'exec()',
+  eval: 'eval()',
+  yield: "a 'yield' expression",
+  async: 'async code',
+  await: 'async code',
+  nonlocal: "a 'nonlocal' statement",
+  elif: "an 'elif' clause",
+  else: "an 'else' clause",
+  print: 'print()',
 };
 
 function unsupported(what: string, line: number): SourceError {
-  return new SourceError(`unsupported Python construct: ${what} (isomock reads Mock configs without running Python)`, line);
+  return new SourceError(
+    `unsupported Python construct: ${what} (isomock reads Mock configs without running Python)`,
+    line,
+  );
 }
 
 export function parseProgram(src: string): Stmt[] {
@@ -109,7 +129,10 @@ class Parser {
         this.i++;
         return { type: 'del', target: this.target(this.test()), line };
       }
-      if (word in unsupportedKeywords && !(this.tokens[this.i + 1]?.kind === 'op' && ['=', '['].includes(this.tokens[this.i + 1]!.value))) {
+      if (
+        word in unsupportedKeywords &&
+        !(this.tokens[this.i + 1]?.kind === 'op' && ['=', '['].includes(this.tokens[this.i + 1]!.value))
+      ) {
         throw unsupported(unsupportedKeywords[word]!, line);
       }
     }
@@ -124,7 +147,12 @@ class Parser {
       return { type: 'assign', targets, value, line };
     }
     if (this.eatOp('+=')) return { type: 'augassign', target: this.target(first), value: this.testlist(), line };
-    if (this.tok.kind === 'op' && this.tok.value.endsWith('=') && this.tok.value.length >= 2 && !['==', '!=', '<=', '>='].includes(this.tok.value)) {
+    if (
+      this.tok.kind === 'op' &&
+      this.tok.value.endsWith('=') &&
+      this.tok.value.length >= 2 &&
+      !['==', '!=', '<=', '>='].includes(this.tok.value)
+    ) {
       throw unsupported(`the '${this.tok.value}' operator`, line);
     }
     return { type: 'expr', value: first, line };
@@ -152,7 +180,9 @@ class Parser {
 
   private atExprEnd(): boolean {
     const t = this.tok;
-    return t.kind === 'newline' || t.kind === 'eof' || (t.kind === 'op' && [')', ']', '}', '=', ';', '+='].includes(t.value));
+    return (
+      t.kind === 'newline' || t.kind === 'eof' || (t.kind === 'op' && [')', ']', '}', '=', ';', '+='].includes(t.value))
+    );
   }
 
   private test(): Expr {
@@ -290,7 +320,8 @@ class Parser {
       return { type: 'const', value: parseNumber(t), line };
     }
     if (t.kind === 'name') {
-      if (t.value in unsupportedKeywords && !['print', 'exec', 'eval'].includes(t.value)) throw unsupported(unsupportedKeywords[t.value]!, line);
+      if (t.value in unsupportedKeywords && !['print', 'exec', 'eval'].includes(t.value))
+        throw unsupported(unsupportedKeywords[t.value]!, line);
       this.i++;
       if (t.value === 'True') return { type: 'const', value: true, line };
       if (t.value === 'False') return { type: 'const', value: false, line };
@@ -352,7 +383,8 @@ function parseNumber(t: Token): PyValue {
   if (/^0[oO]/.test(text)) return checkedInt(parseInt(text.slice(2), 8), t);
   if (/^0[bB]/.test(text)) return checkedInt(parseInt(text.slice(2), 2), t);
   if (/[.eE]/.test(text)) return new PyFloat(Number(text));
-  if (/^0+[1-9]/.test(text)) throw new SourceError('invalid syntax: leading zeros in a decimal integer (use 0o for octal)', t.line);
+  if (/^0+[1-9]/.test(text))
+    throw new SourceError('invalid syntax: leading zeros in a decimal integer (use 0o for octal)', t.line);
   return checkedInt(Number(text), t);
 }
 

@@ -52,7 +52,11 @@ export function expandIncludes(file: string, configDir: string): ExpandedSource 
       content = readFileSync(abs, 'utf8');
     } catch (err) {
       const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
-      throw configError(from ? `${where(from)}: could not find included config file ${abs} (${reason})` : `cannot read config file ${abs}: ${reason}`);
+      throw configError(
+        from
+          ? `${where(from)}: could not find included config file ${abs} (${reason})`
+          : `cannot read config file ${abs}: ${reason}`,
+      );
     }
     seen.add(abs);
     out.files.push(abs);
@@ -83,7 +87,8 @@ function includeTarget(argument: string, origin: Origin, configDir: string): str
   try {
     value = evaluate(parseExpression(argument), new Namespace(Object.create(null) as PyDict));
   } catch (err) {
-    if (err instanceof SourceError) throw configError(`${where(origin)}: include() needs a quoted path: ${err.message}`);
+    if (err instanceof SourceError)
+      throw configError(`${where(origin)}: include() needs a quoted path: ${err.message}`);
     throw err;
   }
   if (typeof value !== 'string') throw configError(`${where(origin)}: include() needs a string path`);

@@ -20,11 +20,15 @@ nunjucks.installJinjaCompat();
 const env = new nunjucks.Environment(null, { autoescape: false });
 
 type Lookup = (obj: unknown, key: unknown, ...rest: unknown[]) => unknown;
-const runtime = nunjucks.runtime as unknown as { suppressValue: (v: unknown, esc: boolean) => unknown; memberLookup: Lookup };
+const runtime = nunjucks.runtime as unknown as {
+  suppressValue: (v: unknown, esc: boolean) => unknown;
+  memberLookup: Lookup;
+};
 let rendering = 0;
 
 const originalSuppress = runtime.suppressValue;
-runtime.suppressValue = (v, esc) => (rendering > 0 && v !== undefined ? pyStr(fromTemplate(v)) : originalSuppress(v, esc));
+runtime.suppressValue = (v, esc) =>
+  rendering > 0 && v !== undefined ? pyStr(fromTemplate(v)) : originalSuppress(v, esc);
 
 const originalLookup = runtime.memberLookup;
 runtime.memberLookup = function (this: unknown, obj, key, ...rest) {
@@ -54,7 +58,10 @@ export function renderString(template: string, context: PyDict, key: string): st
   try {
     return env.renderString(template, context);
   } catch (err) {
-    const reason = (err as Error).message.replace(/^\(unknown path\)\s*/, '').replace(/\s+/g, ' ').trim();
+    const reason = (err as Error).message
+      .replace(/^\(unknown path\)\s*/, '')
+      .replace(/\s+/g, ' ')
+      .trim();
     throw configError(`config_opts['${key}']: cannot expand its Jinja template: ${reason}`);
   } finally {
     rendering--;

@@ -22,7 +22,8 @@ export type AuthStore = Map<string, Credentials>;
 function authFileToRead(authFile: string | undefined): { file: string; named: boolean } {
   const named = authFile ?? process.env.REGISTRY_AUTH_FILE;
   if (named) return { file: named, named: true };
-  if (process.env.XDG_RUNTIME_DIR) return { file: join(process.env.XDG_RUNTIME_DIR, 'containers', 'auth.json'), named: false };
+  if (process.env.XDG_RUNTIME_DIR)
+    return { file: join(process.env.XDG_RUNTIME_DIR, 'containers', 'auth.json'), named: false };
   return { file: join('/run/containers', String(process.getuid?.() ?? 0), 'auth.json'), named: false };
 }
 
@@ -37,7 +38,10 @@ export function loadAuthFile(authFile?: string): AuthStore {
     // no credentials either. A file the user named and cannot read is a mistake.
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || !named) return new Map();
-    throw new IsomockError(`${file}: cannot read the registry auth file (${code ?? (err as Error).message})`, ExitCode.config);
+    throw new IsomockError(
+      `${file}: cannot read the registry auth file (${code ?? (err as Error).message})`,
+      ExitCode.config,
+    );
   }
   let data: unknown;
   try {
@@ -51,8 +55,12 @@ export function loadAuthFile(authFile?: string): AuthStore {
     if (typeof entry?.auth !== 'string') continue;
     const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
-    if (colon < 0) throw new IsomockError(`${file}: the auth of '${key}' is not base64 of user:password`, ExitCode.config);
-    store.set(key.replace(/^https?:\/\//, '').replace(/\/$/, ''), { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) });
+    if (colon < 0)
+      throw new IsomockError(`${file}: the auth of '${key}' is not base64 of user:password`, ExitCode.config);
+    store.set(key.replace(/^https?:\/\//, '').replace(/\/$/, ''), {
+      username: decoded.slice(0, colon),
+      password: decoded.slice(colon + 1),
+    });
   }
   return store;
 }

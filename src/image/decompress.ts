@@ -44,7 +44,11 @@ export function decompressor(): Transform {
       if (!inner) {
         head = Buffer.concat([head, chunk]);
         if (head.length < zstdMagic.length) return done();
-        inner = head.subarray(0, 2).equals(gzipMagic) ? createGunzip({ chunkSize: 1 << 20 }) : head.subarray(0, 4).equals(zstdMagic) ? zstdStream() : new PassThrough();
+        inner = head.subarray(0, 2).equals(gzipMagic)
+          ? createGunzip({ chunkSize: 1 << 20 })
+          : head.subarray(0, 4).equals(zstdMagic)
+            ? zstdStream()
+            : new PassThrough();
         inner.on('data', (d: Buffer) => out.push(d));
         inner.on('error', (err) => out.destroy(err));
         chunk = head;
@@ -64,4 +68,3 @@ export function decompressor(): Transform {
   });
   return out;
 }
-

@@ -26,7 +26,9 @@ export function httpRequest(url: URL, req: HttpRequest = {}): Promise<IncomingMe
       },
       resolve,
     );
-    r.setTimeout(req.timeoutMs ?? 60_000, () => r.destroy(new Error(`no answer from ${url.host} in ${(req.timeoutMs ?? 60_000) / 1000} s`)));
+    r.setTimeout(req.timeoutMs ?? 60_000, () =>
+      r.destroy(new Error(`no answer from ${url.host} in ${(req.timeoutMs ?? 60_000) / 1000} s`)),
+    );
     r.on('error', reject);
     r.end();
   });

@@ -51,8 +51,10 @@ export function podmanConfig(config: ImageConfig): { [key: string]: JsonValue } 
     if (kind === 'string' && typeof v === 'string' && v !== '') out[name] = v;
     else if (kind === 'bool' && v === true) out[name] = true;
     else if (kind === 'strings' && Array.isArray(v) && v.length > 0) out[name] = v as string[];
-    else if (kind === 'set' && typeof v === 'object' && Object.keys(v).length > 0) out[name] = Object.fromEntries(Object.keys(v).map((k) => [k, {}]));
-    else if (kind === 'map' && typeof v === 'object' && Object.keys(v).length > 0) out[name] = v as { [key: string]: string };
+    else if (kind === 'set' && typeof v === 'object' && Object.keys(v).length > 0)
+      out[name] = Object.fromEntries(Object.keys(v).map((k) => [k, {}]));
+    else if (kind === 'map' && typeof v === 'object' && Object.keys(v).length > 0)
+      out[name] = v as { [key: string]: string };
   }
   return out;
 }

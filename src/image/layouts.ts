@@ -6,7 +6,16 @@
  * Blobs come from the store by hard link (copy across file systems), and
  * loading verifies every blob on its way back into the store.
  */
-import { copyFileSync, createReadStream, existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  createReadStream,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import * as tar from 'tar';
@@ -63,29 +72,47 @@ function refFromDirPath(dir: string): { ref: ImageReference; digest?: string } {
   for (let n = parts.length - 2; n >= 0 && at > 0; n--) {
     try {
       const ref = parseReference([...parts.slice(n, -1), last.slice(0, at)].join('/'));
-      return { ref: { registry: ref.registry, repository: ref.repository, digest: last.slice(at + 1) }, digest: last.slice(at + 1) };
+      return {
+        ref: { registry: ref.registry, repository: ref.repository, digest: last.slice(at + 1) },
+        digest: last.slice(at + 1),
+      };
     } catch {
       // not a registry component yet
     }
   }
-  return { ref: { registry: 'localhost', repository: basename(dir).toLowerCase().replace(/[^a-z0-9._-]/g, '') || 'image' } };
+  return {
+    ref: {
+      registry: 'localhost',
+      repository:
+        basename(dir)
+          .toLowerCase()
+          .replace(/[^a-z0-9._-]/g, '') || 'image',
+    },
+  };
 }
 
 /** Load a `dir:` layout into the store. */
 export async function loadDir(store: BlobStore, dir: string): Promise<StoredImage> {
   const versionFile = join(dir, 'version');
   if (!existsSync(versionFile) || readFileSync(versionFile, 'utf8') !== dirVersion) {
-    throw new IsomockError(`${dir}: not a containers/image dir: layout (no '${dirVersion.trim()}' in ${versionFile})`, ExitCode.bootstrap);
+    throw new IsomockError(
+      `${dir}: not a containers/image dir: layout (no '${dirVersion.trim()}' in ${versionFile})`,
+      ExitCode.bootstrap,
+    );
   }
   const manifestFile = join(dir, 'manifest.json');
   const bytes = readFileSync(manifestFile);
   const digest = sha256Digest(bytes);
   const { ref, digest: named } = refFromDirPath(dir);
   if (named !== undefined && named !== digest) {
-    throw new IsomockError(`${manifestFile}: manifest digest ${digest} does not match the directory name (${named})`, ExitCode.bootstrap);
+    throw new IsomockError(
+      `${manifestFile}: manifest digest ${digest} does not match the directory name (${named})`,
+      ExitCode.bootstrap,
+    );
   }
   const parsed = parseManifest(manifestFile, bytes);
-  if (parsed.kind !== 'manifest') throw new IsomockError(`${manifestFile}: an index, not an image manifest`, ExitCode.bootstrap);
+  if (parsed.kind !== 'manifest')
+    throw new IsomockError(`${manifestFile}: an index, not an image manifest`, ExitCode.bootstrap);
   for (const d of [parsed.config, ...parsed.layers]) await importBlob(store, join(dir, digestHex(d.digest)), d);
   store.writeBytes(digest, bytes, manifestFile);
   return storedImage(store, { ...ref, digest }, digest);
@@ -105,12 +132,14 @@ export async function saveOciArchive(store: BlobStore, image: StoredImage, file:
     writeFileSync(join(staging, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
     const index = {
       schemaVersion: 2,
-      manifests: [{
-        mediaType: image.manifest.mediaType,
-        digest: image.manifestDigest,
-        size: manifestBytes.length,
-        annotations: { [refNameAnnotation]: formatReference({ ...image.ref, digest: undefined } as ImageReference) },
-      }],
+      manifests: [
+        {
+          mediaType: image.manifest.mediaType,
+          digest: image.manifestDigest,
+          size: manifestBytes.length,
+          annotations: { [refNameAnnotation]: formatReference({ ...image.ref, digest: undefined } as ImageReference) },
+        },
+      ],
     };
     writeFileSync(join(staging, 'index.json'), JSON.stringify(index));
     await tar.create({ file: `${file}.part`, cwd: staging, portable: true }, ['oci-layout', 'index.json', 'blobs']);
@@ -135,12 +164,16 @@ export async function loadOciArchive(store: BlobStore, file: string, platform: P
     const blob = (d: Descriptor): string => join(staging, 'blobs', 'sha256', digestHex(d.digest));
     const readChecked = (d: Descriptor): Buffer => {
       const bytes = readFileSync(blob(d));
-      if (sha256Digest(bytes) !== d.digest) throw new IsomockError(`${file}: blob ${d.digest} does not match its digest`, ExitCode.bootstrap);
+      if (sha256Digest(bytes) !== d.digest)
+        throw new IsomockError(`${file}: blob ${d.digest} does not match its digest`, ExitCode.bootstrap);
       return bytes;
     };
     const indexFile = join(staging, 'index.json');
-    if (!existsSync(indexFile)) throw new IsomockError(`${file}: not an OCI archive (no index.json)`, ExitCode.bootstrap);
-    const index = parseJson(`${file}: index.json`, readFileSync(indexFile)) as { manifests?: (Descriptor & { annotations?: Record<string, string> })[] };
+    if (!existsSync(indexFile))
+      throw new IsomockError(`${file}: not an OCI archive (no index.json)`, ExitCode.bootstrap);
+    const index = parseJson(`${file}: index.json`, readFileSync(indexFile)) as {
+      manifests?: (Descriptor & { annotations?: Record<string, string> })[];
+    };
     let top = index.manifests?.[0];
     if (!top) throw new IsomockError(`${file}: index.json lists no image`, ExitCode.bootstrap);
     const refName = top.annotations?.[refNameAnnotation];
@@ -150,11 +183,17 @@ export async function loadOciArchive(store: BlobStore, file: string, platform: P
       top = selectFromIndex(file, parsed.manifests, platform);
       bytes = readChecked(top);
       parsed = parseManifest(`${file}: ${top.digest}`, bytes);
-      if (parsed.kind !== 'manifest') throw new IsomockError(`${file}: nested indexes are not supported`, ExitCode.bootstrap);
+      if (parsed.kind !== 'manifest')
+        throw new IsomockError(`${file}: nested indexes are not supported`, ExitCode.bootstrap);
     }
     for (const d of [parsed.config, ...parsed.layers]) await importBlob(store, blob(d), d);
     store.writeBytes(top.digest, bytes, file);
-    let ref: ImageReference = { registry: 'localhost', repository: basename(file).replace(/\.tar$/, '').toLowerCase() };
+    let ref: ImageReference = {
+      registry: 'localhost',
+      repository: basename(file)
+        .replace(/\.tar$/, '')
+        .toLowerCase(),
+    };
     try {
       if (refName?.includes('/')) ref = parseReference(refName);
     } catch {

@@ -14,7 +14,12 @@ export const mediaTypes = {
   dockerConfig: 'application/vnd.docker.container.image.v1+json',
 } as const;
 
-export const manifestAccept = [mediaTypes.ociIndex, mediaTypes.dockerList, mediaTypes.ociManifest, mediaTypes.dockerManifest].join(', ');
+export const manifestAccept = [
+  mediaTypes.ociIndex,
+  mediaTypes.dockerList,
+  mediaTypes.ociManifest,
+  mediaTypes.dockerManifest,
+].join(', ');
 
 export interface Platform {
   architecture: string;
@@ -71,7 +76,8 @@ function descriptor(where: string, raw: unknown): Descriptor {
   if (typeof d.digest !== 'string' || !digestRe.test(d.digest)) {
     throw invalid(where, `unsupported or malformed digest '${String(d.digest)}' (only sha256 is supported)`);
   }
-  if (typeof d.size !== 'number' || !Number.isSafeInteger(d.size) || d.size < 0) throw invalid(where, `descriptor ${d.digest} has no valid size`);
+  if (typeof d.size !== 'number' || !Number.isSafeInteger(d.size) || d.size < 0)
+    throw invalid(where, `descriptor ${d.digest} has no valid size`);
   if (typeof d.mediaType !== 'string') throw invalid(where, `descriptor ${d.digest} has no mediaType`);
   return d as Descriptor;
 }
@@ -92,20 +98,31 @@ export function parseManifest(where: string, bytes: Buffer, headerType?: string)
   const doc = parseJson(where, bytes) as Record<string, unknown>;
   if (typeof doc !== 'object' || doc === null) throw invalid(where, 'manifest is not a JSON object');
   if (doc.schemaVersion !== 2) throw invalid(where, `unsupported manifest schemaVersion ${String(doc.schemaVersion)}`);
-  const mediaType = typeof doc.mediaType === 'string' ? doc.mediaType : headerType?.split(';')[0]?.trim() ?? '';
+  const mediaType = typeof doc.mediaType === 'string' ? doc.mediaType : (headerType?.split(';')[0]?.trim() ?? '');
   if (Array.isArray(doc.manifests)) {
-    return { kind: 'index', mediaType: mediaType || mediaTypes.ociIndex, manifests: doc.manifests.map((m) => descriptor(where, m)) };
+    return {
+      kind: 'index',
+      mediaType: mediaType || mediaTypes.ociIndex,
+      manifests: doc.manifests.map((m) => descriptor(where, m)),
+    };
   }
   if (doc.config !== undefined && Array.isArray(doc.layers)) {
-    return { kind: 'manifest', mediaType: mediaType || mediaTypes.ociManifest, config: descriptor(where, doc.config), layers: doc.layers.map((l) => descriptor(where, l)) };
+    return {
+      kind: 'manifest',
+      mediaType: mediaType || mediaTypes.ociManifest,
+      config: descriptor(where, doc.config),
+      layers: doc.layers.map((l) => descriptor(where, l)),
+    };
   }
   throw invalid(where, `not an image manifest or index (mediaType '${mediaType}')`);
 }
 
 export function parseConfig(where: string, bytes: Buffer): ImageConfig {
   const doc = parseJson(where, bytes);
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw invalid(where, 'image config is not a JSON object');
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
+    throw invalid(where, 'image config is not a JSON object');
   const cfg = doc as ImageConfig;
-  if (cfg.rootfs?.type !== 'layers' || !Array.isArray(cfg.rootfs.diff_ids)) throw invalid(where, "image config has no rootfs of type 'layers'");
+  if (cfg.rootfs?.type !== 'layers' || !Array.isArray(cfg.rootfs.diff_ids))
+    throw invalid(where, "image config has no rootfs of type 'layers'");
   return cfg;
 }

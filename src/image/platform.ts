@@ -8,9 +8,21 @@ import type { Descriptor, ImageConfig, Platform } from './manifest.js';
 /** rpm arch -> OCI `architecture[/variant]`. */
 const rpmToOci = new Map(
   Object.entries({
-    x86_64: 'amd64', x86_64_v2: 'amd64/v2', x86_64_v3: 'amd64/v3', x86_64_v4: 'amd64/v4',
-    aarch64: 'arm64', ppc64le: 'ppc64le', s390x: 's390x', i386: '386', i586: '386', i686: '386',
-    armv7hl: 'arm/v7', armv7l: 'arm/v7', armv6hl: 'arm/v6', riscv64: 'riscv64', loongarch64: 'loong64',
+    x86_64: 'amd64',
+    x86_64_v2: 'amd64/v2',
+    x86_64_v3: 'amd64/v3',
+    x86_64_v4: 'amd64/v4',
+    aarch64: 'arm64',
+    ppc64le: 'ppc64le',
+    s390x: 's390x',
+    i386: '386',
+    i586: '386',
+    i686: '386',
+    armv7hl: 'arm/v7',
+    armv7l: 'arm/v7',
+    armv6hl: 'arm/v6',
+    riscv64: 'riscv64',
+    loongarch64: 'loong64',
   }).map(([rpm, oci]) => {
     const [architecture, variant] = oci.split('/') as [string, string | undefined];
     return [rpm, { architecture, ...(variant !== undefined && { variant }) }];
@@ -25,7 +37,16 @@ export function ociPlatform(rpmArch: string): Platform {
 
 /** The rpm arch of this machine, from Node's name for it. */
 export function hostRpmArch(): string {
-  const map: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64', ppc64: 'ppc64le', s390x: 's390x', ia32: 'i686', arm: 'armv7hl', riscv64: 'riscv64', loong64: 'loongarch64' };
+  const map: Record<string, string> = {
+    x64: 'x86_64',
+    arm64: 'aarch64',
+    ppc64: 'ppc64le',
+    s390x: 's390x',
+    ia32: 'i686',
+    arm: 'armv7hl',
+    riscv64: 'riscv64',
+    loong64: 'loongarch64',
+  };
   return map[process.arch] ?? process.arch;
 }
 
@@ -46,14 +67,21 @@ export function selectFromIndex(where: string, manifests: Descriptor[], want: Pl
   const chosen = exact ?? candidates[0];
   if (!chosen) {
     const offered = manifests.map((m) => describe(m.platform)).join(', ') || 'nothing';
-    throw new IsomockError(`${where}: no image for ${describe(want)} in the index (it offers ${offered})`, ExitCode.bootstrap);
+    throw new IsomockError(
+      `${where}: no image for ${describe(want)} in the index (it offers ${offered})`,
+      ExitCode.bootstrap,
+    );
   }
   return chosen;
 }
 
 /** Throw when an image's config says it runs elsewhere. */
 export function checkConfigPlatform(where: string, config: ImageConfig, want: Platform): void {
-  const have = { os: config.os ?? '', architecture: config.architecture ?? '', ...(config.variant !== undefined && { variant: config.variant }) };
+  const have = {
+    os: config.os ?? '',
+    architecture: config.architecture ?? '',
+    ...(config.variant !== undefined && { variant: config.variant }),
+  };
   if (!fits(have, want)) {
     throw new IsomockError(`${where}: the image is for ${describe(have)}, not ${describe(want)}`, ExitCode.bootstrap);
   }

@@ -24,10 +24,14 @@ export interface StoredImage {
 export function storedImage(store: BlobStore, ref: ImageReference, manifestDigest: string): StoredImage {
   const where = formatReference(ref);
   const parsed = parseManifest(where, store.read(manifestDigest));
-  if (parsed.kind !== 'manifest') throw new IsomockError(`${where}: ${manifestDigest} is an index, not an image manifest`, ExitCode.bootstrap);
+  if (parsed.kind !== 'manifest')
+    throw new IsomockError(`${where}: ${manifestDigest} is an index, not an image manifest`, ExitCode.bootstrap);
   const config = parseConfig(`${where} (config ${parsed.config.digest})`, store.read(parsed.config.digest));
   if (config.rootfs!.diff_ids!.length !== parsed.layers.length) {
-    throw new IsomockError(`${where}: the config lists ${config.rootfs!.diff_ids!.length} layers, the manifest ${parsed.layers.length}`, ExitCode.bootstrap);
+    throw new IsomockError(
+      `${where}: the config lists ${config.rootfs!.diff_ids!.length} layers, the manifest ${parsed.layers.length}`,
+      ExitCode.bootstrap,
+    );
   }
   return { ref, manifestDigest, manifest: parsed, configDigest: parsed.config.digest, config };
 }
@@ -50,7 +54,11 @@ async function fetchOne(ref: ImageReference, opts: PullOptions): Promise<StoredI
     const chosen = selectFromIndex(formatReference(ref), parsed.manifests, platform);
     fetched = await client.getManifest(ref, chosen.digest);
     parsed = parseManifest(`${formatReference(ref)} (${chosen.digest})`, fetched.bytes, fetched.contentType);
-    if (parsed.kind !== 'manifest') throw new IsomockError(`${formatReference(ref)}: index entry ${chosen.digest} is not an image manifest`, ExitCode.bootstrap);
+    if (parsed.kind !== 'manifest')
+      throw new IsomockError(
+        `${formatReference(ref)}: index entry ${chosen.digest} is not an image manifest`,
+        ExitCode.bootstrap,
+      );
   }
   store.writeBytes(fetched.digest, fetched.bytes, formatReference(ref));
   await client.fetchBlob(ref, parsed.config, store);

@@ -22,7 +22,8 @@ const defaultTag = 'latest';
 const componentRe = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const tagRe = /^[\w][\w.-]{0,127}$/;
 const digestRe = /^sha256:[a-f0-9]{64}$/;
-const hostRe = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?$/;
+const hostRe =
+  /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?$/;
 
 function bad(text: string, why: string): IsomockError {
   return new IsomockError(`invalid image reference '${text}': ${why}`, ExitCode.config);
@@ -100,7 +101,11 @@ export function repositoryName(ref: ImageReference): string {
 
 /** The canonical text form, `registry/repository[:tag][@digest]`. */
 export function formatReference(ref: ImageReference): string {
-  return repositoryName(ref) + (ref.tag !== undefined ? `:${ref.tag}` : '') + (ref.digest !== undefined ? `@${ref.digest}` : '');
+  return (
+    repositoryName(ref) +
+    (ref.tag !== undefined ? `:${ref.tag}` : '') +
+    (ref.digest !== undefined ? `@${ref.digest}` : '')
+  );
 }
 
 /** What to ask the registry's manifest endpoint for: the digest if pinned, else the tag. */

@@ -57,8 +57,10 @@ function readToml(file: string): Record<string, unknown> | undefined {
 function endpoint(file: string, raw: unknown, what: string): Endpoint {
   if (typeof raw !== 'object' || raw === null) throw confError(file, `${what} must be a table`);
   const t = raw as Record<string, unknown>;
-  if (typeof t.location !== 'string' && t.location !== undefined) throw confError(file, `${what}.location must be a string`);
-  if (t.insecure !== undefined && typeof t.insecure !== 'boolean') throw confError(file, `${what}.insecure must be true or false`);
+  if (typeof t.location !== 'string' && t.location !== undefined)
+    throw confError(file, `${what}.location must be a string`);
+  if (t.insecure !== undefined && typeof t.insecure !== 'boolean')
+    throw confError(file, `${what}.insecure must be true or false`);
   return { location: (t.location as string | undefined) ?? '', insecure: t.insecure === true };
 }
 
@@ -87,7 +89,12 @@ function mergeFile(conf: RegistriesConf, file: string, data: Record<string, unkn
     const t = raw as Record<string, unknown>;
     const prefix = typeof t.prefix === 'string' && t.prefix !== '' ? t.prefix : base.location;
     if (prefix === '') throw confError(file, `registry #${i + 1} has neither prefix nor location`);
-    const mirrors = t.mirror === undefined ? [] : (Array.isArray(t.mirror) ? t.mirror : [t.mirror]).map((m, j) => endpoint(file, m, `registry #${i + 1} mirror #${j + 1}`));
+    const mirrors =
+      t.mirror === undefined
+        ? []
+        : (Array.isArray(t.mirror) ? t.mirror : [t.mirror]).map((m, j) =>
+            endpoint(file, m, `registry #${i + 1} mirror #${j + 1}`),
+          );
     const entry: RegistryEntry = {
       prefix,
       location: base.location === '' ? prefix : base.location,
@@ -103,14 +110,18 @@ function mergeFile(conf: RegistriesConf, file: string, data: Record<string, unkn
  * Read `main` and then every `*.conf` in `main + '.d'` in name order, as
  * containers/image does; missing files are simply absent.
  */
-export function loadRegistriesConf(main = process.env.CONTAINERS_REGISTRIES_CONF ?? systemRegistriesConf): RegistriesConf {
+export function loadRegistriesConf(
+  main = process.env.CONTAINERS_REGISTRIES_CONF ?? systemRegistriesConf,
+): RegistriesConf {
   const conf = emptyRegistriesConf();
   const data = readToml(main);
   if (data) mergeFile(conf, main, data);
   const dropins = `${main}.d`;
   let names: string[] = [];
   try {
-    names = readdirSync(dropins).filter((n) => n.endsWith('.conf')).sort();
+    names = readdirSync(dropins)
+      .filter((n) => n.endsWith('.conf'))
+      .sort();
   } catch {
     // no drop-in directory
   }
@@ -127,7 +138,10 @@ export function findRegistry(conf: RegistriesConf, ref: ImageReference): Registr
   const full = `${ref.registry}/${ref.repository}`;
   let best: RegistryEntry | undefined;
   for (const r of conf.registries) {
-    const matches = full === r.prefix || full.startsWith(`${r.prefix}/`) || (r.prefix.startsWith('*.') && ref.registry.endsWith(r.prefix.slice(1)));
+    const matches =
+      full === r.prefix ||
+      full.startsWith(`${r.prefix}/`) ||
+      (r.prefix.startsWith('*.') && ref.registry.endsWith(r.prefix.slice(1)));
     if (matches && (!best || r.prefix.length > best.prefix.length)) best = r;
   }
   return best;

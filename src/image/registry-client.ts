@@ -74,7 +74,11 @@ export class RegistryClient {
     const entry = findRegistry(this.opts.conf, ref);
     const full = `${ref.registry}/${ref.repository}`;
     if (!entry) return [{ host: ref.registry, repository: ref.repository, insecure: isLoopback(ref.registry) }];
-    if (entry.blocked) throw new IsomockError(`registry ${entry.prefix} is blocked in registries.conf (${formatReference(ref)})`, ExitCode.config);
+    if (entry.blocked)
+      throw new IsomockError(
+        `registry ${entry.prefix} is blocked in registries.conf (${formatReference(ref)})`,
+        ExitCode.config,
+      );
     const rest = entry.prefix.startsWith('*.') ? full.slice(ref.registry.length) : full.slice(entry.prefix.length);
     const at = (location: string, insecure: boolean): Endpoint => {
       const target = entry.prefix.startsWith('*.') ? ref.registry + rest : location + rest;
@@ -112,7 +116,13 @@ export class RegistryClient {
     return true;
   }
 
-  private async fromAnyEndpoint(ref: ImageReference, what: string, path: string, headers: Record<string, string>, attempts = this.attempts): Promise<IncomingMessage> {
+  private async fromAnyEndpoint(
+    ref: ImageReference,
+    what: string,
+    path: string,
+    headers: Record<string, string>,
+    attempts = this.attempts,
+  ): Promise<IncomingMessage> {
     let last: unknown;
     for (const ep of this.endpoints(ref)) {
       try {
@@ -122,7 +132,8 @@ export class RegistryClient {
       }
     }
     if (last instanceof IsomockError) throw last;
-    if (last instanceof HttpStatusError && last.status === 404) throw new IsomockError(`${what}: not found in the registry`, ExitCode.bootstrap);
+    if (last instanceof HttpStatusError && last.status === 404)
+      throw new IsomockError(`${what}: not found in the registry`, ExitCode.bootstrap);
     throw new IsomockError(`${what}: ${(last as Error).message}`, ExitCode.bootstrap);
   }
 
@@ -143,7 +154,11 @@ export class RegistryClient {
     if (known) return `${known}//${ep.host}`;
     if (!ep.insecure) return `https://${ep.host}`;
     try {
-      const res = await httpRequest(new URL(`https://${ep.host}/v2/`), { method: 'HEAD', insecure: true, timeoutMs: 10_000 });
+      const res = await httpRequest(new URL(`https://${ep.host}/v2/`), {
+        method: 'HEAD',
+        insecure: true,
+        timeoutMs: 10_000,
+      });
       res.resume();
       this.schemes.set(ep.host, 'https:');
     } catch {
@@ -158,7 +173,10 @@ export class RegistryClient {
     let authTried = false;
     for (let hop = 0; hop <= maxRedirects; hop++) {
       const auth = url.host === ep.host ? this.tokens.get(scopeKey) : undefined;
-      const res = await httpRequest(url, { headers: { ...headers, ...(auth !== undefined && { Authorization: auth }) }, insecure: ep.insecure });
+      const res = await httpRequest(url, {
+        headers: { ...headers, ...(auth !== undefined && { Authorization: auth }) },
+        insecure: ep.insecure,
+      });
       const status = res.statusCode ?? 0;
       if (status >= 300 && status < 400 && res.headers.location) {
         res.resume();
@@ -173,8 +191,15 @@ export class RegistryClient {
         continue;
       }
       if (status !== 200) {
-        const body = (await readBody(res, 64 * 1024).catch(() => Buffer.alloc(0))).toString('utf8').trim().slice(0, 300);
-        if (status === 401 || status === 403) throw new IsomockError(`access denied by ${ep.host} (HTTP ${status}) for ${url.pathname}${body ? `: ${body}` : ''}`, ExitCode.bootstrap);
+        const body = (await readBody(res, 64 * 1024).catch(() => Buffer.alloc(0)))
+          .toString('utf8')
+          .trim()
+          .slice(0, 300);
+        if (status === 401 || status === 403)
+          throw new IsomockError(
+            `access denied by ${ep.host} (HTTP ${status}) for ${url.pathname}${body ? `: ${body}` : ''}`,
+            ExitCode.bootstrap,
+          );
         throw new HttpStatusError(status, `HTTP ${status} from ${url.host}${url.pathname}${body ? `: ${body}` : ''}`);
       }
       return res;
@@ -187,16 +212,28 @@ export class RegistryClient {
     const creds = credentialsFor(this.opts.auth, ep.host, ep.repository);
     const { scheme, params } = parseChallenge(header);
     if (scheme === 'basic') {
-      if (!creds) throw new IsomockError(`${ep.host} wants a login and the auth file has none for ${ep.host}/${ep.repository}`, ExitCode.bootstrap);
+      if (!creds)
+        throw new IsomockError(
+          `${ep.host} wants a login and the auth file has none for ${ep.host}/${ep.repository}`,
+          ExitCode.bootstrap,
+        );
       return basicHeader(creds);
     }
-    if (scheme !== 'bearer' || !params.realm) throw new IsomockError(`${ep.host} asks for unsupported authentication '${header}'`, ExitCode.bootstrap);
+    if (scheme !== 'bearer' || !params.realm)
+      throw new IsomockError(`${ep.host} asks for unsupported authentication '${header}'`, ExitCode.bootstrap);
     const realm = new URL(params.realm);
     if (params.service) realm.searchParams.set('service', params.service);
     realm.searchParams.set('scope', params.scope ?? `repository:${ep.repository}:pull`);
-    const res = await httpRequest(realm, { headers: creds ? { Authorization: basicHeader(creds) } : {}, insecure: ep.insecure });
+    const res = await httpRequest(realm, {
+      headers: creds ? { Authorization: basicHeader(creds) } : {},
+      insecure: ep.insecure,
+    });
     const body = await readBody(res, 1024 * 1024);
-    if (res.statusCode !== 200) throw new IsomockError(`token server ${realm.host} refused (HTTP ${res.statusCode}) for ${ep.host}/${ep.repository}`, ExitCode.bootstrap);
+    if (res.statusCode !== 200)
+      throw new IsomockError(
+        `token server ${realm.host} refused (HTTP ${res.statusCode}) for ${ep.host}/${ep.repository}`,
+        ExitCode.bootstrap,
+      );
     let token: unknown;
     try {
       const doc = JSON.parse(body.toString('utf8')) as { token?: unknown; access_token?: unknown };
@@ -204,7 +241,11 @@ export class RegistryClient {
     } catch {
       token = undefined;
     }
-    if (typeof token !== 'string' || token === '') throw new IsomockError(`token server ${realm.host} sent no token for ${ep.host}/${ep.repository}`, ExitCode.bootstrap);
+    if (typeof token !== 'string' || token === '')
+      throw new IsomockError(
+        `token server ${realm.host} sent no token for ${ep.host}/${ep.repository}`,
+        ExitCode.bootstrap,
+      );
     return `Bearer ${token}`;
   }
 }

@@ -40,7 +40,8 @@ export function imageContext(opts: ContextOptions = {}): ImageContext {
 /** Bring the image into the store; `layers: false` fetches only manifest and config. */
 export function getImage(ctx: ImageContext, text: string, layers: boolean): Promise<StoredImage> {
   if (text.startsWith('dir:')) return loadDir(ctx.store, text.slice('dir:'.length));
-  if (text.startsWith('oci-archive:')) return loadOciArchive(ctx.store, text.slice('oci-archive:'.length), ctx.platform);
+  if (text.startsWith('oci-archive:'))
+    return loadOciArchive(ctx.store, text.slice('oci-archive:'.length), ctx.platform);
   const ref = text.startsWith('docker://') ? text.slice('docker://'.length) : text;
   return pullImage(ref, { ...ctx, layers });
 }

@@ -5,7 +5,16 @@
  * so a failed or forged download leaves nothing behind.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -33,7 +42,12 @@ export class DigestTap extends Transform {
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null, data?: Buffer) => void): void {
     this.bytes += chunk.length;
     if (this.bytes > this.expectedSize) {
-      done(new IsomockError(`${this.where}: more data than the ${this.expectedSize} bytes the manifest declares`, ExitCode.bootstrap));
+      done(
+        new IsomockError(
+          `${this.where}: more data than the ${this.expectedSize} bytes the manifest declares`,
+          ExitCode.bootstrap,
+        ),
+      );
       return;
     }
     this.hash.update(chunk);
@@ -43,7 +57,10 @@ export class DigestTap extends Transform {
   /** Throws unless exactly `expectedSize` bytes hashing to `digest` went through. */
   check(digest: string): void {
     if (this.bytes !== this.expectedSize) {
-      throw new IsomockError(`${this.where}: truncated: ${this.bytes} of ${this.expectedSize} bytes of ${digest}`, ExitCode.bootstrap);
+      throw new IsomockError(
+        `${this.where}: truncated: ${this.bytes} of ${this.expectedSize} bytes of ${digest}`,
+        ExitCode.bootstrap,
+      );
     }
     const got = `sha256:${this.hash.digest('hex')}`;
     if (got !== digest) throw blobMismatch(this.where, digest, got);

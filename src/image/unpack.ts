@@ -19,8 +19,25 @@
  * to be real (prefix-closed, pruned whenever something is removed).
  */
 import {
-  chmodSync, chownSync, closeSync, constants, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync,
-  openSync, readdirSync, rmSync, symlinkSync, utimesSync, writeSync, type Stats,
+  chmodSync,
+  chownSync,
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  futimesSync,
+  lchownSync,
+  linkSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeSync,
+  type Stats,
 } from 'node:fs';
 import { Parser, type ReadEntry } from 'tar';
 import { ExitCode, IsomockError } from '../errors.js';
@@ -165,7 +182,10 @@ class LayerApplier {
       case 'OldFile':
       case 'ContiguousFile':
         // O_EXCL|O_NOFOLLOW: never open what is already there, least of all a symlink.
-        this.writeFile(replacing(() => openSync(abs, createFile, 0o600), clear), entry);
+        this.writeFile(
+          replacing(() => openSync(abs, createFile, 0o600), clear),
+          entry,
+        );
         this.written.add(rel);
         return;
       case 'SymbolicLink':
@@ -178,7 +198,12 @@ class LayerApplier {
         if (targetParts.length > 0) this.parentDir(where, entry.linkpath ?? '', targetParts);
         const target = this.abs(targetParts.join('/'));
         const st = targetParts.length === 0 ? undefined : lstatOrUndefined(target);
-        if (!st || st.isDirectory()) throw this.escape(where, entry.path, `is a hard link to '${entry.linkpath}', which is not a file in the tree`);
+        if (!st || st.isDirectory())
+          throw this.escape(
+            where,
+            entry.path,
+            `is a hard link to '${entry.linkpath}', which is not a file in the tree`,
+          );
         replacing(() => linkSync(target, abs), clear);
         break;
       }
@@ -276,5 +301,8 @@ export async function unpackLayers(target: string, layers: { file: string; name:
 
 /** Unpack a stored image's layers into `target`. */
 export function unpackImage(store: BlobStore, image: StoredImage, target: string): Promise<UnpackStats> {
-  return unpackLayers(target, image.manifest.layers.map((l) => ({ file: store.path(l.digest), name: l.digest })));
+  return unpackLayers(
+    target,
+    image.manifest.layers.map((l) => ({ file: store.path(l.digest), name: l.digest })),
+  );
 }

@@ -98,14 +98,20 @@ function checkRpmEntry(rpm: LockedRpm, where: string): void {
   try {
     url = new URL(rpm.url);
   } catch {
-    throw new IsomockError(`invalid lockfile ${where}: url ${JSON.stringify(rpm.url)} is not a URL`, ExitCode.badCmdline);
+    throw new IsomockError(
+      `invalid lockfile ${where}: url ${JSON.stringify(rpm.url)} is not a URL`,
+      ExitCode.badCmdline,
+    );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new IsomockError(`invalid lockfile ${where}: url ${rpm.url} is not http(s)`, ExitCode.badCmdline);
   }
   rpmFileName(rpm, where);
   if (!/^[0-9a-f]{32}$/.test(rpm.sigmd5)) {
-    throw new IsomockError(`invalid lockfile ${where}: sigmd5 ${JSON.stringify(rpm.sigmd5)} is not 32 hex digits`, ExitCode.badCmdline);
+    throw new IsomockError(
+      `invalid lockfile ${where}: sigmd5 ${JSON.stringify(rpm.sigmd5)} is not 32 hex digits`,
+      ExitCode.badCmdline,
+    );
   }
 }
 
@@ -123,7 +129,10 @@ export function rpmFileName(rpm: LockedRpm, where = rpm.name): string {
     throw new IsomockError(`invalid lockfile ${where}: url ${rpm.url} has a malformed escape`, ExitCode.badCmdline);
   }
   if (!name.endsWith('.rpm') || name.includes('/') || name.includes('\0') || name.startsWith('.')) {
-    throw new IsomockError(`invalid lockfile ${where}: url ${rpm.url} does not end in a safe *.rpm file name`, ExitCode.badCmdline);
+    throw new IsomockError(
+      `invalid lockfile ${where}: url ${rpm.url} does not end in a safe *.rpm file name`,
+      ExitCode.badCmdline,
+    );
   }
   return name;
 }

@@ -7,7 +7,8 @@ const rpmFields = ['arch', 'epoch', 'license', 'name', 'release', 'sigmd5', 'sig
 const nullable = new Set(['epoch', 'signature']);
 
 function lockfileSchema(version: '1.0.0' | '1.1.0'): object {
-  const bootstrapFields = version === '1.0.0' ? ['image_digest'] : ['image_digest', 'pull_digest', 'architecture', 'id'];
+  const bootstrapFields =
+    version === '1.0.0' ? ['image_digest'] : ['image_digest', 'pull_digest', 'architecture', 'id'];
   return {
     type: 'object',
     additionalProperties: false,

@@ -53,14 +53,16 @@ const nullableString = (v: unknown): boolean => v === null || typeof v === 'stri
 
 function badEntry(key: string, e: Record<string, unknown>): string | undefined {
   if (typeof e['sigmd5'] !== 'string' || !/^[0-9a-f]{32}$/.test(e['sigmd5'])) return 'sigmd5 is not 32 hex digits';
-  if (e['sha256'] !== null && (typeof e['sha256'] !== 'string' || !/^[0-9a-f]{64}$/.test(e['sha256']))) return 'sha256 is neither null nor 64 hex digits';
+  if (e['sha256'] !== null && (typeof e['sha256'] !== 'string' || !/^[0-9a-f]{64}$/.test(e['sha256'])))
+    return 'sha256 is neither null nor 64 hex digits';
   if (e['size'] !== null && !Number.isSafeInteger(e['size'])) return 'size is neither null nor a whole number';
   if (!nullableString(e['repo']) || !nullableString(e['mirror'])) return 'repo and mirror must be strings or null';
   return /^[^\s]+-\d+:[^\s]+-[^\s]+\.[^\s.]+$/.test(key) ? undefined : 'the key is not N-E:V-R.A';
 }
 
 export function parseSidecar(text: string, source: string): Sidecar {
-  const bad = (what: string): IsomockError => new IsomockError(`invalid isomock lock record ${source}: ${what}`, ExitCode.badCmdline);
+  const bad = (what: string): IsomockError =>
+    new IsomockError(`invalid isomock lock record ${source}: ${what}`, ExitCode.badCmdline);
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -69,11 +71,17 @@ export function parseSidecar(text: string, source: string): Sidecar {
   }
   const record = data as Partial<Sidecar> | null;
   if (record?.isomock_lock_version !== sidecarVersion) {
-    throw bad(`unsupported isomock_lock_version ${JSON.stringify(record?.isomock_lock_version)} (isomock reads ${sidecarVersion})`);
+    throw bad(
+      `unsupported isomock_lock_version ${JSON.stringify(record?.isomock_lock_version)} (isomock reads ${sidecarVersion})`,
+    );
   }
-  if (typeof record.packages !== 'object' || record.packages === null || Array.isArray(record.packages)) throw bad('packages is not an object');
+  if (typeof record.packages !== 'object' || record.packages === null || Array.isArray(record.packages))
+    throw bad('packages is not an object');
   for (const [key, entry] of Object.entries(record.packages)) {
-    const problem = typeof entry === 'object' && entry !== null ? badEntry(key, entry as unknown as Record<string, unknown>) : 'not an object';
+    const problem =
+      typeof entry === 'object' && entry !== null
+        ? badEntry(key, entry as unknown as Record<string, unknown>)
+        : 'not an object';
     if (problem) throw bad(`packages["${key}"]: ${problem}`);
   }
   return record as Sidecar;
@@ -87,7 +95,10 @@ export function readSidecar(path: string, required: boolean): Sidecar | undefine
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' && !required) return undefined;
-    throw new IsomockError(`cannot read isomock lock record ${path}: ${code ?? (err as Error).message}`, ExitCode.badCmdline);
+    throw new IsomockError(
+      `cannot read isomock lock record ${path}: ${code ?? (err as Error).message}`,
+      ExitCode.badCmdline,
+    );
   }
   return parseSidecar(text, path);
 }
@@ -120,7 +131,8 @@ export async function verifyAgainstSidecar(path: string, entry: SidecarPackage, 
     throw new IsomockError(`${shownAs} is not the file the buildroot was calculated with: ${what}`, ExitCode.error);
   };
   const size = statSync(path).size;
-  if (entry.size !== null && size !== entry.size) fail(`it has ${size} bytes, the isomock lock record says ${entry.size}`);
+  if (entry.size !== null && size !== entry.size)
+    fail(`it has ${size} bytes, the isomock lock record says ${entry.size}`);
   if (entry.sha256 !== null) {
     const actual = await sha256OfFile(path);
     if (actual !== entry.sha256) fail(`its SHA-256 is ${actual}, the isomock lock record says ${entry.sha256}`);

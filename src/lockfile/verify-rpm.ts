@@ -16,13 +16,19 @@ import { verifyAgainstSidecar, type SidecarPackage } from './sidecar.js';
  * `shownAs` names the file in messages (a partial download's path means little
  * to a user); `recorded` is isomock's record of the exact file, when there is one.
  */
-export async function verifyLockedRpm(path: string, locked: LockedRpm, shownAs = path, recorded?: SidecarPackage): Promise<void> {
+export async function verifyLockedRpm(
+  path: string,
+  locked: LockedRpm,
+  shownAs = path,
+  recorded?: SidecarPackage,
+): Promise<void> {
   const notLocked = (what: string): IsomockError =>
     new IsomockError(`${shownAs} is not ${nevra(locked)} from the lockfile: ${what}`, ExitCode.error);
   const identityMismatch = (info: RpmPackageInfo): IsomockError | undefined => {
     const actual = { ...info, epoch: info.epoch === null ? null : String(info.epoch) };
     if (nevra(actual) !== nevra(locked)) return notLocked(`it is ${nevra(actual)}`);
-    if (info.sigmd5 !== locked.sigmd5) return notLocked(`its SIGMD5 is ${info.sigmd5 ?? 'missing'}, the lockfile says ${locked.sigmd5}`);
+    if (info.sigmd5 !== locked.sigmd5)
+      return notLocked(`its SIGMD5 is ${info.sigmd5 ?? 'missing'}, the lockfile says ${locked.sigmd5}`);
     const signature = lockfileSignature(info);
     if (locked.signature !== null && signature !== locked.signature) {
       return notLocked(`it is signed by ${signature ?? 'nobody'}, the lockfile says ${locked.signature}`);

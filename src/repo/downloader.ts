@@ -111,10 +111,19 @@ class Session {
   get(url: URL, headers: Record<string, string>): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
       const tls = url.protocol === 'https:';
-      const options = { headers, agent: tls ? this.https : this.http, timeout: this.opts.idleTimeoutMs, ...this.certFor(url) };
+      const options = {
+        headers,
+        agent: tls ? this.https : this.http,
+        timeout: this.opts.idleTimeoutMs,
+        ...this.certFor(url),
+      };
       const req = tls ? httpsRequest(url, options, resolve) : httpRequest(url, options, resolve);
-      req.on('timeout', () => req.destroy(new TransientError(`${url.href}: no data for ${this.opts.idleTimeoutMs / 1000} s`)));
-      req.on('error', (err) => reject(err instanceof TransientError ? err : new TransientError(`${url.href}: ${err.message}`)));
+      req.on('timeout', () =>
+        req.destroy(new TransientError(`${url.href}: no data for ${this.opts.idleTimeoutMs / 1000} s`)),
+      );
+      req.on('error', (err) =>
+        reject(err instanceof TransientError ? err : new TransientError(`${url.href}: ${err.message}`)),
+      );
       req.end();
     });
   }
@@ -158,7 +167,9 @@ async function attempt(s: Session, item: DownloadItem, part: string): Promise<vo
     // Not the range asked for: start over rather than splice wrong bytes.
     res.resume();
     rmSync(part, { force: true });
-    throw new TransientError(`${item.url}: the server answered a different range (${res.headers['content-range'] ?? 'none'})`);
+    throw new TransientError(
+      `${item.url}: the server answered a different range (${res.headers['content-range'] ?? 'none'})`,
+    );
   }
   const expected = Number(res.headers['content-length'] ?? NaN);
   if (Number.isFinite(expected)) s.progress.bytesKnown += (append ? have : 0) + expected;
@@ -197,7 +208,10 @@ async function fetchOne(s: Session, item: DownloadItem): Promise<boolean> {
       // Only verified files are renamed into place, so a bad file here is
       // someone else's unless isomock's own records say otherwise.
       if (!item.replaceable?.(dest)) {
-        throw new IsomockError(`${dest} is in the way: ${(err as Error).message}; move it away and run again`, ExitCode.error);
+        throw new IsomockError(
+          `${dest} is in the way: ${(err as Error).message}; move it away and run again`,
+          ExitCode.error,
+        );
       }
     }
   }

@@ -42,7 +42,10 @@ export async function resolveMirror(source: RepoSource, options?: FetchOptions):
       metalink = await parseMetalink(text);
     } catch (error) {
       if (error instanceof XmlSyntaxError) {
-        throw new IsomockError(`repository ${source.id}: malformed metalink ${list}: ${error.message}`, ExitCode.packageManager);
+        throw new IsomockError(
+          `repository ${source.id}: malformed metalink ${list}: ${error.message}`,
+          ExitCode.packageManager,
+        );
       }
       throw error;
     }

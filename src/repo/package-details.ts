@@ -47,7 +47,13 @@ export function readFilelists(
   source: AsyncIterable<Uint8Array>,
   onPackage: (pkgid: string, files: string[]) => void,
 ): Promise<void> {
-  return readPerPackage(source, 'file', () => undefined, (_, text) => text, onPackage);
+  return readPerPackage(
+    source,
+    'file',
+    () => undefined,
+    (_, text) => text,
+    onPackage,
+  );
 }
 
 /** The changelog of every package. */

@@ -67,7 +67,12 @@ export function unchanged(record: FileRecord | undefined, path: string): boolean
     return false;
   }
   const now = identity(st);
-  return now.size === record.size && now.mtimeMs === record.mtimeMs && now.ctimeMs === record.ctimeMs && now.ino === record.ino;
+  return (
+    now.size === record.size &&
+    now.mtimeMs === record.mtimeMs &&
+    now.ctimeMs === record.ctimeMs &&
+    now.ino === record.ino
+  );
 }
 
 /**

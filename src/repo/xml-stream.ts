@@ -208,7 +208,10 @@ export async function parseXmlStream(
       if (valueEnd < 0) return -1;
       const k = count * 4;
       for (let j = 0; j < k; j += 4) {
-        if (spans[j + 1]! - spans[j]! === attrEnd - attrStart && buf.compare(buf, attrStart, attrEnd, spans[j], spans[j + 1]) === 0) {
+        if (
+          spans[j + 1]! - spans[j]! === attrEnd - attrStart &&
+          buf.compare(buf, attrStart, attrEnd, spans[j], spans[j + 1]) === 0
+        ) {
           fail('duplicate attribute', attrStart);
         }
       }

@@ -79,7 +79,14 @@ interface Subpackets {
   hasKeyFlags: boolean;
 }
 
-function readSubpackets(b: Uint8Array, at: number, end: number, sigType: number, hashed: boolean, into: Subpackets): void {
+function readSubpackets(
+  b: Uint8Array,
+  at: number,
+  end: number,
+  sigType: number,
+  hashed: boolean,
+  into: Subpackets,
+): void {
   while (at < end) {
     const [length, size] = bodyLength(b, at, end);
     if (length < 1) fail();
@@ -178,9 +185,7 @@ export function parsePgpSignature(blob: Uint8Array): PgpSignature | null {
     // The blob must be exactly one signature packet.
     if (tag !== signatureTag || body + length !== blob.length) fail();
     const version = blob[body];
-    return version === 3 ? parseV3(blob, body, blob.length)
-      : version === 4 ? parseV4(blob, body, blob.length)
-      : fail();
+    return version === 3 ? parseV3(blob, body, blob.length) : version === 4 ? parseV4(blob, body, blob.length) : fail();
   } catch (err) {
     if (err instanceof Invalid) return null;
     throw err;

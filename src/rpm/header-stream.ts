@@ -77,7 +77,8 @@ class Cursor {
 }
 
 function openCursor(source: RpmSource): Cursor {
-  const [stream, where] = typeof source === 'string' ? [createReadStream(source), source] : [source.stream, source.name];
+  const [stream, where] =
+    typeof source === 'string' ? [createReadStream(source), source] : [source.stream, source.name];
   return new Cursor(stream[Symbol.asyncIterator](), where);
 }
 

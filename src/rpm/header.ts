@@ -56,7 +56,11 @@ export class RpmHeader {
     for (let i = 0; i < entries; i++) {
       const at = headerIntroLength + i * entryLength;
       const tag = raw.readUInt32BE(at);
-      const entry = { type: raw.readUInt32BE(at + 4), offset: raw.readUInt32BE(at + 8), count: raw.readUInt32BE(at + 12) };
+      const entry = {
+        type: raw.readUInt32BE(at + 4),
+        offset: raw.readUInt32BE(at + 8),
+        count: raw.readUInt32BE(at + 12),
+      };
       if (entry.type > TagType.i18nString || entry.offset > dataLength) {
         throw corrupt(where, `bad index entry for tag ${tag}`);
       }
@@ -104,10 +108,13 @@ export class RpmHeader {
     for (let i = 0; i < entry.count; i++) {
       const at = i * width;
       out[i] =
-        width === 1 ? bytes[at]!
-        : width === 2 ? bytes.readUInt16BE(at)
-        : width === 4 ? bytes.readUInt32BE(at)
-        : Number(bytes.readBigUInt64BE(at));
+        width === 1
+          ? bytes[at]!
+          : width === 2
+            ? bytes.readUInt16BE(at)
+            : width === 4
+              ? bytes.readUInt32BE(at)
+              : Number(bytes.readBigUInt64BE(at));
     }
     return out;
   }

@@ -24,14 +24,7 @@ export interface RpmFile {
 }
 
 export type DependencyKind =
-  | 'requires'
-  | 'provides'
-  | 'conflicts'
-  | 'obsoletes'
-  | 'recommends'
-  | 'suggests'
-  | 'supplements'
-  | 'enhances';
+  'requires' | 'provides' | 'conflicts' | 'obsoletes' | 'recommends' | 'suggests' | 'supplements' | 'enhances';
 
 export interface RpmSignatures {
   /** RSA header-only signature (RSAHEADER). */

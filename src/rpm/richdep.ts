@@ -97,7 +97,8 @@ class Parser {
     const limits: Limits = { noWith: false, noAnd: false, noOr: false };
     for (;;) {
       this.skipBlanks();
-      if (this.text[this.pos] === ')') this.fail(seen.length ? `missing operand after '${seen.at(-1)}'` : 'empty group');
+      if (this.text[this.pos] === ')')
+        this.fail(seen.length ? `missing operand after '${seen.at(-1)}'` : 'empty group');
       if (this.text[this.pos] === '(') {
         const inner = this.group();
         // A condition (after if/unless) may use and/or freely.

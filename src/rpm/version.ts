@@ -125,8 +125,6 @@ export function compareEvr(a: Evr | string, b: Evr | string): Ordering {
   const x = typeof a === 'string' ? parseEvr(a) : a;
   const y = typeof b === 'string' ? parseEvr(b) : b;
   return (
-    rpmvercmp(x.epoch ?? '0', y.epoch ?? '0') ||
-    rpmvercmp(x.version, y.version) ||
-    comparePresent(x.release, y.release)
+    rpmvercmp(x.epoch ?? '0', y.epoch ?? '0') || rpmvercmp(x.version, y.version) || comparePresent(x.release, y.release)
   );
 }

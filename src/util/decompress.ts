@@ -63,7 +63,9 @@ export async function* decompress(source: AsyncIterable<Uint8Array>): AsyncGener
       return;
     case 'xz':
       // A webpack-built CommonJS bundle: Node cannot see its named exports.
-      yield* new (await import('xz-decompress')).default.XzReadableStream(Readable.toWeb(Readable.from(rest)) as ReadableStream<Uint8Array>);
+      yield* new (await import('xz-decompress')).default.XzReadableStream(
+        Readable.toWeb(Readable.from(rest)) as ReadableStream<Uint8Array>,
+      );
       return;
   }
 }

@@ -9,7 +9,9 @@ export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 /** The checkout a clone was made from, when it is a local path (a clone made elsewhere for a check). */
 function originCheckout(): string | undefined {
   try {
-    const url = execFileSync('git', ['-C', repoRoot, 'config', '--get', 'remote.origin.url'], { encoding: 'utf8' }).trim();
+    const url = execFileSync('git', ['-C', repoRoot, 'config', '--get', 'remote.origin.url'], {
+      encoding: 'utf8',
+    }).trim();
     return isAbsolute(url) ? url : undefined;
   } catch {
     return undefined;

@@ -12,11 +12,17 @@ export { scratchRoot, startRegistry, type TestRegistry } from '../../world/regis
 /* The oracles: podman's and skopeo's view of the same images. */
 
 export function run(cmd: string, args: string[], input?: string): string {
-  return execFileSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 28, stdio: 'pipe', ...(input !== undefined && { input }) });
+  return execFileSync(cmd, args, {
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+    stdio: 'pipe',
+    ...(input !== undefined && { input }),
+  });
 }
 
 /** Mock's own formula (mockbuild.podman.podman_get_oci_digest), run by Python over podman's output. */
-const mockImageDigest = 'import json,sys,hashlib; d=json.load(sys.stdin)[0]; print(hashlib.sha256(json.dumps({"RootFS": d["RootFS"], "Config": d["Config"]}, sort_keys=True).encode()).hexdigest())';
+const mockImageDigest =
+  'import json,sys,hashlib; d=json.load(sys.stdin)[0]; print(hashlib.sha256(json.dumps({"RootFS": d["RootFS"], "Config": d["Config"]}, sort_keys=True).encode()).hexdigest())';
 
 export interface PodmanView {
   Digest: string;
@@ -30,7 +36,12 @@ export function podmanPull(ref: string): PodmanView {
   run('podman', ['pull', '-q', ref]);
   const raw = run('podman', ['image', 'inspect', ref]);
   const [info] = JSON.parse(raw) as [{ Digest: string; Id: string; Architecture: string }];
-  return { Digest: info.Digest, Id: info.Id, Architecture: info.Architecture, image_digest: run('python3', ['-c', mockImageDigest], raw).trim() };
+  return {
+    Digest: info.Digest,
+    Id: info.Id,
+    Architecture: info.Architecture,
+    image_digest: run('python3', ['-c', mockImageDigest], raw).trim(),
+  };
 }
 
 export function podmanRemove(ref: string): void {
@@ -48,7 +59,15 @@ export function tree(root: string): Map<string, string> {
     for (const name of readdirSync(join(root, rel)).sort()) {
       const r = rel ? `${rel}/${name}` : name;
       const st = lstatSync(join(root, r));
-      const what = st.isSymbolicLink() ? `-> ${readlinkSync(join(root, r))}` : st.isFile() ? createHash('sha256').update(readFileSync(join(root, r))).digest('hex') : st.isDirectory() ? 'dir' : 'other';
+      const what = st.isSymbolicLink()
+        ? `-> ${readlinkSync(join(root, r))}`
+        : st.isFile()
+          ? createHash('sha256')
+              .update(readFileSync(join(root, r)))
+              .digest('hex')
+          : st.isDirectory()
+            ? 'dir'
+            : 'other';
       out.set(r, `${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid} ${what}`);
       if (st.isDirectory()) walk(r);
     }

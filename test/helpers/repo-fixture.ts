@@ -22,7 +22,14 @@ const specs: Record<string, string> = {
   gamma: spec('gamma++', '0', '3', '1.fc1', '', [['/usr/sbin/gamma++', 'g']]),
 };
 
-function spec(name: string, epoch: string, version: string, release: string, deps: string, files: [string, string][]): string {
+function spec(
+  name: string,
+  epoch: string,
+  version: string,
+  release: string,
+  deps: string,
+  files: [string, string][],
+): string {
   return `Name: ${name}
 ${epoch === '0' ? '' : `Epoch: ${epoch}\n`}Version: ${version}
 Release: ${release}
@@ -170,6 +177,9 @@ print(json.dumps(dict(packages=packages, groups=groups)))
 
 /** What dnf itself reads from the repository at `url`. */
 export function dnfOracle(url: string, cacheDir: string): Oracle {
-  const out = execFileSync('/usr/bin/python3', ['-c', oracleScript, url, cacheDir], { encoding: 'utf8', stdio: 'pipe' });
+  const out = execFileSync('/usr/bin/python3', ['-c', oracleScript, url, cacheDir], {
+    encoding: 'utf8',
+    stdio: 'pipe',
+  });
   return JSON.parse(out) as Oracle;
 }

@@ -122,7 +122,11 @@ Fixture.
 `;
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): string {
-  return execFileSync(cmd, args, { env: { ...process.env, LC_ALL: 'C', ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return execFileSync(cmd, args, {
+    env: { ...process.env, LC_ALL: 'C', ...env },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 let cached: RpmFixtures | null = null;
@@ -160,11 +164,9 @@ function buildFixtures(dir: string): RpmFixtures {
   build('payload-bzip2', payloadSpec('payload-bzip2', ''), ['_binary_payload w9.bzdio']);
   build('payload-zstd', payloadSpec('payload-zstd', ''), ['_binary_payload w3.zstdio']);
   build('payload-none', payloadSpec('payload-none', ''), ['_binary_payload w0.ufdio']);
-  build(
-    'big',
-    payloadSpec('big', 'head -c 1048576 /dev/urandom > %{buildroot}/usr/share/big/random'),
-    ['_binary_payload w1.gzdio'],
-  );
+  build('big', payloadSpec('big', 'head -c 1048576 /dev/urandom > %{buildroot}/usr/share/big/random'), [
+    '_binary_payload w1.gzdio',
+  ]);
   // rpmbuild wants even a NoSource file present; it leaves it out of the package.
   mkdirSync(join(top, 'SOURCES'), { recursive: true });
   writeFileSync(join(top, 'SOURCES', 'private-2.0.tar.gz'), 'not shipped');
@@ -180,9 +182,17 @@ function buildFixtures(dir: string): RpmFixtures {
   const find = (prefix: string) => all.find((f) => f.label.startsWith(prefix))!;
 
   const keyId = (uid: string, algo: string): string => {
-    run('gpg', ['--batch', '--pinentry-mode', 'loopback', '--passphrase', '', '--quick-gen-key', uid, algo, 'sign', 'never'], env);
+    run(
+      'gpg',
+      ['--batch', '--pinentry-mode', 'loopback', '--passphrase', '', '--quick-gen-key', uid, algo, 'sign', 'never'],
+      env,
+    );
     const listing = run('gpg', ['--batch', '--with-colons', '--list-keys', uid], env);
-    return listing.split('\n').find((l) => l.startsWith('pub:'))!.split(':')[4]!.toLowerCase();
+    return listing
+      .split('\n')
+      .find((l) => l.startsWith('pub:'))!
+      .split(':')[4]!
+      .toLowerCase();
   };
   const sign = (source: RpmFixture, label: string, uid: string, key: string, extra: string[]): RpmFixture => {
     const path = join(out, label);

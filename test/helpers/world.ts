@@ -37,6 +37,16 @@ print(json.dumps(config_opts))
 
 /** Host dnf flags for installing into root from a served world (see test-world-notes.md). */
 export function hostDnfArgs(dnfConf: string, root: string, cacheDir: string): string[] {
-  return ['dnf', '-y', '-q', '-c', dnfConf, `--installroot=${root}`, '--releasever=1', '--disableplugin=local',
-    `--setopt=cachedir=${join(cacheDir, 'dnf-cache')}`, '--setopt=install_weak_deps=0'];
+  return [
+    'dnf',
+    '-y',
+    '-q',
+    '-c',
+    dnfConf,
+    `--installroot=${root}`,
+    '--releasever=1',
+    '--disableplugin=local',
+    `--setopt=cachedir=${join(cacheDir, 'dnf-cache')}`,
+    '--setopt=install_weak_deps=0',
+  ];
 }

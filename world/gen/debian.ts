@@ -36,7 +36,8 @@ export async function debianFileLists(debs: string[]): Promise<Map<string, strin
   // dpkg-query -L prints the lists in the order asked, separated by blank lines.
   const out = await exec(['dpkg-query', '-L', ...debs]);
   const blocks = out.split(/\n\n/);
-  if (blocks.length !== debs.length) throw new IsomockError(`world: dpkg-query -L gave ${blocks.length} lists for ${debs.length} packages`);
+  if (blocks.length !== debs.length)
+    throw new IsomockError(`world: dpkg-query -L gave ${blocks.length} lists for ${debs.length} packages`);
   const lists = new Map<string, string[]>();
   debs.forEach((deb, i) => {
     // Lines that are not paths ("diverted by ...") are dropped.

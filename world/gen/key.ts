@@ -17,9 +17,13 @@ export async function worldKey(debVersions: Map<string, string>): Promise<string
   const hash = createHash('sha256');
   const modules = (await readdir(generatorDir)).filter((f) => f.endsWith('.js')).sort();
   for (const path of [...modules.map((f) => join(generatorDir, f)), orchestrator]) {
-    hash.update(`${path.slice(path.lastIndexOf('/dist/'))}\0`).update(await readFile(path)).update('\0');
+    hash
+      .update(`${path.slice(path.lastIndexOf('/dist/'))}\0`)
+      .update(await readFile(path))
+      .update('\0');
   }
-  for (const [deb, version] of [...debVersions].sort(([a], [b]) => a.localeCompare(b))) hash.update(`${deb}=${version}\n`);
+  for (const [deb, version] of [...debVersions].sort(([a], [b]) => a.localeCompare(b)))
+    hash.update(`${deb}=${version}\n`);
   hash.update(await exec(['rpm', '--version']));
   return hash.digest('hex').slice(0, 16);
 }

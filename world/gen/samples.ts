@@ -16,11 +16,15 @@ export interface SampleDef {
 /** The macro the network probe reads its port from (a --define overrides the default). */
 export const netProbeMacro = 'net_probe_port';
 
-const installNote = (name: string, file: string): string => `install -D -m 0644 ${file} %{buildroot}/usr/share/${name}/${file}`;
+const installNote = (name: string, file: string): string =>
+  `install -D -m 0644 ${file} %{buildroot}/usr/share/${name}/${file}`;
 
 export const samples: SampleDef[] = [
   {
-    name: 'hello-synth', expect: 'builds', binaries: ['hello-synth'], dynamicRounds: 0,
+    name: 'hello-synth',
+    expect: 'builds',
+    binaries: ['hello-synth'],
+    dynamicRounds: 0,
     body: `Summary: Static BuildRequires only (versioned, virtual and file dependencies)
 BuildRequires: synth-devel
 BuildRequires: synth-lib >= 2.0
@@ -38,7 +42,10 @@ ${installNote('hello-synth', 'hello.txt')}
 `,
   },
   {
-    name: 'dyn-br-synth', expect: 'builds', binaries: ['dyn-br-synth'], dynamicRounds: 2,
+    name: 'dyn-br-synth',
+    expect: 'builds',
+    binaries: ['dyn-br-synth'],
+    dynamicRounds: 2,
     body: `Summary: Dynamic BuildRequires needing two install rounds
 BuildArch: noarch
 %description
@@ -55,7 +62,9 @@ ${installNote('dyn-br-synth', 'dyn.txt')}
 `,
   },
   {
-    name: 'multi-synth', expect: 'builds', binaries: ['multi-synth', 'multi-synth-libs', 'multi-synth-devel', 'multi-synth-doc'],
+    name: 'multi-synth',
+    expect: 'builds',
+    binaries: ['multi-synth', 'multi-synth-libs', 'multi-synth-devel', 'multi-synth-doc'],
     dynamicRounds: 0,
     body: `Summary: Several subpackages
 BuildRequires: synth-lib
@@ -90,7 +99,10 @@ for part in main libs devel doc; do install -D -m 0644 "$part.txt" "%{buildroot}
 `,
   },
   {
-    name: 'net-probe-synth', expect: 'needs-network', binaries: ['net-probe-synth'], dynamicRounds: 0,
+    name: 'net-probe-synth',
+    expect: 'needs-network',
+    binaries: ['net-probe-synth'],
+    dynamicRounds: 0,
     body: `Summary: Its build opens a TCP connection to a loopback port
 %{!?${netProbeMacro}:%global ${netProbeMacro} 9}
 %description
@@ -105,7 +117,10 @@ ${installNote('net-probe-synth', 'probe.txt')}
 `,
   },
   {
-    name: 'fail-synth', expect: 'fails', binaries: [], dynamicRounds: 0,
+    name: 'fail-synth',
+    expect: 'fails',
+    binaries: [],
+    dynamicRounds: 0,
     body: `Summary: Its build fails on purpose
 BuildArch: noarch
 %description

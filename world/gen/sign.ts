@@ -26,8 +26,17 @@ export async function createSigner(): Promise<Signer> {
   };
   let fingerprint: string | undefined;
   try {
-    await gpg(['--passphrase', '', '--pinentry-mode', 'loopback', '--quick-gen-key',
-      'isomock world <world@isomock.invalid>', 'rsa2048', 'sign', 'never']);
+    await gpg([
+      '--passphrase',
+      '',
+      '--pinentry-mode',
+      'loopback',
+      '--quick-gen-key',
+      'isomock world <world@isomock.invalid>',
+      'rsa2048',
+      'sign',
+      'never',
+    ]);
     const listing = await gpg(['--with-colons', '--list-secret-keys']);
     fingerprint = /^fpr:+([0-9A-F]{40}):/m.exec(listing)?.[1];
     if (!fingerprint) throw new IsomockError('world: gpg generated no key');
@@ -39,8 +48,21 @@ export async function createSigner(): Promise<Signer> {
     fingerprint,
     async sign(files, v3) {
       if (files.length === 0) return;
-      await exec(['rpmsign', '--addsign', ...(v3 ? ['--rpmv3'] : []),
-        '--define', `_gpg_name ${fingerprint}`, '--define', '__gpg /usr/bin/gpg', '--define', `_gpg_path ${home}`, ...files], { env });
+      await exec(
+        [
+          'rpmsign',
+          '--addsign',
+          ...(v3 ? ['--rpmv3'] : []),
+          '--define',
+          `_gpg_name ${fingerprint}`,
+          '--define',
+          '__gpg /usr/bin/gpg',
+          '--define',
+          `_gpg_path ${home}`,
+          ...files,
+        ],
+        { env },
+      );
     },
     async exportPublicKey(path) {
       await writeFile(path, await gpg(['--armor', '--export', fingerprint]));

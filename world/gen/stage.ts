@@ -98,7 +98,14 @@ export async function stagePackages(defs: PackageDef[], stageDir: string, host: 
           if (claim(path)) wanted.push([hostPath, path]);
         }
       }
-      const kinds = await inParallel(16, wanted.map(([hostPath, path]) => () => stageHostPath(hostPath, join(stageDir, path))));
+      const kinds = await inParallel(
+        16,
+        wanted.map(
+          ([hostPath, path]) =>
+            () =>
+              stageHostPath(hostPath, join(stageDir, path)),
+        ),
+      );
       wanted.forEach(([, path], i) => {
         const kind = kinds[i];
         if (kind) entries.push({ path, kind, config: path.startsWith('/etc/') });

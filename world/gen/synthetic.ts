@@ -8,7 +8,12 @@ type SynthOptions = Partial<PackageDef> & Pick<PackageDef, 'summary'>;
 
 function synth(name: string, version: string, options: SynthOptions): PackageDef {
   return {
-    name, version, release: '1', arch: 'noarch', repo: 'base', signature: 'header',
+    name,
+    version,
+    release: '1',
+    arch: 'noarch',
+    repo: 'base',
+    signature: 'header',
     files: { [`/usr/share/${name}/version`]: `${version}\n` },
     ...options,
   };
@@ -20,10 +25,21 @@ function script(body: string): string {
 
 export const syntheticPackages: PackageDef[] = [
   // A versioned requirement with two versions available (only 2.0 fits).
-  synth('synth-lib', '1.0', { summary: 'Synthetic library, old ABI', arch: 'x86_64', provides: ['synth-lib-abi = 1'], signature: 'header+payload' }),
-  synth('synth-lib', '2.0', { summary: 'Synthetic library, new ABI', arch: 'x86_64', provides: ['synth-lib-abi = 2'], signature: 'header+payload' }),
+  synth('synth-lib', '1.0', {
+    summary: 'Synthetic library, old ABI',
+    arch: 'x86_64',
+    provides: ['synth-lib-abi = 1'],
+    signature: 'header+payload',
+  }),
+  synth('synth-lib', '2.0', {
+    summary: 'Synthetic library, new ABI',
+    arch: 'x86_64',
+    provides: ['synth-lib-abi = 2'],
+    signature: 'header+payload',
+  }),
   synth('synth-app', '1.0', {
-    summary: 'Needs synth-lib >= 2.0, recommends synth-extra', arch: 'x86_64',
+    summary: 'Needs synth-lib >= 2.0, recommends synth-extra',
+    arch: 'x86_64',
     files: { '/usr/bin/synth-app': script('echo synth-app') },
     requires: ['synth-lib >= 2.0'],
     // A weak dependency.
@@ -41,11 +57,16 @@ export const syntheticPackages: PackageDef[] = [
   }),
   // File dependencies: /usr/bin/* is listed in primary.xml, /usr/share/* only in filelists.xml.
   synth('synth-tool', '1.0', {
-    summary: 'A tool in /usr/bin (updated in the updates repo)', arch: 'x86_64', signature: 'header+payload',
+    summary: 'A tool in /usr/bin (updated in the updates repo)',
+    arch: 'x86_64',
+    signature: 'header+payload',
     files: { '/usr/bin/synth-tool': script('echo synth-tool 1.0') },
   }),
   synth('synth-tool', '1.1', {
-    summary: 'A tool in /usr/bin (the update)', arch: 'x86_64', repo: 'updates', signature: 'header+payload',
+    summary: 'A tool in /usr/bin (the update)',
+    arch: 'x86_64',
+    repo: 'updates',
+    signature: 'header+payload',
     files: { '/usr/bin/synth-tool': script('echo synth-tool 1.1') },
   }),
   synth('synth-data', '1.0', {
@@ -53,17 +74,26 @@ export const syntheticPackages: PackageDef[] = [
     files: { '/usr/share/synth-data/data.txt': 'synthetic data\n' },
   }),
   synth('synth-filedep', '1.0', {
-    summary: 'Requires files by path', signature: 'none',
+    summary: 'Requires files by path',
+    signature: 'none',
     requires: ['/usr/bin/synth-tool', '/usr/share/synth-data/data.txt'],
   }),
   // An epoch.
   synth('synth-epoch', '1.0', { summary: 'Has an epoch', epoch: 3 }),
   // Conflicts.
-  synth('synth-conflict-a', '1.0', { summary: 'Conflicts with synth-conflict-b', conflicts: ['synth-conflict-b'], signature: 'none' }),
+  synth('synth-conflict-a', '1.0', {
+    summary: 'Conflicts with synth-conflict-b',
+    conflicts: ['synth-conflict-b'],
+    signature: 'none',
+  }),
   synth('synth-conflict-b', '1.0', { summary: 'Conflicted by synth-conflict-a', signature: 'none' }),
   // Obsoletes.
   synth('synth-old', '1.0', { summary: 'Obsoleted by synth-new' }),
-  synth('synth-new', '2.0', { summary: 'Replaces synth-old', obsoletes: ['synth-old < 2.0'], provides: ['synth-old = 2.0'] }),
+  synth('synth-new', '2.0', {
+    summary: 'Replaces synth-old',
+    obsoletes: ['synth-old < 2.0'],
+    provides: ['synth-old = 2.0'],
+  }),
   // Build dependencies of the sample SRPMs: the dynamic ones chain, so that
   // %generate_buildrequires needs two install rounds.
   synth('synth-devel', '2.0', { summary: 'Headers for synth-lib', arch: 'x86_64', requires: ['synth-lib = 2.0'] }),
