@@ -9,7 +9,11 @@ export interface CliResult {
   stderr: string;
 }
 
-export const isomockBin = join(repoRoot, 'bin', 'isomock');
+/**
+ * The isomock under test: this checkout's, or ISOMOCK_BIN (e.g. an older build,
+ * to show that a regression test fails there).
+ */
+export const isomockBin = process.env['ISOMOCK_BIN'] ?? join(repoRoot, 'bin', 'isomock');
 
 export function isomock(
   args: string[],
