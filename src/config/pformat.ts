@@ -106,9 +106,11 @@ function formatString(s: string, out: string[], indent: number, allowance: numbe
   if (level === 1) out.push(')');
 }
 
+/** Python's line boundaries (str.splitlines): control characters on purpose. */
+// eslint-disable-next-line no-control-regex
+const pythonLine = /[^\n\r\v\f\x1c-\x1e\x85\u2028\u2029]*(?:\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]|$)/gu;
+
 /** str.splitlines(True) for the line breaks that matter in configs. */
 function splitLinesKeepEnds(s: string): string[] {
-  return s
-    .match(/[^\n\r\v\f\x1c-\x1e\x85\u2028\u2029]*(?:\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]|$)/gu)!
-    .filter((l) => l !== '');
+  return s.match(pythonLine)!.filter((l) => l !== '');
 }
