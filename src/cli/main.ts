@@ -3,9 +3,11 @@
  * Only this layer prints errors and turns them into exit codes.
  */
 import { CommandLineError, ExitCode, IsomockError } from '../errors.js';
+import { errorLine } from '../util/error-line.js';
 import { version } from '../version.js';
 import { flag, formatOptions, parseArgs, type OptionSpec, type ParsedArgs } from './args.js';
 import { imageOptions, isolatedRepoOptions, mainOptions } from './options.js';
+import { exitCodeFor, handleSignals } from './signals.js';
 
 // Command modules are imported when their command runs: a CLI start loads only what it uses.
 
@@ -53,7 +55,7 @@ function help(text: string, table: OptionSpec[]): string {
   return `${text}\n\noptions:\n${formatOptions(table)}\n`;
 }
 
-async function runMain(args: ParsedArgs, argv: string[]): Promise<number> {
+async function runMain(args: ParsedArgs, argv: string[], signal: AbortSignal): Promise<number> {
   if (flag(args, 'help')) {
     process.stdout.write(help(usage, mainOptions));
     return ExitCode.ok;
@@ -81,14 +83,17 @@ async function runMain(args: ParsedArgs, argv: string[]): Promise<number> {
     mode === 'calculate-build-dependencies' ||
     mode === 'isolated-build'
   ) {
-    return (await import('./build.js')).buildCommand(args, argv);
+    return (await import('./build.js')).buildCommand(args, argv, signal);
   }
-  const modes = await import('./modes.js');
-  if (modes.isBuildrootMode(mode)) return modes.buildrootModeCommand(mode, args, argv);
+  const [modes, { withAbortSignal }] = await Promise.all([import('./modes.js'), import('../buildroot/process.js')]);
+  if (modes.isBuildrootMode(mode)) return withAbortSignal(signal, () => modes.buildrootModeCommand(mode, args, argv));
   return notYet(`--${mode}`)(args);
 }
 
+/** Runs the command line; returns the exit code. Every failure is one line on stderr. */
 export async function main(argv: string[]): Promise<number> {
+  // A --shell session's Ctrl-C is the terminal's, for the shell inside.
+  const signals = handleSignals({ leaveSigint: argv.includes('--shell') });
   try {
     const sub = argv[0] !== undefined ? subcommands[argv[0]] : undefined;
     if (sub) {
@@ -99,13 +104,18 @@ export async function main(argv: string[]): Promise<number> {
       }
       return await sub.run(args);
     }
-    return await runMain(parseArgs(argv, mainOptions), argv);
+    return await runMain(parseArgs(argv, mainOptions), argv, signals.signal);
   } catch (err) {
-    if (err instanceof IsomockError) {
-      process.stderr.write(`isomock: error: ${err.message}\n`);
-      if (err instanceof CommandLineError) process.stderr.write(`Try 'isomock --help' for more information.\n`);
-      return err.exitCode;
+    const received = signals.received();
+    if (received) {
+      process.stderr.write(`isomock: error: interrupted by ${received}\n`);
+      return exitCodeFor(received);
     }
-    throw err;
+    const { message, exitCode } = errorLine(err);
+    process.stderr.write(`isomock: error: ${message}\n`);
+    if (err instanceof CommandLineError) process.stderr.write(`Try 'isomock --help' for more information.\n`);
+    return exitCode;
+  } finally {
+    signals.dispose();
   }
 }
