@@ -30,6 +30,8 @@ interface Subcommand {
   options: OptionSpec[];
   usage: string;
   run(args: ParsedArgs): Promise<number>;
+  /** Takes no AbortSignal yet: the first signal exits at once (its children die by their parent-death signal). */
+  exitOnSignal: true;
 }
 
 const subcommands: Record<string, Subcommand> = {
@@ -38,11 +40,13 @@ const subcommands: Record<string, Subcommand> = {
     usage:
       'usage: isomock isolated-repo --lockfile FILE --output-repo DIR [--client-cert-for HOST CERT [KEY]] [--jobs N] [--bootstrap-tar]',
     run: async (args) => (await import('../commands/isolated-repo.js')).isolatedRepoCommand(args),
+    exitOnSignal: true,
   },
   image: {
     options: imageOptions,
     usage: 'usage: isomock image {pull REF | inspect REF [--json] | save REF DIR [--format dir|oci-archive]}',
     run: async (args) => (await import('../commands/image.js')).imageCommand(args),
+    exitOnSignal: true,
   },
 };
 subcommands['hermetic-repo'] = subcommands['isolated-repo']!;
@@ -93,9 +97,9 @@ async function runMain(args: ParsedArgs, argv: string[], signal: AbortSignal): P
 /** Runs the command line; returns the exit code. Every failure is one line on stderr. */
 export async function main(argv: string[]): Promise<number> {
   // A --shell session's Ctrl-C is the terminal's, for the shell inside.
-  const signals = handleSignals({ leaveSigint: argv.includes('--shell') });
+  const sub = argv[0] !== undefined ? subcommands[argv[0]] : undefined;
+  const signals = handleSignals({ leaveSigint: argv.includes('--shell'), exitAtOnce: sub?.exitOnSignal === true });
   try {
-    const sub = argv[0] !== undefined ? subcommands[argv[0]] : undefined;
     if (sub) {
       const args = parseArgs(argv.slice(1), sub.options);
       if (flag(args, 'help')) {

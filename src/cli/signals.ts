@@ -4,7 +4,8 @@
  * gracefully and every cleanup runs; the CLI then exits 128+n. A second one
  * exits at once (the children die by their parent-death signal). While an
  * interactive session runs (--shell), SIGINT belongs to the terminal's
- * foreground process and is left to it.
+ * foreground process and is left to it. A command that takes no AbortSignal
+ * yet exits at the first signal, as before.
  */
 import { constants } from 'node:os';
 
@@ -21,13 +22,13 @@ export function exitCodeFor(sig: NodeJS.Signals): number {
   return 128 + constants.signals[sig];
 }
 
-export function handleSignals(options: { leaveSigint: boolean }): SignalScope {
+export function handleSignals(options: { leaveSigint: boolean; exitAtOnce: boolean }): SignalScope {
   const controller = new AbortController();
   let first: NodeJS.Signals | undefined;
   const listeners = handled.map((sig) => {
     const listener = (): void => {
       if (sig === 'SIGINT' && options.leaveSigint) return;
-      if (first !== undefined) process.exit(exitCodeFor(sig));
+      if (first !== undefined || options.exitAtOnce) process.exit(exitCodeFor(sig));
       first = sig;
       controller.abort(sig);
     };
