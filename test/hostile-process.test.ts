@@ -20,7 +20,7 @@ import {
 } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import { serveWorld, type ServedWorld } from './helpers/world.js';
+import { scratchOpts, serveWorld, worldBuildOpts, type ServedWorld } from './helpers/world.js';
 import { isomock, isomockBin, type CliResult } from './helpers/isomock.js';
 import { isomockMounts } from './helpers/mounts.js';
 
@@ -64,21 +64,7 @@ after(async () => {
   if (scratch && isomockMounts(scratch).length === 0) rmSync(scratch, { recursive: true, force: true });
 });
 
-function opts(name: string, extra: string[] = []): string[] {
-  return [
-    '--configdir',
-    world.configDir,
-    '-r',
-    'world-1-x86_64',
-    '--config-opts',
-    `basedir=${join(scratch, 'lib')}`,
-    '--config-opts',
-    `cache_topdir=${join(scratch, 'cache')}`,
-    '--resultdir',
-    join(scratch, name),
-    ...extra,
-  ];
-}
+const opts = (name: string, extra: string[] = []): string[] => worldBuildOpts(world, scratch, name, extra);
 
 const srpm = (name: string): string =>
   join(world.world.dir, world.world.manifest.srpms.find((s) => s.name === name)!.file);
@@ -258,18 +244,10 @@ function calculatedLockfile(): Promise<string> {
 }
 
 test('case 4: ISOMOCK_NETWORK_CUT_PROBE_PORT set to nonsense is ignored: one line, no stack trace', async () => {
-  const r = await new Promise<CliResult>((resolve) => {
-    const child = spawn(
-      isomockBin,
-      ['--isolated-build', join(scratch, 'no-such-lock.json'), join(scratch, 'no-such-repo'), srpm('hello-synth')],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ISOMOCK_NETWORK_CUT_PROBE_PORT: 'not-a-port' } },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+  const r = await isomock(
+    ['--isolated-build', join(scratch, 'no-such-lock.json'), join(scratch, 'no-such-repo'), srpm('hello-synth')],
+    { env: { ISOMOCK_NETWORK_CUT_PROBE_PORT: 'not-a-port' } },
+  );
   assert.notEqual(r.code, 0);
   oneLine(r, /no-such-lock\.json/);
 });
@@ -289,30 +267,10 @@ test('case 4: with ISOMOCK_NETWORK_CUT_PROBE_PORT set, the isolated build still 
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as { port: number }).port;
   try {
-    const r = await new Promise<CliResult>((resolve) => {
-      const child = spawn(
-        isomockBin,
-        [
-          '--isolated-build',
-          lockfile,
-          repo,
-          '--config-opts',
-          `basedir=${join(scratch, 'lib')}`,
-          '--config-opts',
-          `cache_topdir=${join(scratch, 'cache')}`,
-          '--resultdir',
-          join(scratch, 'iso'),
-          '-q',
-          srpm('hello-synth'),
-        ],
-        { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ISOMOCK_NETWORK_CUT_PROBE_PORT: String(port) } },
-      );
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    });
+    const r = await isomock(
+      ['--isolated-build', lockfile, repo, ...scratchOpts(scratch, 'iso'), '-q', srpm('hello-synth')],
+      { env: { ISOMOCK_NETWORK_CUT_PROBE_PORT: String(port) } },
+    );
     assert.equal(r.code, 0, r.stderr);
     const rootLog = readFileSync(join(scratch, 'iso', 'root.log'), 'utf8');
     const m = /network cut verified: own network namespace (net:\[\d+\]) \(isomock's is (net:\[\d+\])\), only lo/.exec(
@@ -357,4 +315,37 @@ test('a read-only result dir and a full one (real tmpfs) fail in one line, with 
     spawnSync('umount', [full]);
   }
   await noBuildProcesses('a full result dir');
+});
+
+test('an unusable host tool (setpriv, EACCES) is one line naming it, not a stack trace', async () => {
+  // In a private mount namespace of this test only, setpriv is replaced by a file nobody may execute.
+  const blocked = join(scratch, 'not-executable');
+  writeFileSync(blocked, '', { mode: 0o644 });
+  const r = await new Promise<CliResult>((resolve) => {
+    const child = spawn(
+      '/usr/bin/unshare',
+      [
+        '--mount',
+        '--propagation',
+        'private',
+        '/bin/sh',
+        '-c',
+        'mount --bind "$1" /usr/bin/setpriv && shift && exec "$@"',
+        'sh',
+        blocked,
+        isomockBin,
+        ...opts('no-setpriv'),
+        '-q',
+        srpm('hello-synth'),
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+  assert.notEqual(r.code, 0);
+  oneLine(r, /^isomock: error: cannot run \/usr\/bin\/setpriv: permission denied \(EACCES\)/);
 });
