@@ -129,7 +129,7 @@ export function interfaces(procNetDev: string): string[] {
 }
 
 /** The cut's checks, from what this process sees; throws unless every one holds. Returns the line to log. */
-export async function proveCut(hello: Hello): Promise<string> {
+async function proveCut(hello: Hello): Promise<string> {
   const fail = (why: string): never => {
     throw new IsomockError(`network cut not proven: ${why}; refusing to run the isolated build`, ExitCode.chroot);
   };

@@ -52,7 +52,7 @@ export class InterruptedError extends IsomockError {
 }
 
 /** How long children get between SIGTERM and SIGKILL. */
-export const graceMs = 5000;
+const graceMs = 5000;
 
 const ambient = new AsyncLocalStorage<AbortSignal>();
 
@@ -61,12 +61,7 @@ export function withAbortSignal<T>(signal: AbortSignal | undefined, fn: () => Pr
   return signal ? ambient.run(signal, fn) : fn();
 }
 
-/** Throws InterruptedError when the ambient (or given) signal has aborted: a step boundary. */
-export function throwIfAborted(signal = ambient.getStore()): void {
-  if (signal?.aborted) throw new InterruptedError(signal.reason);
-}
-
-/** Every process below pid, deepest last, from /proc/PID/task/TID/children. */
+/** Every process below pid, each before its own children, from /proc/PID/task/TID/children. */
 export function descendants(pid: number): number[] {
   const found: number[] = [];
   const walk = (p: number): void => {
@@ -108,11 +103,7 @@ function signalTree(child: ChildProcess, sig: NodeJS.Signals): void {
 /** Runs argv (argv[0] must be an absolute path) with parent-death protection. */
 export function run(argv: string[], options: RunOptions): Promise<RunResult> {
   const signal = options.signal ?? ambient.getStore();
-  try {
-    throwIfAborted(signal);
-  } catch (err) {
-    return Promise.reject(err);
-  }
+  if (signal?.aborted) return Promise.reject(new InterruptedError(signal.reason));
   const child = spawn('/usr/bin/setpriv', ['--pdeathsig', 'KILL', '--', ...argv], {
     env: options.env,
     cwd: options.cwd ?? '/',

@@ -39,7 +39,7 @@ export class LockBusyError extends IsomockError {
 const busyExit = 75;
 
 /** Opens (creating it when absent) the lock file, refusing anything but a regular file of ours. */
-export function openLockFile(path: string): number {
+function openLockFile(path: string): number {
   const { O_RDWR, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
   let fd: number;
   try {
