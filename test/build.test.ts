@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
-import { serveWorld, type ServedWorld } from './helpers/world.js';
+import { scratchOpts, serveWorld, worldBuildOpts, type ServedWorld } from './helpers/world.js';
 import { isomock } from './helpers/isomock.js';
 import { referenceDir } from './helpers/paths.js';
 import { isomockMounts } from './helpers/mounts.js';
@@ -29,22 +29,7 @@ after(async () => {
 });
 
 /** Common options: the world's config dir and a private basedir, so test files can run in parallel. */
-function opts(name: string, extra: string[] = []): string[] {
-  return [
-    '--configdir',
-    world.configDir,
-    '-r',
-    'world-1-x86_64',
-    '--config-opts',
-    `basedir=${join(scratch, 'lib')}`,
-    '--config-opts',
-    `cache_topdir=${join(scratch, 'cache')}`,
-    '--resultdir',
-    join(scratch, name),
-    '-q',
-    ...extra,
-  ];
-}
+const opts = (name: string, extra: string[] = []): string[] => worldBuildOpts(world, scratch, name, ['-q', ...extra]);
 
 const srpm = (name: string): string =>
   join(world.world.dir, world.world.manifest.srpms.find((s) => s.name === name)!.file);
@@ -163,12 +148,7 @@ test('calculate, then an isolated build offline from the locked packages alone',
       '--isolated-build',
       join(dir, 'buildroot_lock.json'),
       repo,
-      '--config-opts',
-      `basedir=${join(scratch, 'lib')}`,
-      '--config-opts',
-      `cache_topdir=${join(scratch, 'cache')}`,
-      '--resultdir',
-      join(scratch, `iso-${sample.name}`),
+      ...scratchOpts(scratch, `iso-${sample.name}`),
       '-q',
       srpm(sample.name),
     ]);

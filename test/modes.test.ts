@@ -6,7 +6,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import {
   copyFileSync,
   existsSync,
@@ -252,8 +252,10 @@ test('--offline installs from the package cache alone', async () => {
 test('every mode takes the root lock', async () => {
   const lockPath = join(scratch, 'locked', 'lib', `${rootName()}.lock`);
   mkdirSync(join(scratch, 'locked', 'lib'), { recursive: true });
-  // This test process, alive, holds the lock.
-  writeFileSync(lockPath, `${process.pid}\n`);
+  // Another process holds the lock (a flock, as isomock takes it) until the test ends.
+  const holder = spawn('flock', ['-o', lockPath, 'cat'], { stdio: ['pipe', 'ignore', 'ignore'] });
+  for (let i = 0; i < 100 && spawnSync('flock', ['-n', lockPath, 'true']).status === 0; i++)
+    await new Promise((r) => setTimeout(r, 50));
   try {
     for (const mode of [
       ['--init'],
@@ -265,11 +267,12 @@ test('every mode takes the root lock', async () => {
     ]) {
       const r = await isomock([...opts('locked'), ...mode]);
       assert.equal(r.code, 60, `${mode.join(' ')}: ${r.stderr}`);
-      assert.match(r.stderr, new RegExp(`in use by process ${process.pid}`));
+      assert.match(r.stderr, /in use by another isomock/);
     }
     assert.ok(!existsSync(rootdir('locked')), 'nothing was done');
   } finally {
-    rmSync(lockPath, { force: true });
+    holder.stdin.end(); // cat ends, and flock with it
+    await new Promise((r) => holder.once('close', r));
   }
   ok(await isomock([...opts('locked'), '--clean']), '--clean once the lock is free');
 });

@@ -6,6 +6,7 @@
  */
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
+import { ExitCode, IsomockError } from '../errors.js';
 
 export type Verbosity = 'quiet' | 'normal' | 'verbose';
 
@@ -23,6 +24,7 @@ export class BuildLogs {
   readonly root: WriteStream;
   readonly build: WriteStream;
   private readonly started = new Map<string, number>();
+  private failure: NodeJS.ErrnoException | undefined;
   /** Figures per step (seconds), for --json output and benchmarks. */
   readonly timings: { step: string; seconds: number }[] = [];
 
@@ -32,7 +34,9 @@ export class BuildLogs {
     private readonly console: NodeJS.WritableStream = process.stderr,
   ) {
     mkdirSync(dir, { recursive: true });
-    const open = (name: string): WriteStream => createWriteStream(join(dir, name), { flags: 'a' });
+    // A log that cannot be written (ENOSPC, EIO) fails the build at its next step, as one line.
+    const open = (name: string): WriteStream =>
+      createWriteStream(join(dir, name), { flags: 'a' }).on('error', (err) => (this.failure ??= err));
     this.state = open('state.log');
     this.root = open('root.log');
     this.build = open('build.log');
@@ -70,17 +74,43 @@ export class BuildLogs {
 
   /** Runs fn as a named step: Start/Finish in state.log, even when fn throws. */
   async step<T>(step: string, fn: () => Promise<T>): Promise<T> {
+    this.check();
     this.start(step);
     try {
       return await fn();
     } finally {
       this.finish(step);
+      this.check();
     }
+  }
+
+  /** Throws once a log could not be written. */
+  check(): void {
+    if (this.failure) {
+      throw new IsomockError(
+        `cannot write the logs in ${this.dir}: ${this.failure.code ?? this.failure.message}`,
+        ExitCode.resultDir,
+      );
+    }
+  }
+
+  /** The last word of an aborted build, in root.log and build.log (and on the console). */
+  interrupted(reason: unknown): void {
+    const line = `build interrupted (${reason instanceof Error ? reason.message : String(reason)}): stopping and cleaning up`;
+    this.build.write(`${line}\n`);
+    this.info(line);
   }
 
   async close(): Promise<void> {
     await Promise.all(
-      [this.state, this.root, this.build].map((s) => new Promise<void>((resolve) => s.end(() => resolve()))),
+      [this.state, this.root, this.build].map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            if (s.destroyed) resolve();
+            else s.once('error', () => resolve()).end(() => resolve());
+          }),
+      ),
     );
+    this.check();
   }
 }

@@ -1,20 +1,37 @@
 /**
- * The offline step runs entirely inside a network namespace of its own
- * (only `lo`, up), made by isomock itself: Mock leaves this to the caller.
- * The parent listens on the host's loopback; the re-executed child must fail
- * to reach it, which proves the cut before anything else runs.
+ * The offline step runs entirely inside a network namespace of its own (only
+ * `lo`, up), made by the library itself: Mock leaves this to the caller.
+ *
+ * `runInNetworkCut` spawns a child process (node, `entry`) through
+ * `unshare --net`, and talks to it over a pipe it created itself (fd 3): it
+ * sends the work's input with its own namespace's identity, its PID and the
+ * port of a listener on its loopback; the child (`serveInNetworkCut`) proves
+ * the cut from facts the caller cannot forge before it does anything else -
+ * its own netns differs from the one the parent named and from
+ * /proc/PPID/ns/net, its PPID is that parent, it has no interface but `lo`,
+ * and the parent's listener is unreachable - and refuses otherwise. No
+ * environment variable or option skips any of it. Abort reaches the child as
+ * a message on the pipe (or the pipe's end, if the parent dies), so its
+ * cleanups run; setpriv's parent-death signal covers a SIGKILL.
  */
-import { createServer, connect, type Server } from 'node:net';
 import { spawn } from 'node:child_process';
-import { ExitCode, IsomockError } from '../errors.js';
+import { readFileSync, readlinkSync } from 'node:fs';
+import { connect, createServer, Socket, type Server } from 'node:net';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { ExitCode, IsomockError, type ExitCodeValue } from '../errors.js';
+import { errorLine } from '../util/error-line.js';
 
-const envKey = 'ISOMOCK_NETWORK_CUT_PROBE_PORT';
-
-/** The probe port when this process runs inside the cut, else undefined. */
-export function insideCut(): number | undefined {
-  const v = process.env[envKey];
-  return v ? Number(v) : undefined;
+/** What the parent sends first. */
+interface Hello {
+  netns: string;
+  pid: number;
+  port: number;
+  input: unknown;
 }
+
+type ToChild = Hello | { abort: string };
+type FromChild = { result: unknown } | { error: { message: string; exitCode: ExitCodeValue } };
 
 function listen(): Promise<Server> {
   return new Promise((resolve, reject) => {
@@ -24,15 +41,24 @@ function listen(): Promise<Server> {
   });
 }
 
+function reasonText(reason: unknown): string {
+  return reason instanceof Error ? reason.message : String(reason);
+}
+
 /**
- * Re-runs this very command line in a new network namespace and returns its
- * exit code. `ip link set lo up` first, so builds can still use localhost.
+ * Runs entry's `serveInNetworkCut` work on input in a new network namespace
+ * and returns its result (JSON); its failure is rethrown as an IsomockError
+ * with the same message and exit code.
  */
-export async function reexecInNetworkNamespace(argv: string[]): Promise<number> {
+export async function runInNetworkCut<T>(entry: URL, input: unknown, signal?: AbortSignal): Promise<T> {
   const probe = await listen();
-  const port = (probe.address() as { port: number }).port;
   try {
-    const script = 'ip link set lo up && exec "$@"';
+    const hello: Hello = {
+      netns: readlinkSync('/proc/self/ns/net'),
+      pid: process.pid,
+      port: (probe.address() as { port: number }).port,
+      input,
+    };
     const child = spawn(
       '/usr/bin/setpriv',
       [
@@ -44,35 +70,42 @@ export async function reexecInNetworkNamespace(argv: string[]): Promise<number> 
         '--',
         '/bin/sh',
         '-c',
-        script,
+        'ip link set lo up && exec "$@"',
         'sh',
         process.execPath,
-        ...process.execArgv,
-        ...argv,
+        fileURLToPath(entry),
       ],
       {
-        stdio: 'inherit',
-        env: {
-          ...process.env,
-          [envKey]: String(port),
-          PATH: `/usr/sbin:/usr/bin:/sbin:/bin:${process.env['PATH'] ?? ''}`,
-        },
+        stdio: ['inherit', 'inherit', 'inherit', 'pipe'],
+        env: { ...process.env, PATH: `/usr/sbin:/usr/bin:/sbin:/bin:${process.env['PATH'] ?? ''}` },
       },
     );
-    const forward = (sig: NodeJS.Signals): void => void child.kill(sig);
-    process.on('SIGINT', forward).on('SIGTERM', forward);
-    return await new Promise<number>((resolve, reject) => {
-      child.on('error', reject);
-      child.on('close', (code, signal) => resolve(code ?? (signal === 'SIGINT' ? 130 : 143)));
+    const channel = child.stdio[3] as Socket;
+    const send = (m: ToChild): void => void channel.write(`${JSON.stringify(m)}\n`);
+    send(hello);
+    const onAbort = (): void => send({ abort: reasonText(signal!.reason) });
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+    let answer: FromChild | undefined;
+    createInterface({ input: channel }).on('line', (line) => (answer = JSON.parse(line) as FromChild));
+    const [code, sig] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', (c, s) => resolve([c, s]));
     });
+    signal?.removeEventListener('abort', onAbort);
+    if (answer && 'result' in answer) return answer.result as T;
+    if (answer) throw new IsomockError(answer.error.message, answer.error.exitCode);
+    throw new IsomockError(
+      `the isolated build's process in its network namespace ended without a result (${sig ?? `exit ${code}`})`,
+      ExitCode.chroot,
+    );
   } finally {
     probe.close();
   }
 }
 
-/** Inside the cut: the host's loopback listener must be unreachable. Returns what to log. */
-export async function proveCut(port: number): Promise<string> {
-  const reached = await new Promise<boolean>((resolve) => {
+function reachable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const socket = connect({ host: '127.0.0.1', port, timeout: 2000 });
     socket.once('connect', () => {
       socket.destroy();
@@ -84,11 +117,71 @@ export async function proveCut(port: number): Promise<string> {
       resolve(false);
     });
   });
-  if (reached) {
-    throw new IsomockError(
-      `network cut failed: the host's 127.0.0.1:${port} is reachable from the isolated build`,
-      ExitCode.chroot,
-    );
+}
+
+/** Interface names of this process's network namespace (/proc/self/net is per namespace; /sys is not). */
+export function interfaces(procNetDev: string): string[] {
+  return procNetDev
+    .split('\n')
+    .slice(2)
+    .map((l) => l.split(':')[0]!.trim())
+    .filter(Boolean);
+}
+
+/** The cut's checks, from what this process sees; throws unless every one holds. Returns the line to log. */
+async function proveCut(hello: Hello): Promise<string> {
+  const fail = (why: string): never => {
+    throw new IsomockError(`network cut not proven: ${why}; refusing to run the isolated build`, ExitCode.chroot);
+  };
+  const own = readlinkSync('/proc/self/ns/net');
+  if (process.ppid !== hello.pid) fail(`this process's parent is ${process.ppid}, not the isomock ${hello.pid}`);
+  let parents: string;
+  try {
+    parents = readlinkSync(`/proc/${hello.pid}/ns/net`);
+  } catch {
+    return fail(`cannot read the network namespace of the parent ${hello.pid}`);
   }
-  return `network cut verified: the host's listener on 127.0.0.1:${port} is unreachable from this step (own network namespace, only lo)`;
+  if (parents !== hello.netns) fail(`the parent's network namespace is ${parents}, not the ${hello.netns} it named`);
+  if (own === hello.netns) fail(`this step runs in the parent's network namespace ${own}`);
+  const names = interfaces(readFileSync('/proc/self/net/dev', 'utf8'));
+  if (names.join() !== 'lo') fail(`interfaces other than lo: ${names.join(', ')}`);
+  if (await reachable(hello.port)) fail(`the parent's listener on 127.0.0.1:${hello.port} is reachable`);
+  return (
+    `network cut verified: own network namespace ${own} (isomock's is ${hello.netns}), only lo, ` +
+    `and isomock's listener on 127.0.0.1:${hello.port} is unreachable`
+  );
+}
+
+/**
+ * The child's side, for an entry module: reads the input from fd 3, proves
+ * the cut, runs work with an AbortSignal the parent controls, and sends the
+ * result or the error back. Signals are the parent's to handle: the child
+ * ignores SIGINT, SIGTERM and SIGHUP (a terminal's Ctrl-C reaches both) and
+ * ends on the parent's word.
+ */
+export async function serveInNetworkCut(
+  work: (input: unknown, proof: string, signal: AbortSignal) => Promise<unknown>,
+): Promise<void> {
+  for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, () => undefined);
+  const channel = new Socket({ fd: 3, readable: true, writable: true });
+  const controller = new AbortController();
+  const lines = createInterface({ input: channel });
+  const hello = await new Promise<Hello | undefined>((resolve) => {
+    lines.once('line', (line) => resolve(JSON.parse(line) as Hello));
+    lines.once('close', () => resolve(undefined));
+  });
+  lines.on('line', (line) => {
+    const m = JSON.parse(line) as ToChild;
+    if ('abort' in m) controller.abort(m.abort);
+  });
+  // The parent gone: end as if aborted (setpriv's parent-death signal may already be on its way).
+  lines.once('close', () => controller.abort('the end of isomock'));
+  let answer: FromChild;
+  try {
+    if (!hello) throw new IsomockError('no input from the parent', ExitCode.chroot);
+    answer = { result: await work(hello.input, await proveCut(hello), controller.signal) };
+  } catch (err) {
+    answer = { error: errorLine(err) };
+  }
+  channel.end(`${JSON.stringify(answer)}\n`);
 }

@@ -1,11 +1,22 @@
 /**
  * Child processes of a build: every one is logged, every one dies with
- * isomock. setpriv's parent-death signal covers SIGKILL of isomock, which no
- * handler in Node can see; SIGINT/SIGTERM are forwarded so children can end
- * cleanly first.
+ * isomock, and every one ends when the build is aborted.
+ *
+ * - setpriv's parent-death signal kills the direct child when isomock dies,
+ *   even by SIGKILL, which no handler can see (sandbox.ts keeps the chain
+ *   going down to the PID namespace's init).
+ * - An AbortSignal (the request's, or the one `withAbortSignal` set for the
+ *   work it runs) ends the children gracefully: SIGTERM to the whole process
+ *   tree below the child, then SIGKILL after a grace period; once aborted, no
+ *   new child starts. The call then rejects with an `InterruptedError`.
+ * No signal handler is installed here: the CLI owns the process's signals.
  */
-import { spawn } from 'node:child_process';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { constants } from 'node:os';
 import { Writable } from 'node:stream';
+import { IsomockError } from '../errors.js';
 
 /** A log that keeps nothing, for queries whose output is only parsed. */
 export const discard = new Writable({ write: (_chunk, _enc, done) => done() });
@@ -21,6 +32,8 @@ export interface RunOptions {
   onLine?: (line: string) => void;
   /** The child shares isomock's stdin, stdout and stderr (a --shell session); nothing is logged. */
   interactive?: boolean;
+  /** Ends the child (and its tree) when aborted; defaults to the one withAbortSignal set. */
+  signal?: AbortSignal;
 }
 
 export interface RunResult {
@@ -28,37 +41,81 @@ export interface RunResult {
   stdout: string;
 }
 
-const live = new Set<import('node:child_process').ChildProcess>();
-let handlersInstalled = false;
-/** Interactive children running: a terminal's Ctrl-C is theirs to handle (it reaches them too), not isomock's. */
-let interactiveChildren = 0;
-
-function installSignalHandlers(): void {
-  if (handlersInstalled) return;
-  handlersInstalled = true;
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.on(signal, () => {
-      if (signal === 'SIGINT' && interactiveChildren > 0) return;
-      for (const child of live) child.kill('SIGKILL');
-      // The conventional 128+n, as a shell reports a signalled process.
-      process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1));
-    });
+/** The work was aborted (the CLI: a signal); the reason says why. */
+export class InterruptedError extends IsomockError {
+  constructor(reason: unknown) {
+    super(
+      `interrupted${reason instanceof Error ? `: ${reason.message}` : typeof reason === 'string' ? ` by ${reason}` : ''}`,
+    );
+    this.name = 'InterruptedError';
   }
+}
+
+/** How long children get between SIGTERM and SIGKILL. */
+const graceMs = 5000;
+
+const ambient = new AsyncLocalStorage<AbortSignal>();
+
+/** Runs fn so that every child it starts (through run) ends when signal aborts. */
+export function withAbortSignal<T>(signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+  return signal ? ambient.run(signal, fn) : fn();
+}
+
+/** Every process below pid, each before its own children, from /proc/PID/task/TID/children. */
+export function descendants(pid: number): number[] {
+  const found: number[] = [];
+  const walk = (p: number): void => {
+    let tasks: string[];
+    try {
+      tasks = readdirSync(`/proc/${p}/task`);
+    } catch {
+      return; // gone meanwhile
+    }
+    for (const tid of tasks) {
+      let children: string;
+      try {
+        children = readFileSync(`/proc/${p}/task/${tid}/children`, 'utf8');
+      } catch {
+        continue;
+      }
+      for (const c of children.split(' ').filter(Boolean).map(Number)) {
+        found.push(c);
+        walk(c);
+      }
+    }
+  };
+  walk(pid);
+  return found;
+}
+
+function signalTree(child: ChildProcess, sig: NodeJS.Signals): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  for (const pid of descendants(child.pid)) {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      /* already gone */
+    }
+  }
+  child.kill(sig);
 }
 
 /** Runs argv (argv[0] must be an absolute path) with parent-death protection. */
 export function run(argv: string[], options: RunOptions): Promise<RunResult> {
-  installSignalHandlers();
+  const signal = options.signal ?? ambient.getStore();
+  if (signal?.aborted) return Promise.reject(new InterruptedError(signal.reason));
   const child = spawn('/usr/bin/setpriv', ['--pdeathsig', 'KILL', '--', ...argv], {
     env: options.env,
     cwd: options.cwd ?? '/',
     stdio: options.interactive ? 'inherit' : ['ignore', 'pipe', 'pipe'],
   });
-  live.add(child);
-  if (options.interactive) {
-    interactiveChildren++;
-    child.on('close', () => interactiveChildren--);
-  }
+  let killTimer: NodeJS.Timeout | undefined;
+  const onAbort = (): void => {
+    // setpriv and unshare (which blocks SIGTERM) pass nothing on: the tree below gets it directly.
+    signalTree(child, 'SIGTERM');
+    killTimer = setTimeout(() => signalTree(child, 'SIGKILL'), graceMs);
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
   const chunks: Buffer[] = [];
   let pending = '';
   const onData = (data: Buffer, isStdout: boolean): void => {
@@ -74,19 +131,23 @@ export function run(argv: string[], options: RunOptions): Promise<RunResult> {
   child.stdout?.on('data', (d: Buffer) => onData(d, true));
   child.stderr?.on('data', (d: Buffer) => onData(d, false));
   return new Promise((resolve, reject) => {
+    const done = (): void => {
+      signal?.removeEventListener('abort', onAbort);
+      clearTimeout(killTimer);
+    };
     child.on('error', (err) => {
-      live.delete(child);
+      done();
       reject(err);
     });
-    child.on('close', (code, signal) => {
-      live.delete(child);
+    child.on('close', (code, sig) => {
+      done();
       if (pending && options.onLine) options.onLine(pending);
-      resolve({ code: code ?? 128 + signalNumber(signal), stdout: Buffer.concat(chunks).toString('utf8') });
+      if (signal?.aborted) reject(new InterruptedError(signal.reason));
+      else resolve({ code: code ?? 128 + signalNumber(sig), stdout: Buffer.concat(chunks).toString('utf8') });
     });
   });
 }
 
 function signalNumber(signal: NodeJS.Signals | null): number {
-  const numbers: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
-  return (signal && numbers[signal]) ?? 1;
+  return (signal && constants.signals[signal]) ?? 1;
 }

@@ -10,13 +10,14 @@
  * loop, plus a separate static pass. Then the real build - or, when
  * calculating dependencies, a stop before %build.
  */
-import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, rmSync, statSync } from 'node:fs';
 import { discard } from './process.js';
 import { basename, join } from 'node:path';
 import { ExitCode, IsomockError } from '../errors.js';
 import { readRpmPackage } from '../rpm/package.js';
 import type { Buildroot } from './buildroot.js';
 import { shellQuote } from './sandbox.js';
+import { writeFileAtomically } from '../util/atomic-write.js';
 
 export interface BuildOptions {
   /** Stop before %build (--calculate-build-dependencies). */
@@ -149,7 +150,8 @@ export async function buildSrpm(br: Buildroot, srpm: string, options: BuildOptio
   await br.logs.step('Outputting list of installed packages', async () => {
     // Mock's package_state plugin: what the build ran against, sorted, in the result dir.
     const list = await br.rpm(['-qa', '--qf', '%{NEVRA} %{BUILDTIME} %{SIZE} %{PKGID} installed\\n'], discard);
-    writeFileSync(join(br.logs.dir, 'installed_pkgs.log'), list.split('\n').filter(Boolean).sort().join('\n') + '\n');
+    const sorted = list.split('\n').filter(Boolean).sort().join('\n') + '\n';
+    writeFileAtomically(join(br.logs.dir, 'installed_pkgs.log'), sorted);
   });
 
   if (!options.calculateOnly) {

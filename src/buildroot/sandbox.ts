@@ -2,7 +2,8 @@
  * Runs one command in fresh namespaces (mount, PID, UTS, IPC, and network
  * unless it is wanted), with every mount made inside the child's private
  * mount namespace: nothing is ever mounted on the host, so no mount can
- * outlive the command, whatever happens to isomock. Host tools only
+ * outlive the command, whatever happens to isomock, and no process of the
+ * command outlives isomock (the init below keeps its parent-death signal). Host tools only
  * (unshare, mount, chroot, ip), the way Mock's simple isolation works, plus
  * the namespaces Mock leaves out.
  */
@@ -71,6 +72,9 @@ function bindScript(bind: Bind): string[] {
   ];
 }
 
+/** The PID namespace's init (see sandboxScript). */
+export const initCommand = ['/usr/bin/timeout', '--foreground', '0'];
+
 /** The script the namespace's first process runs before it becomes the command. */
 export function sandboxScript(spec: SandboxSpec): string {
   const lines = ['set -e', 'export PATH=/usr/sbin:/usr/bin:/sbin:/bin'];
@@ -93,7 +97,11 @@ export function sandboxScript(spec: SandboxSpec): string {
     const user = spec.user ? [`--userspec=${spec.user.uid}:${spec.user.gid}`, `--groups=${spec.user.gid}`] : [];
     argv = ['/usr/sbin/chroot', ...user, spec.chroot, ...argv];
   }
-  lines.push(`exec ${argv.map(shellQuote).join(' ')}`);
+  // The namespace's init stays a root process that never changes credentials, so it keeps the
+  // parent-death signal unshare gave it: when isomock dies, so does it, and the kernel then kills
+  // every process of the namespace (a build user's rpmbuild included). timeout(1) with no limit
+  // is that init: it runs the command as its child, passes signals on and returns its status.
+  lines.push(`exec ${[...initCommand, ...argv].map(shellQuote).join(' ')}`);
   return lines.join('\n');
 }
 

@@ -3,21 +3,15 @@
  * --calculate-build-dependencies and --isolated-build. Reads the config and
  * the options, then calls the library (src/commands).
  */
-import { fileURLToPath } from 'node:url';
 import { CommandLineError, ExitCode } from '../errors.js';
 import { buildConfigFrom, type BuildConfig } from '../buildroot/build-config.js';
 import { prepareBootstrap } from '../buildroot/bootstrap.js';
 import type { BuildLogs, Verbosity } from '../buildroot/logs.js';
-import { insideCut, proveCut, reexecInNetworkNamespace } from '../buildroot/netcut.js';
 import { loadOptionsFromArgs } from '../config/fromargs.js';
 import { loadConfig } from '../config/load.js';
-import type { PyDict } from '../config/pyvalue.js';
 import { runBuild, type BuildReport } from '../commands/build.js';
 import { runIsolatedBuild } from '../commands/isolated-build.js';
 import { flag, pair, str, type ParsedArgs } from './args.js';
-
-/** isomock's own config for --isolated-build, shipped beside dist/. */
-const isolatedBuildConfig = fileURLToPath(new URL('../../../etc/isolated-build.cfg', import.meta.url));
 
 export function verbosity(args: ParsedArgs): Verbosity {
   return flag(args, 'quiet') ? 'quiet' : flag(args, 'verbose') ? 'verbose' : 'normal';
@@ -55,7 +49,7 @@ function report(r: BuildReport, args: ParsedArgs): void {
   if (r.lockfile) process.stderr.write(`Lockfile: ${r.lockfile}\n`);
 }
 
-export async function buildCommand(args: ParsedArgs, argv: string[]): Promise<number> {
+export async function buildCommand(args: ParsedArgs, argv: string[], signal?: AbortSignal): Promise<number> {
   const mode = args.mode ?? 'rebuild';
   const srpms = args.positionals;
   const spec = str(args, 'spec');
@@ -70,22 +64,12 @@ export async function buildCommand(args: ParsedArgs, argv: string[]): Promise<nu
         'the --isolated-build mode uses a special chroot configuration; you cannot select one with -r/--root',
       );
     }
-    const probePort = insideCut();
-    if (probePort === undefined) return reexecInNetworkNamespace([process.argv[1]!, ...argv]);
-    const proof = await proveCut(probePort);
     const [lockfile, repo] = pair(args, 'isolated-build')!;
-    const options = { ...loadOptionsFromArgs(args, argv), root: isolatedBuildConfig };
-    const load = (overrides: PyDict): PyDict => loadConfig({ ...options, overrides }).raw;
     report(
-      await runIsolatedBuild({
-        lockfile,
-        repo,
-        srpms,
-        loadConfig: load,
-        nocheck,
-        verbosity: verbosity(args),
-        preamble: [proof],
-      }),
+      await runIsolatedBuild(
+        { lockfile, repo, srpms, configOptions: loadOptionsFromArgs(args, argv), nocheck, verbosity: verbosity(args) },
+        signal,
+      ),
       args,
     );
     return ExitCode.ok;
@@ -105,6 +89,7 @@ export async function buildCommand(args: ParsedArgs, argv: string[]): Promise<nu
 
       verbosity: verbosity(args),
       bootstrap: bootstrapFor(config),
+      signal,
     }),
     args,
   );

@@ -3,9 +3,11 @@
  * Only this layer prints errors and turns them into exit codes.
  */
 import { CommandLineError, ExitCode, IsomockError } from '../errors.js';
+import { errorLine } from '../util/error-line.js';
 import { version } from '../version.js';
 import { flag, formatOptions, parseArgs, type OptionSpec, type ParsedArgs } from './args.js';
 import { imageOptions, isolatedRepoOptions, mainOptions } from './options.js';
+import { exitCodeFor, handleSignals } from './signals.js';
 
 // Command modules are imported when their command runs: a CLI start loads only what it uses.
 
@@ -28,6 +30,8 @@ interface Subcommand {
   options: OptionSpec[];
   usage: string;
   run(args: ParsedArgs): Promise<number>;
+  /** Takes no AbortSignal yet: the first signal exits at once (its children die by their parent-death signal). */
+  exitOnSignal: true;
 }
 
 const subcommands: Record<string, Subcommand> = {
@@ -36,11 +40,13 @@ const subcommands: Record<string, Subcommand> = {
     usage:
       'usage: isomock isolated-repo --lockfile FILE --output-repo DIR [--client-cert-for HOST CERT [KEY]] [--jobs N] [--bootstrap-tar]',
     run: async (args) => (await import('../commands/isolated-repo.js')).isolatedRepoCommand(args),
+    exitOnSignal: true,
   },
   image: {
     options: imageOptions,
     usage: 'usage: isomock image {pull REF | inspect REF [--json] | save REF DIR [--format dir|oci-archive]}',
     run: async (args) => (await import('../commands/image.js')).imageCommand(args),
+    exitOnSignal: true,
   },
 };
 subcommands['hermetic-repo'] = subcommands['isolated-repo']!;
@@ -53,7 +59,7 @@ function help(text: string, table: OptionSpec[]): string {
   return `${text}\n\noptions:\n${formatOptions(table)}\n`;
 }
 
-async function runMain(args: ParsedArgs, argv: string[]): Promise<number> {
+async function runMain(args: ParsedArgs, argv: string[], signal: AbortSignal): Promise<number> {
   if (flag(args, 'help')) {
     process.stdout.write(help(usage, mainOptions));
     return ExitCode.ok;
@@ -81,16 +87,19 @@ async function runMain(args: ParsedArgs, argv: string[]): Promise<number> {
     mode === 'calculate-build-dependencies' ||
     mode === 'isolated-build'
   ) {
-    return (await import('./build.js')).buildCommand(args, argv);
+    return (await import('./build.js')).buildCommand(args, argv, signal);
   }
-  const modes = await import('./modes.js');
-  if (modes.isBuildrootMode(mode)) return modes.buildrootModeCommand(mode, args, argv);
+  const [modes, { withAbortSignal }] = await Promise.all([import('./modes.js'), import('../buildroot/process.js')]);
+  if (modes.isBuildrootMode(mode)) return withAbortSignal(signal, () => modes.buildrootModeCommand(mode, args, argv));
   return notYet(`--${mode}`)(args);
 }
 
+/** Runs the command line; returns the exit code. Every failure is one line on stderr. */
 export async function main(argv: string[]): Promise<number> {
+  // A --shell session's Ctrl-C is the terminal's, for the shell inside.
+  const sub = argv[0] !== undefined ? subcommands[argv[0]] : undefined;
+  const signals = handleSignals({ leaveSigint: argv.includes('--shell'), exitAtOnce: sub?.exitOnSignal === true });
   try {
-    const sub = argv[0] !== undefined ? subcommands[argv[0]] : undefined;
     if (sub) {
       const args = parseArgs(argv.slice(1), sub.options);
       if (flag(args, 'help')) {
@@ -99,13 +108,18 @@ export async function main(argv: string[]): Promise<number> {
       }
       return await sub.run(args);
     }
-    return await runMain(parseArgs(argv, mainOptions), argv);
+    return await runMain(parseArgs(argv, mainOptions), argv, signals.signal);
   } catch (err) {
-    if (err instanceof IsomockError) {
-      process.stderr.write(`isomock: error: ${err.message}\n`);
-      if (err instanceof CommandLineError) process.stderr.write(`Try 'isomock --help' for more information.\n`);
-      return err.exitCode;
+    const received = signals.received();
+    if (received) {
+      process.stderr.write(`isomock: error: interrupted by ${received}\n`);
+      return exitCodeFor(received);
     }
-    throw err;
+    const { message, exitCode } = errorLine(err);
+    process.stderr.write(`isomock: error: ${message}\n`);
+    if (err instanceof CommandLineError) process.stderr.write(`Try 'isomock --help' for more information.\n`);
+    return exitCode;
+  } finally {
+    signals.dispose();
   }
 }

@@ -3,13 +3,14 @@
  * `--calculate-build-dependencies`, which is the same preparation stopped
  * before %build, plus the lockfile. Library API: the CLI is a thin layer over it.
  */
-import { copyFileSync, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ExitCode, IsomockError } from '../errors.js';
 import { Buildroot, type BootstrapTree, type BuildrootBind } from '../buildroot/buildroot.js';
 import type { BuildConfig } from '../buildroot/build-config.js';
 import { lockRoot } from '../buildroot/lock.js';
 import { BuildLogs, type Verbosity } from '../buildroot/logs.js';
+import { withAbortSignal } from '../buildroot/process.js';
 import { recordLockfile } from '../buildroot/lock-record.js';
 import { buildSrpm, buildSrpmFromSpec, type BuildOutcome } from '../buildroot/rpmbuild.js';
 import { isDict, truthy, type PyDict } from '../config/pyvalue.js';
@@ -17,6 +18,7 @@ import { withUniqueRoot } from '../config/options.js';
 import { expandedOption } from '../config/template.js';
 import { serializeLockfile, type LockedBootstrap } from '../lockfile/lockfile.js';
 import { serializeSidecar, sidecarPathFor } from '../lockfile/sidecar.js';
+import { copyFileAtomically, writeFileAtomically } from '../util/atomic-write.js';
 
 export interface BuildRequest {
   config: BuildConfig;
@@ -40,6 +42,8 @@ export interface BuildRequest {
   verbosity: Verbosity;
   /** Prepares the bootstrap tree (image pulled, verified, unpacked) when the config uses one. */
   bootstrap?: (logs: BuildLogs) => Promise<{ tree: BootstrapTree; lock: LockedBootstrap } | undefined>;
+  /** Ends the build's processes gracefully; every cleanup still runs, then it rejects (InterruptedError). */
+  signal?: AbortSignal;
 }
 
 export interface BuildReport {
@@ -52,16 +56,8 @@ export interface BuildReport {
 /** Copies into the result dir under a temporary name, then renames: a result appears whole or not at all. */
 function publish(resultdir: string, file: string): string {
   const dest = join(resultdir, basename(file));
-  const tmp = join(resultdir, `.${basename(file)}.partial`);
-  copyFileSync(file, tmp);
-  renameSync(tmp, dest);
+  copyFileAtomically(file, dest);
   return dest;
-}
-
-function writeAtomically(path: string, content: string): void {
-  const tmp = `${path}.partial`;
-  writeFileSync(tmp, content);
-  renameSync(tmp, path);
 }
 
 /** Mock's buildroot_lock plugin, on for every build when the config or --enable-plugin says so. */
@@ -70,7 +66,11 @@ function lockPluginEnabled(raw: PyDict): boolean {
   return isDict(conf) && truthy(conf['buildroot_lock_enable'] ?? false);
 }
 
-export async function runBuild(req: BuildRequest): Promise<BuildReport> {
+export function runBuild(req: BuildRequest): Promise<BuildReport> {
+  return withAbortSignal(req.signal, () => build(req));
+}
+
+async function build(req: BuildRequest): Promise<BuildReport> {
   const { config } = req;
   const inputs: [string, string | undefined][] = [...req.srpms.map((p): [string, string] => ['SRPM', p])];
   if (req.fromSpec) inputs.push(['spec', req.fromSpec.spec], ['sources', req.fromSpec.sources]);
@@ -130,8 +130,8 @@ export async function runBuild(req: BuildRequest): Promise<BuildReport> {
           const { lock, sidecar } = await recordLockfile(br, req.rawConfig, boot?.lock);
           lockfile = join(config.resultdir, 'buildroot_lock.json');
           // The record first: a lockfile never sits beside a stale record of another buildroot.
-          writeAtomically(sidecarPathFor(lockfile), serializeSidecar(sidecar));
-          writeAtomically(lockfile, serializeLockfile(lock));
+          writeFileAtomically(sidecarPathFor(lockfile), serializeSidecar(sidecar));
+          writeFileAtomically(lockfile, serializeLockfile(lock));
         });
       }
     }
@@ -139,6 +139,7 @@ export async function runBuild(req: BuildRequest): Promise<BuildReport> {
     if (config.cleanupOnSuccess) await logs.step('clean chroot', () => br.clean());
     return { resultdir: config.resultdir, results, lockfile, timings: logs.timings };
   } catch (err) {
+    if (req.signal?.aborted) logs.interrupted(req.signal.reason);
     if (made && config.cleanupOnFailure) await logs.step('clean chroot', () => made!.clean()).catch(() => undefined);
     throw err;
   } finally {

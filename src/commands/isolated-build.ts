@@ -7,12 +7,15 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { hostRpmArch } from '../image/platform.js';
 import { parseReference } from '../image/reference.js';
 import { prepareBootstrap } from '../buildroot/bootstrap.js';
 import { ExitCode, IsomockError } from '../errors.js';
 import { buildConfigFrom } from '../buildroot/build-config.js';
-import { fromJson, newDict, type PyDict } from '../config/pyvalue.js';
+import { runInNetworkCut } from '../buildroot/netcut.js';
+import { loadConfig, type LoadOptions } from '../config/load.js';
+import { fromJson, newDict } from '../config/pyvalue.js';
 import type { Buildroot } from '../buildroot/buildroot.js';
 import type { Verbosity } from '../buildroot/logs.js';
 import { buildrootDefiningKeys, nevra, parseLockfile, rpmFileName, type Lockfile } from '../lockfile/lockfile.js';
@@ -25,14 +28,18 @@ export interface IsolatedBuildRequest {
   repo: string;
   srpms: string[];
   /**
-   * Loads isomock's built-in isolated-build config (etc/isolated-build.cfg)
-   * with site defaults and the command line, the given options set in between.
+   * How to load the config: isomock's built-in isolated-build config
+   * (etc/isolated-build.cfg, the default root) with site defaults and the
+   * command line; the lockfile's buildroot-defining options go in between.
+   * Plain data: the build runs in a child process (see runIsolatedBuild).
    */
-  loadConfig: (overrides: PyDict) => PyDict;
+  configOptions: Omit<LoadOptions, 'overrides'>;
   nocheck: boolean;
   verbosity: Verbosity;
-  preamble?: string[];
 }
+
+/** isomock's own config for --isolated-build, shipped beside dist/. */
+export const isolatedBuildConfig = fileURLToPath(new URL('../../../etc/isolated-build.cfg', import.meta.url));
 
 /** Where the offline repository appears inside the buildroot, as in Mock >= 6.7. */
 export const repoMountPoint = '/hermetic_repo';
@@ -102,7 +109,21 @@ function savedImage(lock: Lockfile, repo: string): { image: string; assertDigest
   return { image: found, assertDigest: boot.image_digest };
 }
 
-export async function runIsolatedBuild(req: IsolatedBuildRequest): Promise<BuildReport> {
+/**
+ * The isolated build, always behind the library's own network cut: the work
+ * below runs in a child process in a new network namespace that proves the
+ * cut first (buildroot/netcut.ts; the child is isolated-build-child.ts).
+ */
+export function runIsolatedBuild(req: IsolatedBuildRequest, signal?: AbortSignal): Promise<BuildReport> {
+  return runInNetworkCut<BuildReport>(new URL('./isolated-build-child.js', import.meta.url), req, signal);
+}
+
+/** The isolated build itself; only ever called inside the cut, with its proof. */
+export async function isolatedBuildInCut(
+  req: IsolatedBuildRequest,
+  proof: string,
+  signal: AbortSignal,
+): Promise<BuildReport> {
   const repo = resolve(req.repo.replace(/^file:\/\//, ''));
   const lock = parseLockfile(readFileSync(req.lockfile, 'utf8'), req.lockfile);
   checkArch(lock, req.lockfile);
@@ -110,7 +131,7 @@ export async function runIsolatedBuild(req: IsolatedBuildRequest): Promise<Build
 
   const overrides = newDict([['offline_local_repository', repo]]);
   for (const key of buildrootDefiningKeys) if (key in lock.config) overrides[key] = fromJson(lock.config[key]);
-  const raw = req.loadConfig(overrides);
+  const raw = loadConfig({ root: isolatedBuildConfig, ...req.configOptions, overrides }).raw;
   raw['use_bootstrap'] = lock.bootstrap !== undefined;
   raw['online'] = false;
   const config = buildConfigFrom(raw);
@@ -150,6 +171,7 @@ export async function runIsolatedBuild(req: IsolatedBuildRequest): Promise<Build
             logs,
           })
       : undefined,
-    preamble: req.preamble,
+    preamble: [proof],
+    signal,
   });
 }

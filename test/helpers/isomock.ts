@@ -22,10 +22,12 @@ export function isomock(
     signalOn?: { signal: NodeJS.Signals; stderr: RegExp };
     /** Fed to stdin, a pipe (empty when not given). */
     input?: string;
+    /** Extra environment variables (what a caller could set). */
+    env?: Record<string, string>;
   } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(isomockBin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(isomockBin, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
     // A child that exits without reading its input (EPIPE) is not the test's failure.
     child.stdin.on('error', () => undefined);
     child.stdin.end(options.input);

@@ -50,3 +50,20 @@ export function hostDnfArgs(dnfConf: string, root: string, cacheDir: string): st
     '--setopt=install_weak_deps=0',
   ];
 }
+
+/** A private basedir, cache and result dir under scratch, so test files run in parallel. */
+export function scratchOpts(scratch: string, resultdir: string): string[] {
+  return [
+    '--config-opts',
+    `basedir=${join(scratch, 'lib')}`,
+    '--config-opts',
+    `cache_topdir=${join(scratch, 'cache')}`,
+    '--resultdir',
+    join(scratch, resultdir),
+  ];
+}
+
+/** A build's options on the served world: its config dir and scratchOpts. */
+export function worldBuildOpts(world: ServedWorld, scratch: string, resultdir: string, extra: string[] = []): string[] {
+  return ['--configdir', world.configDir, '-r', 'world-1-x86_64', ...scratchOpts(scratch, resultdir), ...extra];
+}

@@ -1,31 +1,14 @@
 /**
- * An exclusive lock held by flock(1) on our behalf: flock takes the lock,
- * prints a line, then waits on its stdin. Closing stdin (or this process
- * dying, which closes the pipe) releases it, so a crashed build never leaves
- * a stale lock behind.
+ * The world builder's lock: one builder per world key, waiting for ever; the
+ * kernel releases it if a builder dies (src/util/lock.ts).
  */
-import { spawn } from 'node:child_process';
-import { IsomockError } from '../../src/errors.js';
+import { takeLock } from '../../src/util/lock.js';
 
 export interface HeldLock {
   release(): Promise<void>;
 }
 
-export function acquireLock(path: string): Promise<HeldLock> {
-  const child = spawn('flock', ['--exclusive', path, 'sh', '-c', 'echo locked; exec cat >/dev/null'], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new IsomockError(`world: flock on ${path} exited with ${code}`)));
-    child.stdout.once('data', () => {
-      resolve({
-        async release() {
-          child.stdin.end();
-          await exited;
-        },
-      });
-    });
-  });
+export async function acquireLock(path: string): Promise<HeldLock> {
+  const lock = await takeLock(path, `world lock ${path}`, { waitMs: Infinity });
+  return { release: async () => lock.release() };
 }

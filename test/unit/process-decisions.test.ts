@@ -1,0 +1,125 @@
+/**
+ * The pure decisions behind processes, signals, locks and error lines, fast
+ * and without root: the sandbox's init, the network namespace's interface
+ * list, the lock's refusals, the process-tree walk, the one-line errors.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync, linkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initCommand, sandboxScript, shellQuote } from '../../src/buildroot/sandbox.js';
+import { interfaces } from '../../src/buildroot/netcut.js';
+import { descendants, run, InterruptedError } from '../../src/buildroot/process.js';
+import { LockBusyError, takeLock } from '../../src/util/lock.js';
+import { errorLine } from '../../src/util/error-line.js';
+import { ExitCode, IsomockError } from '../../src/errors.js';
+import { exitCodeFor } from '../../src/cli/signals.js';
+
+test('the sandbox init is a root timeout(1) that runs the command as its child, even for the build user', () => {
+  const script = sandboxScript({
+    argv: ['/usr/bin/rpmbuild', '-bb', 'x.spec'],
+    chroot: '/var/lib/mock/r/root',
+    systemTrees: [],
+    network: false,
+    user: { uid: 1000, gid: 135 },
+    env: {},
+  });
+  const last = script.split('\n').at(-1)!;
+  // exec'ing chroot --userspec directly would make the init change credentials and lose its parent-death signal.
+  assert.equal(
+    last,
+    `exec ${[...initCommand, '/usr/sbin/chroot', '--userspec=1000:135', '--groups=135', '/var/lib/mock/r/root', '/usr/bin/rpmbuild', '-bb', 'x.spec'].map(shellQuote).join(' ')}`,
+  );
+  assert.deepEqual(initCommand, ['/usr/bin/timeout', '--foreground', '0']);
+});
+
+test('only lo counts as a cut network namespace', () => {
+  const header = 'Inter-|   Receive\n face |bytes    packets\n';
+  assert.deepEqual(interfaces(`${header}    lo: 0 0 0\n`), ['lo']);
+  assert.deepEqual(interfaces(`${header}    lo: 0 0\n  eth0: 1 2\n`), ['lo', 'eth0']);
+});
+
+test('the lock: taken once, busy for a second taker (exit 60), free again after release', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'isomock-unit-lock-'));
+  try {
+    const path = join(dir, 'root.lock');
+    const held = await takeLock(path, 'root r', { waitMs: 0 });
+    await assert.rejects(takeLock(path, 'root r', { waitMs: 0 }), (e: unknown) => {
+      assert.ok(e instanceof LockBusyError);
+      assert.equal(e.exitCode, ExitCode.lockHeld);
+      return true;
+    });
+    // A waiting taker gets it as soon as the holder lets go.
+    let told = false;
+    const waiting = takeLock(path, 'root r', { waitMs: 10_000, onWait: () => (told = true) });
+    await new Promise((r) => setTimeout(r, 200));
+    held.release();
+    (await waiting).release();
+    assert.ok(told);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the lock refuses a symlink, a hard link and a directory, creating nothing', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'isomock-unit-lock-'));
+  try {
+    symlinkSync(join(dir, 'target'), join(dir, 'sym.lock'));
+    await assert.rejects(takeLock(join(dir, 'sym.lock'), 'x', { waitMs: 0 }), /it is a symbolic link/);
+    writeFileSync(join(dir, 'victim'), '');
+    linkSync(join(dir, 'victim'), join(dir, 'hard.lock'));
+    await assert.rejects(takeLock(join(dir, 'hard.lock'), 'x', { waitMs: 0 }), /not a regular file with one link/);
+    await assert.rejects(takeLock(dir, 'x', { waitMs: 0 }), IsomockError);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('descendants() walks the whole tree below a process', async () => {
+  const child = spawn('/bin/sh', ['-c', 'sleep 30 & sleep 30 & wait'], { stdio: 'ignore' });
+  try {
+    for (let i = 0; i < 50 && descendants(child.pid!).length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(descendants(child.pid!).length, 2);
+  } finally {
+    for (const pid of descendants(child.pid!)) process.kill(pid, 'SIGKILL');
+    child.kill('SIGKILL');
+  }
+});
+
+test('an aborted run ends its child tree and rejects; once aborted, nothing new starts', async () => {
+  const controller = new AbortController();
+  const started = Date.now();
+  const running = run(['/bin/sh', '-c', 'sleep 30; sleep 30'], { env: {}, signal: controller.signal });
+  await new Promise((r) => setTimeout(r, 200));
+  controller.abort('SIGTERM');
+  await assert.rejects(
+    running,
+    (e: unknown) => e instanceof InterruptedError && /interrupted by SIGTERM/.test(e.message),
+  );
+  assert.ok(Date.now() - started < 3000);
+  await assert.rejects(run(['/bin/true'], { env: {}, signal: controller.signal }), InterruptedError);
+});
+
+test('system errors are one line naming the operation and path', () => {
+  const enospc = Object.assign(new Error('ENOSPC: no space left on device, write'), {
+    code: 'ENOSPC',
+    syscall: 'write',
+    path: '/r/x.rpm',
+  });
+  assert.deepEqual(errorLine(enospc), {
+    message: 'write /r/x.rpm: no space left on device (ENOSPC)',
+    exitCode: ExitCode.error,
+  });
+  const missing = Object.assign(new Error('spawn /usr/bin/setpriv ENOENT'), {
+    code: 'ENOENT',
+    syscall: 'spawn /usr/bin/setpriv',
+    path: '/usr/bin/setpriv',
+  });
+  assert.match(errorLine(missing).message, /^cannot run \/usr\/bin\/setpriv: no such file or directory \(ENOENT\)/);
+  assert.equal(errorLine(new TypeError('x is undefined\n  at f')).message, 'internal error: x is undefined');
+  assert.deepEqual(errorLine(new IsomockError('held', ExitCode.lockHeld)), { message: 'held', exitCode: 60 });
+  assert.equal(exitCodeFor('SIGTERM'), 143);
+  assert.equal(exitCodeFor('SIGINT'), 130);
+});
