@@ -20,11 +20,12 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ExitCode, IsomockError } from '../errors.js';
+import { checkHost } from '../net/address-policy.js';
 import type { Lockfile } from '../lockfile/lockfile.js';
 import { dirLayoutPath, dirVersion, loadDir, saveDir, saveOciArchive } from '../image/layouts.js';
 import { digestHex, parseManifest, sha256Digest } from '../image/manifest.js';
 import { imageMetadata } from '../image/inspect.js';
-import { resolveShortName } from '../image/registries-conf.js';
+import { loadRegistriesConf, resolveShortName } from '../image/registries-conf.js';
 import { splitReference } from '../image/reference.js';
 import type { StoredImage } from '../image/pull.js';
 import { getImage, imageContext, type ImageContext } from '../image/source.js';
@@ -98,14 +99,18 @@ export async function saveBootstrapImage(
   lockfile: string,
   repoDir: string,
   archive: boolean,
+  allowLinkLocal: boolean,
 ): Promise<SavedImage | undefined> {
   if (!lock.bootstrap) return undefined;
   const pullDigest = lock.bootstrap.pull_digest;
   const imageName = lock.config['bootstrap_image'];
   if (typeof imageName !== 'string')
     throw badLock(lockfile, 'bootstrap is set but config.bootstrap_image is not an image name');
-  if (pullDigest === undefined) return saveByImageDigest(lock, imageName, repoDir);
   const name = splitReference(imageName).name;
+  const conf = loadRegistriesConf();
+  // The registry comes from a lockfile: never a link-local one (unless allowed).
+  for (const ref of resolveShortName(conf, name)) await checkHost(ref.registry, imageName, allowLinkLocal);
+  if (pullDigest === undefined) return saveByImageDigest(lock, imageName, repoDir);
   const pinned = `${name}@${pullDigest}`;
 
   const { store, temporary } = chooseStore(repoDir);
