@@ -163,9 +163,14 @@ function openPart(part: string, start: number): number {
   return fd;
 }
 
-/** The time by which one file must make progress again (ms, performance.now()). */
+/**
+ * One file's progress across attempts: a retry that fetches the same first
+ * bytes again is no progress, so only bytes beyond the furthest offset count.
+ */
 interface Progress {
+  /** When the file last gained bytes at minRate or better (ms, performance.now()). */
   lastAt: number;
+  furthest: number;
 }
 
 /**
@@ -184,6 +189,8 @@ async function attempt(s: Session, item: DownloadItem, part: string, file: Progr
   }
   const req = s.request(url, have > 0 ? { Range: `bytes=${have}-` } : {});
   let received = 0;
+  /** Where this attempt's body begins in the file (have when resumed, else 0). */
+  let start = have;
   let res: IncomingMessage | undefined;
   const fail = (err: Error): void => {
     req.destroy(err);
@@ -194,7 +201,11 @@ async function attempt(s: Session, item: DownloadItem, part: string, file: Progr
     () => {
       const now = performance.now();
       const verdict = watch.sample(now, received);
-      if (verdict === 'progress') file.lastAt = now;
+      const offset = start + received;
+      if (verdict === 'progress' && offset > file.furthest) {
+        file.lastAt = now;
+        file.furthest = offset;
+      }
       if (now - file.lastAt >= limits.deadlineMs) {
         fail(
           new IsomockError(
@@ -240,7 +251,7 @@ async function attempt(s: Session, item: DownloadItem, part: string, file: Progr
         `${item.url}: the server answered a different range (${res.headers['content-range'] ?? 'none'})`,
       );
     }
-    const start = append ? have : 0;
+    start = append ? have : 0;
     const expected = Number(res.headers['content-length'] ?? NaN);
     if (start + (Number.isFinite(expected) ? expected : 0) > cap) {
       throw new IsomockError(`download failed: ${item.url}: the server announces more than ${capText}`);
@@ -256,7 +267,9 @@ async function attempt(s: Session, item: DownloadItem, part: string, file: Progr
       },
     });
     fd = openPart(part, start);
-    const out = createWriteStream('', { fd, start, autoClose: false });
+    // The stream owns the descriptor from here (it closes it, on error too).
+    const out = createWriteStream('', { fd, start });
+    fd = undefined;
     out.on('error', () => (writing = true));
     await pipeline(res, counter, out);
     if (Number.isFinite(expected) && received !== expected) {
@@ -322,7 +335,7 @@ async function fetchOne(s: Session, item: DownloadItem): Promise<boolean> {
   }
   const part = join(s.opts.dir, partName(item.name));
   const shownAs = `${item.name} downloaded from ${item.url}`;
-  const file: Progress = { lastAt: performance.now() };
+  const file: Progress = { lastAt: performance.now(), furthest: 0 };
   const { deadlineMs } = s.opts.limits;
   let startedOver = false;
   for (let tryNo = 0; ; tryNo++) {
