@@ -335,12 +335,32 @@ describe('bounded fan-out', () => {
   });
   after(() => repo?.close());
 
+  const dir = join(work, 'emfile');
+  const lowLimit = ['prlimit', '--nofile=64', '--'];
+
   it('isolated-repo with 100 RPMs passes under RLIMIT_NOFILE=64 (prlimit)', async () => {
-    const dir = join(work, 'emfile');
     const lockfile = writeLockfile(dir, 'buildroot_lock.json', lockfileOf(locked));
     const c = { dir, out: join(dir, 'repo'), lockfile };
-    const r = await isolatedRepo(c, [], 120_000, ['prlimit', '--nofile=64', '--']);
+    const r = await isolatedRepo(c, [], 120_000, lowLimit);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(readdirSync(c.out).filter((f) => f.endsWith('.rpm')).length, 100);
+  });
+
+  it('--isolated-build verifies all 100 under RLIMIT_NOFILE=64: it reaches the one tampered RPM', async () => {
+    const repoDir = join(dir, 'repo');
+    const victim = join(repoDir, rpmFileName(locked.at(-1)!));
+    const bytes = readFileSync(victim);
+    bytes[bytes.length - 10]! ^= 0xff;
+    writeFileSync(victim, bytes);
+    const srpm = join(served.world.dir, served.world.manifest.srpms[0]!.file);
+    const lockfile = join(dir, 'buildroot_lock.json');
+    const args = ['--isolated-build', lockfile, repoDir, srpm, '--config-opts', `basedir=${join(work, 'lib')}`, '-q'];
+    const r = await isomock(args, { wrapper: lowLimit, killAfterMs: 120_000 });
+    assert.notEqual(r.code, 0);
+    assert.doesNotMatch(r.stderr, /EMFILE:|too many open files/);
+    assert.match(
+      r.stderr,
+      new RegExp(`${rpmFileName(locked.at(-1)!).replace(/[.+]/g, '\\$&')} is not .* from the lockfile`),
+    );
   });
 });

@@ -179,9 +179,19 @@ async function saveByImageDigest(lock: Lockfile, imageName: string, repoDir: str
   }
 }
 
-/** bootstrap.tar, rewritten each time it is asked for (it may hold another lockfile's image). */
+/**
+ * bootstrap.tar, rewritten each time it is asked for (it may hold another
+ * lockfile's image). Made in a fresh private directory and renamed into
+ * place: a link planted at bootstrap.tar(.part) is replaced, never written through.
+ */
 async function writeArchive(store: BlobStore, image: StoredImage, repoDir: string): Promise<string> {
   const file = join(repoDir, 'bootstrap.tar');
-  await saveOciArchive(store, image, file);
+  const staging = mkdtempSync(join(repoDir, tempPrefix));
+  try {
+    await saveOciArchive(store, image, join(staging, 'bootstrap.tar'));
+    renameSync(join(staging, 'bootstrap.tar'), file);
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
   return file;
 }
