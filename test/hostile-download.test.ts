@@ -264,7 +264,7 @@ describe('link-local lockfile URLs', () => {
    * packet can leave, whatever the build does) with a private /etc/hosts,
    * under strace, and returns the connect() calls it made.
    */
-  async function contained(urls: string[], extra: string[] = []) {
+  async function contained(urls: string[], extra: string[] = [], bootstrapImage?: string) {
     const dir = join(work, `ll-${++counter}`);
     mkdirSync(dir, { recursive: true });
     const hosts = join(dir, 'hosts');
@@ -274,7 +274,20 @@ describe('link-local lockfile URLs', () => {
     const lockfile = writeLockfile(
       dir,
       'buildroot_lock.json',
-      lockfileOf(picked.map((r, i) => ({ ...r.locked, url: `${urls[i % urls.length]}/${r.file}` }))),
+      lockfileOf(
+        urls.length ? picked.map((r, i) => ({ ...r.locked, url: `${urls[i % urls.length]}/${r.file}` })) : [],
+        bootstrapImage !== undefined
+          ? {
+              image: bootstrapImage,
+              section: {
+                image_digest: `sha256:${'a'.repeat(64)}`,
+                pull_digest: `sha256:${'b'.repeat(64)}`,
+                architecture: 'amd64',
+                id: `sha256:${'c'.repeat(64)}`,
+              },
+            }
+          : undefined,
+      ),
     );
     const wrapper = [
       ...['unshare', '--net', '--mount', '--', 'sh', '-c', 'mount --bind "$0" /etc/hosts && exec "$@"', hosts],
@@ -300,6 +313,14 @@ describe('link-local lockfile URLs', () => {
     assertOneLine(r, 5, /metadata\.isomock\.test \(169\.254\.169\.254\) is a link-local address/);
     assert.deepEqual(connects, []);
   });
+
+  for (const image of ['169.254.169.254:5000/world/bootstrap:1', 'metadata.isomock.test/world/bootstrap:1']) {
+    it(`refuses a bootstrap image on ${image.split('/')[0]} before any connection`, async () => {
+      const { r, connects } = await contained([], [], image);
+      assertOneLine(r, 5, /is a link-local address \(give --allow-link-local to fetch from it\)/);
+      assert.deepEqual(connects, []);
+    });
+  }
 
   it('lets --allow-link-local through (here to a namespace with no route)', async () => {
     const { r, connects } = await contained(['http://169.254.169.254'], ['--allow-link-local', '--timeout', '1']);

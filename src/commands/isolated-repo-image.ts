@@ -93,24 +93,33 @@ function chooseStore(repoDir: string): { store: BlobStore; temporary: boolean } 
   }
 }
 
+/**
+ * Throws unless every registry the lockfile's bootstrap image may be pulled
+ * from (short names resolved as podman would) may be reached: the name comes
+ * from a lockfile, so never a link-local address unless allowed. Checked
+ * before any download.
+ */
+export async function checkBootstrapRegistries(lock: Lockfile, allowLinkLocal: boolean): Promise<void> {
+  const imageName = lock.config['bootstrap_image'];
+  if (!lock.bootstrap || typeof imageName !== 'string') return;
+  for (const ref of resolveShortName(loadRegistriesConf(), splitReference(imageName).name))
+    await checkHost(ref.registry, imageName, allowLinkLocal);
+}
+
 /** Saves the lockfile's bootstrap image into repoDir; undefined when the lockfile used none. */
 export async function saveBootstrapImage(
   lock: Lockfile,
   lockfile: string,
   repoDir: string,
   archive: boolean,
-  allowLinkLocal: boolean,
 ): Promise<SavedImage | undefined> {
   if (!lock.bootstrap) return undefined;
   const pullDigest = lock.bootstrap.pull_digest;
   const imageName = lock.config['bootstrap_image'];
   if (typeof imageName !== 'string')
     throw badLock(lockfile, 'bootstrap is set but config.bootstrap_image is not an image name');
-  const name = splitReference(imageName).name;
-  const conf = loadRegistriesConf();
-  // The registry comes from a lockfile: never a link-local one (unless allowed).
-  for (const ref of resolveShortName(conf, name)) await checkHost(ref.registry, imageName, allowLinkLocal);
   if (pullDigest === undefined) return saveByImageDigest(lock, imageName, repoDir);
+  const name = splitReference(imageName).name;
   const pinned = `${name}@${pullDigest}`;
 
   const { store, temporary } = chooseStore(repoDir);

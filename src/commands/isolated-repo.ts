@@ -39,7 +39,12 @@ import { defaultMinRate, defaultSizeCeiling, defaultTimeoutSeconds, downloadLimi
 import { removeOwn } from '../util/no-follow.js';
 import { defaultJobs } from '../util/map-limit.js';
 import { makeRepodata, removeRepodataLeftovers, retireRepodata } from './repodata.js';
-import { removeImageLeftovers, saveBootstrapImage, type SavedImage } from './isolated-repo-image.js';
+import {
+  checkBootstrapRegistries,
+  removeImageLeftovers,
+  saveBootstrapImage,
+  type SavedImage,
+} from './isolated-repo-image.js';
 
 export { defaultJobs };
 const lockName = '.isomock-lock';
@@ -127,6 +132,7 @@ export async function isolatedRepo(o: IsolatedRepoOptions): Promise<IsolatedRepo
   const wanted = fileNames(lock, o.lockfile);
   // Before any connection: a lockfile that names a link-local host is refused whole.
   for (const rpm of wanted.values()) checkUrlHost(rpm.url, o.allowLinkLocal ?? false);
+  await checkBootstrapRegistries(lock, o.allowLinkLocal ?? false);
   const sidecarPath = o.isomockLock ?? sidecarPathFor(o.lockfile);
   const sidecar: Sidecar | undefined = readSidecar(sidecarPath, o.isomockLock !== undefined);
   const recorded = new Map([...wanted].map(([name, rpm]) => [name, sidecarEntry(sidecar, rpm, sidecarPath)]));
@@ -201,7 +207,7 @@ export async function isolatedRepo(o: IsolatedRepoOptions): Promise<IsolatedRepo
       writeState(dir, state);
       repodataWritten = true;
     }
-    const image = await saveBootstrapImage(lock, o.lockfile, dir, o.bootstrapTar ?? false, o.allowLinkLocal ?? false);
+    const image = await saveBootstrapImage(lock, o.lockfile, dir, o.bootstrapTar ?? false);
     return {
       dir,
       rpms: wanted.size,
