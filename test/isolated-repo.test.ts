@@ -174,7 +174,7 @@ describe('isolated-repo: downloads', () => {
     const { out, lockfile } = setup([rpm('tar')]);
     const mark = served.server.requests.length;
     faults.set(rpm('tar').urlPath, { chunkDelayMs: 3000, times: 1 });
-    const result = await isolatedRepo({ lockfile, outputRepo: out, ...fast, idleTimeoutMs: 300 });
+    const result = await isolatedRepo({ lockfile, outputRepo: out, ...fast, timeoutSeconds: 0.3 });
     assert.equal(requestsFor(rpm('tar'), mark).length, 2);
     assert.equal(result.downloaded, 1);
     assertComplete(out, [rpm('tar')]);

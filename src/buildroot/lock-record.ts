@@ -29,6 +29,7 @@ import type { Buildroot } from './buildroot.js';
 import { withUniqueRoot } from '../config/options.js';
 import { expandedOption } from '../config/template.js';
 import { toJson, type PyDict } from '../config/pyvalue.js';
+import { defaultJobs, mapLimit } from '../util/map-limit.js';
 
 /** Mock's separator: rpm's --qf cannot end records with NUL. */
 const sep = '|/@';
@@ -101,20 +102,18 @@ async function answers(url: string): Promise<string | undefined> {
  */
 async function checkUrls(urls: string[], repos: CachedRepo[]): Promise<string[]> {
   const failures: string[] = [];
-  const checked = await Promise.all(
-    urls.map(async (url) => {
-      const problem = await answers(url);
-      if (problem === undefined) return url;
-      const repo = repos.find((r) => r.mirrored && r.bases.some((b) => url.startsWith(b)));
-      const base = repo?.bases.find((b) => url.startsWith(b));
-      for (const other of repo?.bases.filter((b) => b !== base) ?? []) {
-        const candidate = other + url.slice(base!.length);
-        if ((await answers(candidate)) === undefined) return candidate;
-      }
-      failures.push(`${url} (${problem})`);
-      return url;
-    }),
-  );
+  const checked = await mapLimit(urls, defaultJobs, async (url) => {
+    const problem = await answers(url);
+    if (problem === undefined) return url;
+    const repo = repos.find((r) => r.mirrored && r.bases.some((b) => url.startsWith(b)));
+    const base = repo?.bases.find((b) => url.startsWith(b));
+    for (const other of repo?.bases.filter((b) => b !== base) ?? []) {
+      const candidate = other + url.slice(base!.length);
+      if ((await answers(candidate)) === undefined) return candidate;
+    }
+    failures.push(`${url} (${problem})`);
+    return url;
+  });
   if (failures.length) {
     const shown = failures.sort().slice(0, 5).join(', ');
     const more = failures.length > 5 ? `, and ${failures.length - 5} more` : '';
@@ -232,19 +231,17 @@ async function cachedFile(
  */
 async function recordSidecar(repos: CachedRepo[], rpms: LockedRpm[]): Promise<Sidecar> {
   const packages: Record<string, SidecarPackage> = {};
-  await Promise.all(
-    rpms.map(async (rpm) => {
-      const cached = await cachedFile(repos, rpm);
-      const byUrl = repos.find((r) => r.bases.some((b) => rpm.url.startsWith(b)));
-      const repo = byUrl ?? cached?.repo;
-      packages[sidecarKey(rpm)] = {
-        sigmd5: rpm.sigmd5,
-        sha256: cached ? await sha256OfFile(cached.path) : null,
-        size: cached ? statSync(cached.path).size : null,
-        repo: repo?.id ?? null,
-        mirror: repo?.mirrored ? (repo.bases.find((b) => rpm.url.startsWith(b)) ?? null) : null,
-      };
-    }),
-  );
+  await mapLimit(rpms, defaultJobs, async (rpm) => {
+    const cached = await cachedFile(repos, rpm);
+    const byUrl = repos.find((r) => r.bases.some((b) => rpm.url.startsWith(b)));
+    const repo = byUrl ?? cached?.repo;
+    packages[sidecarKey(rpm)] = {
+      sigmd5: rpm.sigmd5,
+      sha256: cached ? await sha256OfFile(cached.path) : null,
+      size: cached ? statSync(cached.path).size : null,
+      repo: repo?.id ?? null,
+      mirror: repo?.mirrored ? (repo.bases.find((b) => rpm.url.startsWith(b)) ?? null) : null,
+    };
+  });
   return { isomock_lock_version: sidecarVersion, packages };
 }

@@ -22,6 +22,7 @@ import { buildrootDefiningKeys, nevra, parseLockfile, rpmFileName, type Lockfile
 import { verifyLockedRpm } from '../lockfile/verify-rpm.js';
 import { readSidecar, sidecarEntry, sidecarPathFor } from '../lockfile/sidecar.js';
 import { runBuild, type BuildReport } from './build.js';
+import { defaultJobs, mapLimit } from '../util/map-limit.js';
 
 export interface IsolatedBuildRequest {
   lockfile: string;
@@ -78,10 +79,8 @@ async function checkRepo(lock: Lockfile, lockfile: string, repo: string): Promis
   }
   const sidecarPath = sidecarPathFor(lockfile);
   const sidecar = readSidecar(sidecarPath, false);
-  await Promise.all(
-    lock.buildroot.rpms.map((rpm, i) =>
-      verifyLockedRpm(paths[i]!, rpm, paths[i], sidecarEntry(sidecar, rpm, sidecarPath)),
-    ),
+  await mapLimit(lock.buildroot.rpms, defaultJobs, (rpm, i) =>
+    verifyLockedRpm(paths[i]!, rpm, paths[i], sidecarEntry(sidecar, rpm, sidecarPath)),
   );
   return paths;
 }

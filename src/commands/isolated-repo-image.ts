@@ -20,11 +20,12 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ExitCode, IsomockError } from '../errors.js';
+import { checkHost } from '../net/address-policy.js';
 import type { Lockfile } from '../lockfile/lockfile.js';
 import { dirLayoutPath, dirVersion, loadDir, saveDir, saveOciArchive } from '../image/layouts.js';
 import { digestHex, parseManifest, sha256Digest } from '../image/manifest.js';
 import { imageMetadata } from '../image/inspect.js';
-import { resolveShortName } from '../image/registries-conf.js';
+import { loadRegistriesConf, resolveShortName } from '../image/registries-conf.js';
 import { splitReference } from '../image/reference.js';
 import type { StoredImage } from '../image/pull.js';
 import { getImage, imageContext, type ImageContext } from '../image/source.js';
@@ -90,6 +91,19 @@ function chooseStore(repoDir: string): { store: BlobStore; temporary: boolean } 
   } catch {
     return { store: new BlobStore(mkdtempSync(join(repoDir, `${tempPrefix}store-`))), temporary: true };
   }
+}
+
+/**
+ * Throws unless every registry the lockfile's bootstrap image may be pulled
+ * from (short names resolved as podman would) may be reached: the name comes
+ * from a lockfile, so never a link-local address unless allowed. Checked
+ * before any download.
+ */
+export async function checkBootstrapRegistries(lock: Lockfile, allowLinkLocal: boolean): Promise<void> {
+  const imageName = lock.config['bootstrap_image'];
+  if (!lock.bootstrap || typeof imageName !== 'string') return;
+  for (const ref of resolveShortName(loadRegistriesConf(), splitReference(imageName).name))
+    await checkHost(ref.registry, imageName, allowLinkLocal);
 }
 
 /** Saves the lockfile's bootstrap image into repoDir; undefined when the lockfile used none. */
@@ -174,9 +188,19 @@ async function saveByImageDigest(lock: Lockfile, imageName: string, repoDir: str
   }
 }
 
-/** bootstrap.tar, rewritten each time it is asked for (it may hold another lockfile's image). */
+/**
+ * bootstrap.tar, rewritten each time it is asked for (it may hold another
+ * lockfile's image). Made in a fresh private directory and renamed into
+ * place: a link planted at bootstrap.tar(.part) is replaced, never written through.
+ */
 async function writeArchive(store: BlobStore, image: StoredImage, repoDir: string): Promise<string> {
   const file = join(repoDir, 'bootstrap.tar');
-  await saveOciArchive(store, image, file);
+  const staging = mkdtempSync(join(repoDir, tempPrefix));
+  try {
+    await saveOciArchive(store, image, join(staging, 'bootstrap.tar'));
+    renameSync(join(staging, 'bootstrap.tar'), file);
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
   return file;
 }

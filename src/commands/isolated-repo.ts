@@ -7,9 +7,11 @@
  * repository downloads and re-reads nothing, and an interrupted run leaves
  * either the previous repository or a resumable partial one. With isomock's
  * record beside the lockfile (lockfile/sidecar.ts), each file's size and
- * SHA-256 must match it too.
+ * SHA-256 must match it too. Downloads are bounded (net/download-policy: size
+ * cap, minimum rate, deadline) and never reach a link-local address unless
+ * the command line allows it (net/address-policy).
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CommandLineError, ExitCode, IsomockError } from '../errors.js';
 import { flag, str, type ParsedArgs } from '../cli/args.js';
@@ -32,10 +34,19 @@ import {
   writeState,
   type RepoState,
 } from '../repo/repo-state.js';
+import { checkUrlHost } from '../net/address-policy.js';
+import { defaultMinRate, defaultSizeCeiling, defaultTimeoutSeconds, downloadLimits } from '../net/download-policy.js';
+import { removeOwn } from '../util/no-follow.js';
+import { defaultJobs } from '../util/map-limit.js';
 import { makeRepodata, removeRepodataLeftovers, retireRepodata } from './repodata.js';
-import { removeImageLeftovers, saveBootstrapImage, type SavedImage } from './isolated-repo-image.js';
+import {
+  checkBootstrapRegistries,
+  removeImageLeftovers,
+  saveBootstrapImage,
+  type SavedImage,
+} from './isolated-repo-image.js';
 
-export const defaultJobs = 8;
+export { defaultJobs };
 const lockName = '.isomock-lock';
 
 export interface IsolatedRepoOptions {
@@ -52,10 +63,16 @@ export interface IsolatedRepoOptions {
   onProgress?: (p: DownloadProgress) => void;
   /** One-line notices (waiting for a lock, saving the image). */
   onNotice?: (line: string) => void;
-  /** Download tuning; the defaults suit real servers (5 retries, 300 ms backoff base, 60 s idle). */
+  /** Download tuning; the defaults suit real servers (5 retries, 300 ms backoff base). */
   retries?: number;
   backoffMs?: number;
-  idleTimeoutMs?: number;
+  /** dnf's timeout and minrate (30 s, 1000 bytes/s): see net/download-policy. */
+  timeoutSeconds?: number;
+  minRate?: number;
+  /** Cap on an RPM whose size no record states (default 4 GiB). */
+  sizeCeiling?: number;
+  /** Let lockfile URLs reach link-local addresses (169.254.0.0/16, fe80::/10). */
+  allowLinkLocal?: boolean;
 }
 
 export interface IsolatedRepoResult {
@@ -105,7 +122,7 @@ function fileNames(lock: Lockfile, source: string): Map<string, LockedRpm> {
 function removeForeignParts(dir: string, wanted: Map<string, LockedRpm>): void {
   for (const entry of readdirSync(dir)) {
     if (entry.startsWith('.') && entry.endsWith(partSuffix) && !wanted.has(entry.slice(1, -partSuffix.length))) {
-      rmSync(join(dir, entry), { force: true });
+      removeOwn(join(dir, entry));
     }
   }
 }
@@ -113,6 +130,9 @@ function removeForeignParts(dir: string, wanted: Map<string, LockedRpm>): void {
 export async function isolatedRepo(o: IsolatedRepoOptions): Promise<IsolatedRepoResult> {
   const lock = readLockfile(o.lockfile);
   const wanted = fileNames(lock, o.lockfile);
+  // Before any connection: a lockfile that names a link-local host is refused whole.
+  for (const rpm of wanted.values()) checkUrlHost(rpm.url, o.allowLinkLocal ?? false);
+  await checkBootstrapRegistries(lock, o.allowLinkLocal ?? false);
   const sidecarPath = o.isomockLock ?? sidecarPathFor(o.lockfile);
   const sidecar: Sidecar | undefined = readSidecar(sidecarPath, o.isomockLock !== undefined);
   const recorded = new Map([...wanted].map(([name, rpm]) => [name, sidecarEntry(sidecar, rpm, sidecarPath)]));
@@ -147,6 +167,7 @@ export async function isolatedRepo(o: IsolatedRepoOptions): Promise<IsolatedRepo
     const items: DownloadItem[] = [...wanted].map(([name, rpm]) => ({
       url: rpm.url,
       name,
+      size: recorded.get(name)?.size ?? null,
       verify: async (path, shownAs) => {
         if (path !== join(dir, name) || !trusted(name, rpm, path))
           await verifyLockedRpm(path, rpm, shownAs, recorded.get(name));
@@ -163,14 +184,20 @@ export async function isolatedRepo(o: IsolatedRepoOptions): Promise<IsolatedRepo
         jobs: o.jobs ?? defaultJobs,
         retries: o.retries ?? 5,
         backoffMs: o.backoffMs ?? 300,
-        idleTimeoutMs: o.idleTimeoutMs ?? 60_000,
+        limits: downloadLimits(o.timeoutSeconds, o.minRate),
+        sizeCeiling: o.sizeCeiling ?? defaultSizeCeiling,
+        allowLinkLocal: o.allowLinkLocal ?? false,
         clientCerts: o.clientCerts ?? new Map(),
         ...(o.onProgress && { onProgress: o.onProgress }),
       });
-    } finally {
-      forgetChanged(state, dir);
-      writeState(dir, state);
+    } catch (err) {
+      // Keep what was verified; the download's failure is the one to report.
+      saveVerified(state, dir, () => undefined);
+      throw err;
     }
+    saveVerified(state, dir, (err) => {
+      throw err;
+    });
     removeForeignParts(dir, wanted);
 
     let repodataWritten = false;
@@ -196,10 +223,15 @@ export async function isolatedRepo(o: IsolatedRepoOptions): Promise<IsolatedRepo
   }
 }
 
-/** Drops the records of files that are gone or changed since they were verified. */
-function forgetChanged(state: RepoState, dir: string): void {
+/** Records the files verified so far, dropping those gone or changed since; onError decides about a failed write. */
+function saveVerified(state: RepoState, dir: string, onError: (err: unknown) => void): void {
   for (const [name, record] of Object.entries(state.files)) {
     if (!unchanged(record, join(dir, name))) delete state.files[name];
+  }
+  try {
+    writeState(dir, state);
+  } catch (err) {
+    onError(err);
   }
 }
 
@@ -227,6 +259,22 @@ function clientCerts(args: ParsedArgs): Map<string, ClientCert> {
   return certs;
 }
 
+/** A numeric option within [min, max] (whole when asked), or the default when absent. */
+function numberOption(args: ParsedArgs, name: string, fallback: number, min: number, max: number, whole: boolean) {
+  const text = str(args, name);
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (
+    text.trim() === '' ||
+    !Number.isFinite(value) ||
+    value < min ||
+    value > max ||
+    (whole && !Number.isInteger(value))
+  )
+    throw new CommandLineError(`--${name} ${text}: a ${whole ? 'whole ' : ''}number from ${min} to ${max} is needed`);
+  return value;
+}
+
 /** The CLI: options in, progress and a summary on stderr, Mock's exit codes out. */
 export async function isolatedRepoCommand(args: ParsedArgs): Promise<number> {
   const lockfile = str(args, 'lockfile');
@@ -236,10 +284,10 @@ export async function isolatedRepoCommand(args: ParsedArgs): Promise<number> {
     throw new CommandLineError('isolated-repo needs --lockfile FILE and --output-repo DIR');
   if (args.positionals.length > 0)
     throw new CommandLineError(`isolated-repo: unexpected argument '${args.positionals[0]}'`);
-  const jobsText = str(args, 'jobs') ?? String(defaultJobs);
-  const jobs = Number(jobsText);
-  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64)
-    throw new CommandLineError(`--jobs ${jobsText}: a whole number from 1 to 64 is needed`);
+  const jobs = numberOption(args, 'jobs', defaultJobs, 1, 64, true);
+  const timeoutSeconds = numberOption(args, 'timeout', defaultTimeoutSeconds, 0.1, 3600, false);
+  const minRate = numberOption(args, 'minrate', defaultMinRate, 0, 2 ** 40, true);
+  const sizeCeiling = numberOption(args, 'max-size', defaultSizeCeiling, 1, 2 ** 50, true);
   const quiet = flag(args, 'quiet');
   const tty = process.stderr.isTTY;
   let shown = 0;
@@ -252,6 +300,10 @@ export async function isolatedRepoCommand(args: ParsedArgs): Promise<number> {
     outputRepo,
     ...(isomockLock !== undefined && { isomockLock }),
     jobs,
+    timeoutSeconds,
+    minRate,
+    sizeCeiling,
+    allowLinkLocal: flag(args, 'allow-link-local'),
     clientCerts: clientCerts(args),
     bootstrapTar: flag(args, 'bootstrap-tar'),
     onNotice: say,

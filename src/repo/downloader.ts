@@ -1,24 +1,36 @@
 /**
  * Parallel downloads into a directory, for the offline repository: retries
- * with backoff on transient failures (5xx, 408, 429, a cut or stalled
- * connection), resumption of partial files with Range requests, and
- * verification of each file before it takes its final name. A partial file
- * is `.NAME.isomock-part`: it never ends in `.rpm` (createrepo_c indexes
- * every *.rpm it finds) and says who made it.
+ * with backoff where another attempt can help (5xx, 408, 429, a cut or too
+ * slow connection; never a full disk or a refused address), resumption of
+ * partial files with Range requests, and verification of each file before it
+ * takes its final name. The limits (minimum rate, deadline, size cap) are
+ * net/download-policy's; addresses are net/address-policy's.
+ *
+ * A partial file is `.NAME.isomock-part`: it never ends in `.rpm`
+ * (createrepo_c indexes every *.rpm it finds) and says who made it. The
+ * directory may be writable by others, so a partial file is created
+ * O_EXCL|O_NOFOLLOW and taken up again only when it is a regular file of
+ * ours with one link (util/no-follow); it is verified through its own
+ * descriptor and renamed only while it is still that file.
  */
-import { createWriteStream, existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { closeSync, constants, createWriteStream, fstatSync, ftruncateSync, readFileSync, renameSync } from 'node:fs';
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ExitCode, IsomockError } from '../errors.js';
-import { retryStatuses } from './fetch.js';
+import { guardedLookup } from '../net/address-policy.js';
+import { RateWatch, bodyCap, retryStatuses, retryableCode, type DownloadLimits } from '../net/download-policy.js';
+import { mapLimit } from '../util/map-limit.js';
+import { createExclusive, lstatOrNone, notOurs, removeOwn, reopenOwn } from '../util/no-follow.js';
 
 export interface DownloadItem {
   url: string;
   /** File name in the target directory (already checked safe by the caller). */
   name: string;
+  /** The size a record states: the body is capped at it (else at opts.sizeCeiling). */
+  size?: number | null;
   /** Throws (an IsomockError naming `shownAs`) when the file at path is not the expected one. */
   verify: (path: string, shownAs: string) => Promise<void>;
   /** True when a file already at the final name that fails verify() is isomock's own and may be replaced. */
@@ -39,8 +51,10 @@ export interface DownloadOptions {
   retries: number;
   /** Base delay of the exponential backoff, in ms. */
   backoffMs: number;
-  /** A connection idle this long is dropped and the download resumed (ms). */
-  idleTimeoutMs: number;
+  limits: DownloadLimits;
+  /** Cap on a body whose size no record states. */
+  sizeCeiling: number;
+  allowLinkLocal: boolean;
   /** TLS client certificates by host or host:port. */
   clientCerts: Map<string, ClientCert>;
   onProgress?: (p: DownloadProgress) => void;
@@ -60,7 +74,7 @@ export interface DownloadProgress {
   elapsedSeconds: number;
 }
 
-/** A failure worth another attempt (the server or the connection, not the content). */
+/** A failure worth another attempt (the server or the connection, not the content, not this host). */
 class TransientError extends Error {
   constructor(
     message: string,
@@ -108,24 +122,17 @@ class Session {
     this.https.destroy();
   }
 
-  get(url: URL, headers: Record<string, string>): Promise<IncomingMessage> {
-    return new Promise((resolve, reject) => {
-      const tls = url.protocol === 'https:';
-      const options = {
-        headers,
-        agent: tls ? this.https : this.http,
-        timeout: this.opts.idleTimeoutMs,
-        ...this.certFor(url),
-      };
-      const req = tls ? httpsRequest(url, options, resolve) : httpRequest(url, options, resolve);
-      req.on('timeout', () =>
-        req.destroy(new TransientError(`${url.href}: no data for ${this.opts.idleTimeoutMs / 1000} s`)),
-      );
-      req.on('error', (err) =>
-        reject(err instanceof TransientError ? err : new TransientError(`${url.href}: ${err.message}`)),
-      );
-      req.end();
-    });
+  request(url: URL, headers: Record<string, string>): ClientRequest {
+    const tls = url.protocol === 'https:';
+    const options = {
+      headers,
+      agent: tls ? this.https : this.http,
+      lookup: guardedLookup(url.href, this.opts.allowLinkLocal),
+      ...this.certFor(url),
+    };
+    const req = tls ? httpsRequest(url, options) : httpRequest(url, options);
+    req.end();
+    return req;
   }
 
   private certFor(url: URL): { cert?: Buffer; key?: Buffer } {
@@ -140,74 +147,185 @@ function retryAfter(res: IncomingMessage): number | undefined {
   return Number.isFinite(seconds) && seconds >= 0 ? Math.min(seconds * 1000, maxBackoffMs) : undefined;
 }
 
-function sizeOf(path: string): number {
-  return existsSync(path) ? statSync(path).size : 0;
+/** Size of the partial file, 0 when there is none; refuses one isomock did not make. */
+function partSize(part: string): number {
+  const st = lstatOrNone(part);
+  if (!st) return 0;
+  const why = notOurs(st);
+  if (why) throw new IsomockError(`${part} is ${why}, not a partial download of isomock's; move it away`);
+  return st.size;
 }
 
-/** One attempt: resumes from the partial file when the server honours Range. */
-async function attempt(s: Session, item: DownloadItem, part: string): Promise<void> {
+/** The partial file opened for writing from offset `start` (created when absent), anything beyond cut off. */
+function openPart(part: string, start: number): number {
+  const fd = lstatOrNone(part) ? reopenOwn(part, constants.O_WRONLY).fd : createExclusive(part);
+  ftruncateSync(fd, start);
+  return fd;
+}
+
+/**
+ * One file's progress across attempts: a retry that fetches the same first
+ * bytes again is no progress, so only bytes beyond the furthest offset count.
+ */
+interface Progress {
+  /** When the file last gained bytes at minRate or better (ms, performance.now()). */
+  lastAt: number;
+  furthest: number;
+}
+
+/**
+ * One attempt: resumes from the partial file when the server honours Range.
+ * The rate watch and the deadline end it by destroying the request.
+ */
+async function attempt(s: Session, item: DownloadItem, part: string, file: Progress): Promise<void> {
+  const { limits } = s.opts;
   const url = new URL(item.url);
-  const have = sizeOf(part);
-  const res = await s.get(url, have > 0 ? { Range: `bytes=${have}-` } : {});
-  const status = res.statusCode ?? 0;
-  if (status === 416 && have > 0) {
-    // The partial file is already whole (or too long): verification decides.
-    res.resume();
-    return;
+  const cap = bodyCap(item.size, s.opts.sizeCeiling);
+  const capText = item.size != null ? `the ${cap} bytes its record states` : `the ${cap}-byte ceiling`;
+  let have = partSize(part);
+  if (have > cap) {
+    removeOwn(part);
+    have = 0;
   }
-  if (status !== 200 && status !== 206) {
-    res.resume();
-    const msg = `${item.url}: HTTP ${status}`;
-    if (retryStatuses.has(status)) throw new TransientError(msg, retryAfter(res));
-    throw new IsomockError(`download failed: ${msg}`, ExitCode.error);
-  }
-  const append = status === 206;
-  const range = /^bytes (\d+)-\d+\/(\d+)$/.exec(String(res.headers['content-range'] ?? ''));
-  if (append && (!range || Number(range[1]) !== have)) {
-    // Not the range asked for: start over rather than splice wrong bytes.
-    res.resume();
-    rmSync(part, { force: true });
-    throw new TransientError(
-      `${item.url}: the server answered a different range (${res.headers['content-range'] ?? 'none'})`,
-    );
-  }
-  const expected = Number(res.headers['content-length'] ?? NaN);
-  if (Number.isFinite(expected)) s.progress.bytesKnown += (append ? have : 0) + expected;
+  const req = s.request(url, have > 0 ? { Range: `bytes=${have}-` } : {});
   let received = 0;
-  const counter = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      received += chunk.length;
-      s.progress.bytesDone += chunk.length;
-      s.report(false);
-      done(null, chunk);
+  /** Where this attempt's body begins in the file (have when resumed, else 0). */
+  let start = have;
+  let res: IncomingMessage | undefined;
+  const fail = (err: Error): void => {
+    req.destroy(err);
+    res?.destroy(err);
+  };
+  const watch = new RateWatch(limits, performance.now());
+  const tick = setInterval(
+    () => {
+      const now = performance.now();
+      const verdict = watch.sample(now, received);
+      const offset = start + received;
+      if (verdict === 'progress' && offset > file.furthest) {
+        file.lastAt = now;
+        file.furthest = offset;
+      }
+      if (now - file.lastAt >= limits.deadlineMs) {
+        fail(
+          new IsomockError(
+            `download failed: ${item.url}: no progress for ${limits.deadlineMs / 1000} s, retries included`,
+          ),
+        );
+      } else if (verdict === 'too-slow') {
+        fail(
+          new TransientError(
+            `${item.url}: below ${limits.minRate} bytes/s for ${limits.timeoutMs / 1000} s (${received} bytes received)`,
+          ),
+        );
+      }
     },
-  });
-  const out = createWriteStream(part, { flags: append ? 'a' : 'w' });
+    Math.min(1000, limits.timeoutMs / 4),
+  );
+  let fd: number | undefined;
+  let writing = false;
   try {
+    res = await new Promise<IncomingMessage>((resolve, reject) => {
+      req.on('response', resolve);
+      req.on('error', reject);
+    });
+    const status = res.statusCode ?? 0;
+    if (status === 416 && have > 0) {
+      // The partial file is already whole (or too long): verification decides.
+      res.resume();
+      return;
+    }
+    if (status !== 200 && status !== 206) {
+      res.resume();
+      const msg = `${item.url}: HTTP ${status}`;
+      if (retryStatuses.has(status)) throw new TransientError(msg, retryAfter(res));
+      throw new IsomockError(`download failed: ${msg}`, ExitCode.error);
+    }
+    const append = status === 206;
+    const range = /^bytes (\d+)-\d+\/(\d+)$/.exec(String(res.headers['content-range'] ?? ''));
+    if (append && (!range || Number(range[1]) !== have)) {
+      // Not the range asked for: start over rather than splice wrong bytes.
+      res.resume();
+      removeOwn(part);
+      throw new TransientError(
+        `${item.url}: the server answered a different range (${res.headers['content-range'] ?? 'none'})`,
+      );
+    }
+    start = append ? have : 0;
+    const expected = Number(res.headers['content-length'] ?? NaN);
+    if (start + (Number.isFinite(expected) ? expected : 0) > cap) {
+      throw new IsomockError(`download failed: ${item.url}: the server announces more than ${capText}`);
+    }
+    if (Number.isFinite(expected)) s.progress.bytesKnown += start + expected;
+    const counter = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        received += chunk.length;
+        s.progress.bytesDone += chunk.length;
+        s.report(false);
+        if (start + received > cap) done(new IsomockError(`download failed: ${item.url}: longer than ${capText}`));
+        else done(null, chunk);
+      },
+    });
+    fd = openPart(part, start);
+    // The stream owns the descriptor from here (it closes it, on error too).
+    const out = createWriteStream('', { fd, start });
+    fd = undefined;
+    out.on('error', () => (writing = true));
     await pipeline(res, counter, out);
+    if (Number.isFinite(expected) && received !== expected) {
+      throw new TransientError(`${item.url}: connection cut after ${received} of ${expected} bytes`);
+    }
   } catch (err) {
-    // The whole body arrived, so the failure was writing it.
-    if (res.complete) throw new IsomockError(`cannot write ${part}: ${(err as Error).message}`, ExitCode.error);
-    throw new TransientError(`${item.url}: connection cut after ${received} bytes (${(err as Error).message})`);
+    if (writing) {
+      removeOwn(part);
+      throw new IsomockError(`cannot write ${part}: ${(err as Error).message}`, ExitCode.error);
+    }
+    if (err instanceof IsomockError) {
+      removeOwn(part);
+      throw err;
+    }
+    if (err instanceof TransientError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    const what = `${item.url}: ${received > 0 ? `connection cut after ${received} bytes` : 'no answer'} (${code ?? (err as Error).message})`;
+    if (retryableCode(code)) throw new TransientError(what);
+    throw new IsomockError(`download failed: ${what}`, ExitCode.error);
+  } finally {
+    clearInterval(tick);
+    if (fd !== undefined) closeSync(fd);
   }
-  if (Number.isFinite(expected) && received !== expected) {
-    throw new TransientError(`${item.url}: connection cut after ${received} of ${expected} bytes`);
+}
+
+/** Verifies the finished partial file through its own descriptor and renames it, if it is still that file. */
+async function place(item: DownloadItem, part: string, dest: string, shownAs: string): Promise<void> {
+  const { fd } = reopenOwn(part, constants.O_RDONLY);
+  try {
+    await item.verify(`/proc/self/fd/${fd}`, shownAs);
+    const st = fstatSync(fd);
+    const now = lstatOrNone(part);
+    if (!now || now.ino !== st.ino || now.dev !== st.dev) {
+      throw new IsomockError(`${part} was replaced while it was verified`, ExitCode.error);
+    }
+    renameSync(part, dest);
+  } finally {
+    closeSync(fd);
   }
 }
 
 /** Downloads one item unless it is already in place; true when something was downloaded. */
 async function fetchOne(s: Session, item: DownloadItem): Promise<boolean> {
   const dest = join(s.opts.dir, item.name);
-  if (existsSync(dest)) {
+  const there = lstatOrNone(dest);
+  if (there) {
     try {
+      if (!there.isFile()) throw new Error(there.isSymbolicLink() ? 'a symbolic link' : 'not a regular file');
       await item.verify(dest, item.name);
       item.placed?.(dest);
-      s.progress.bytesKnown += statSync(dest).size;
+      s.progress.bytesKnown += there.size;
       return false;
     } catch (err) {
       // Only verified files are renamed into place, so a bad file here is
       // someone else's unless isomock's own records say otherwise.
-      if (!item.replaceable?.(dest)) {
+      if (!there.isFile() || !item.replaceable?.(dest)) {
         throw new IsomockError(
           `${dest} is in the way: ${(err as Error).message}; move it away and run again`,
           ExitCode.error,
@@ -217,31 +335,33 @@ async function fetchOne(s: Session, item: DownloadItem): Promise<boolean> {
   }
   const part = join(s.opts.dir, partName(item.name));
   const shownAs = `${item.name} downloaded from ${item.url}`;
+  const file: Progress = { lastAt: performance.now(), furthest: 0 };
+  const { deadlineMs } = s.opts.limits;
   let startedOver = false;
   for (let tryNo = 0; ; tryNo++) {
-    const resumedFrom = sizeOf(part);
+    const resumedFrom = partSize(part);
     try {
-      await attempt(s, item, part);
+      await attempt(s, item, part, file);
     } catch (err) {
       if (!(err instanceof TransientError)) throw err;
-      if (tryNo >= s.opts.retries) {
+      const backoff = Math.min(s.opts.backoffMs * 2 ** tryNo, maxBackoffMs) * (0.5 + Math.random() / 2);
+      const wait = Math.max(backoff, err.retryAfterMs ?? 0);
+      if (tryNo >= s.opts.retries || performance.now() + wait - file.lastAt >= deadlineMs) {
         throw new IsomockError(`download failed after ${tryNo + 1} attempts: ${err.message}`, ExitCode.error);
       }
       s.progress.retried++;
-      const backoff = Math.min(s.opts.backoffMs * 2 ** tryNo, maxBackoffMs) * (0.5 + Math.random() / 2);
-      await new Promise((r) => setTimeout(r, Math.max(backoff, err.retryAfterMs ?? 0)));
+      await new Promise((r) => setTimeout(r, wait));
       continue;
     }
     try {
-      await item.verify(part, shownAs);
+      await place(item, part, dest, shownAs);
     } catch (err) {
-      rmSync(part, { force: true });
+      removeOwn(part);
       // A resumed file can be wrong because its older part was: start over once.
       if (resumedFrom === 0 || startedOver) throw err;
       startedOver = true;
       continue;
     }
-    renameSync(part, dest);
     item.placed?.(dest);
     return true;
   }
@@ -253,26 +373,15 @@ async function fetchOne(s: Session, item: DownloadItem): Promise<boolean> {
  */
 export async function downloadAll(items: DownloadItem[], opts: DownloadOptions): Promise<DownloadProgress> {
   const s = new Session(opts, items.length);
-  let next = 0;
-  let failure: unknown;
-  const worker = async (): Promise<void> => {
-    while (failure === undefined && next < items.length) {
-      const item = items[next++]!;
-      try {
-        if (!(await fetchOne(s, item))) s.progress.reused++;
-        s.progress.filesDone++;
-        s.report(true);
-      } catch (err) {
-        failure ??= err;
-      }
-    }
-  };
   try {
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.jobs, items.length)) }, worker));
+    await mapLimit(items, opts.jobs, async (item) => {
+      if (!(await fetchOne(s, item))) s.progress.reused++;
+      s.progress.filesDone++;
+      s.report(true);
+    });
   } finally {
     s.close();
   }
-  if (failure !== undefined) throw failure;
   s.report(true);
   return s.progress;
 }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ExitCode, IsomockError } from '../errors.js';
+import { retryStatuses } from '../net/download-policy.js';
 
 export interface FetchOptions {
   /** Longest wait for a response or for the next chunk of its body. */
@@ -16,9 +17,6 @@ export interface FetchOptions {
   /** Further attempts after a failed one (connection error, timeout, 408/429/5xx). */
   retries?: number;
 }
-
-/** HTTP statuses worth another attempt: the server or the connection, not the content. */
-export const retryStatuses: ReadonlySet<number> = new Set([408, 429, 500, 502, 503, 504]);
 
 export const isRemote = (location: string): boolean => /^https?:\/\//i.test(location);
 

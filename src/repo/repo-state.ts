@@ -6,11 +6,16 @@
  * generated from, so an unchanged repository is not re-indexed. Changing a
  * file changes its ctime, which no user can set back, so a match means the
  * bytes are the ones verified. A missing or unreadable state just means
- * "verify everything".
+ * "verify everything". Others may write the directory: nothing here follows a
+ * symlink (identities are lstat's, the state is read O_NOFOLLOW), and the
+ * state is written to a fresh O_EXCL temp file that a failure (a full disk)
+ * removes again.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync, renameSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { closeSync, lstatSync, readdirSync, renameSync, writeSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
+import { ExitCode, IsomockError } from '../errors.js';
+import { createExclusive, readRegular, removeOwn } from '../util/no-follow.js';
 
 export const stateFileName = '.isomock-state.json';
 
@@ -38,8 +43,8 @@ function identity(st: Stats): Omit<FileRecord, 'sigmd5'> {
 
 export function readState(dir: string): RepoState {
   try {
-    const data = JSON.parse(readFileSync(join(dir, stateFileName), 'utf8')) as RepoState;
-    if (data.version === 1 && typeof data.files === 'object' && data.files !== null) return data;
+    const data = JSON.parse(readRegular(join(dir, stateFileName))?.toString('utf8') ?? 'null') as RepoState;
+    if (data?.version === 1 && typeof data.files === 'object' && data.files !== null) return data;
   } catch {
     // absent or damaged: nothing is trusted
   }
@@ -48,13 +53,25 @@ export function readState(dir: string): RepoState {
 
 /** Written beside and renamed over, so the state is never half-written. */
 export function writeState(dir: string, state: RepoState): void {
-  const tmp = join(dir, `.isomock-state.${randomBytes(4).toString('hex')}.tmp`);
-  writeFileSync(tmp, `${JSON.stringify(state, null, 1)}\n`);
-  renameSync(tmp, join(dir, stateFileName));
+  const tmp = join(dir, `.isomock-state.${randomBytes(8).toString('hex')}.tmp`);
+  let fd: number | undefined;
+  try {
+    fd = createExclusive(tmp);
+    const bytes = Buffer.from(`${JSON.stringify(state, null, 1)}\n`);
+    // A write on a nearly full disk may be short; the next one reports ENOSPC.
+    for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done);
+    closeSync(fd);
+    fd = undefined;
+    renameSync(tmp, join(dir, stateFileName));
+  } catch (err) {
+    if (fd !== undefined) closeSync(fd);
+    removeOwn(tmp);
+    throw new IsomockError(`cannot write ${join(dir, stateFileName)}: ${(err as Error).message}`, ExitCode.error);
+  }
 }
 
 export function recordFile(path: string, sigmd5: string, sha256?: string): FileRecord {
-  return { sigmd5, ...(sha256 !== undefined && { sha256 }), ...identity(statSync(path)) };
+  return { sigmd5, ...(sha256 !== undefined && { sha256 }), ...identity(lstatSync(path)) };
 }
 
 /** Is the file at path still the one the record describes (same bytes, by identity)? */
@@ -62,10 +79,11 @@ export function unchanged(record: FileRecord | undefined, path: string): boolean
   if (!record) return false;
   let st: Stats;
   try {
-    st = statSync(path);
+    st = lstatSync(path);
   } catch {
     return false;
   }
+  if (!st.isFile()) return false;
   const now = identity(st);
   return (
     now.size === record.size &&
@@ -81,18 +99,14 @@ export function unchanged(record: FileRecord | undefined, path: string): boolean
  * means the repodata must be made again. undefined when there is no repodata.
  */
 export function repodataFingerprint(dir: string): string | undefined {
-  let repomd: Buffer;
-  try {
-    repomd = readFileSync(join(dir, 'repodata', 'repomd.xml'));
-  } catch {
-    return undefined;
-  }
+  const repomd = readRegular(join(dir, 'repodata', 'repomd.xml'));
+  if (!repomd) return undefined;
   const hash = createHash('sha256').update(repomd);
   const rpms = readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((e) => e.isFile() && e.name.endsWith('.rpm'))
     .map((e) => {
       const path = join(e.parentPath, e.name);
-      const id = identity(statSync(path));
+      const id = identity(lstatSync(path));
       return `${path}\0${id.size}\0${id.mtimeMs}\0${id.ctimeMs}\0${id.ino}`;
     })
     .sort();

@@ -20,23 +20,28 @@ export interface WorldRpm {
   file: string;
 }
 
+/** The lockfile entry of the RPM at path, to be fetched from url. */
+export async function lockedRpmOf(path: string, url: string): Promise<LockedRpm> {
+  const info = await readRpmPackage(path);
+  return {
+    arch: info.arch,
+    epoch: info.epoch === null ? null : String(info.epoch),
+    license: info.license,
+    name: info.name,
+    release: info.release,
+    sigmd5: info.sigmd5!,
+    signature: lockfileSignature(info),
+    url,
+    version: info.version,
+  };
+}
+
 /** Every binary RPM of the world (the newest and older builds alike: each has its own file). */
 export async function worldRpms(served: ServedWorld): Promise<WorldRpm[]> {
   return Promise.all(
     served.world.manifest.packages.map(async (p) => {
       const source = join(served.world.dir, p.file);
-      const info = await readRpmPackage(source);
-      const locked: LockedRpm = {
-        arch: info.arch,
-        epoch: info.epoch === null ? null : String(info.epoch),
-        license: info.license,
-        name: info.name,
-        release: info.release,
-        sigmd5: info.sigmd5!,
-        signature: lockfileSignature(info),
-        url: `${served.url}${p.file}`,
-        version: info.version,
-      };
+      const locked = await lockedRpmOf(source, `${served.url}${p.file}`);
       return { locked, source, urlPath: `/${p.file}`, file: p.file.split('/').pop()! };
     }),
   );

@@ -24,10 +24,19 @@ export function isomock(
     input?: string;
     /** Extra environment variables (what a caller could set). */
     env?: Record<string, string>;
+    /** A command isomock runs under (prlimit, unshare, strace), as argv words before the binary. */
+    wrapper?: string[];
+    /** SIGKILLed after this long (code 137): a test bounds what an old build would never end. */
+    killAfterMs?: number;
   } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(isomockBin, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
+    const argv = [...(options.wrapper ?? []), isomockBin, ...args];
+    const child = spawn(argv[0]!, argv.slice(1), {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, ...options.env },
+    });
+    const killer = options.killAfterMs ? setTimeout(() => child.kill('SIGKILL'), options.killAfterMs) : undefined;
     // A child that exits without reading its input (EPIPE) is not the test's failure.
     child.stdin.on('error', () => undefined);
     child.stdin.end(options.input);
@@ -44,6 +53,7 @@ export function isomock(
     });
     child.on('error', reject);
     child.on('close', (code, signal) => {
+      clearTimeout(killer);
       resolve({ code: code ?? (signal === 'SIGKILL' ? 137 : 128), stdout, stderr });
     });
   });
