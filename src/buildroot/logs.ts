@@ -3,9 +3,12 @@
  * state.log (steps with timestamps), root.log (package manager and chroot
  * set-up output), build.log (rpmbuild output), streamed as they happen.
  * The console gets progress lines unless --quiet, and everything with --verbose.
+ * The result directory may be writable by other users: every file in it is
+ * opened through `fs` (safe-fs.ts), so a link planted there is refused, not followed.
  */
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
-import { join } from 'node:path';
+import { ExitCode } from '../errors.js';
+import { SafeRoot } from '../util/safe-fs.js';
 
 export type Verbosity = 'quiet' | 'normal' | 'verbose';
 
@@ -22,6 +25,8 @@ export class BuildLogs {
   readonly state: WriteStream;
   readonly root: WriteStream;
   readonly build: WriteStream;
+  /** The result directory, for every other file written there. */
+  readonly fs: SafeRoot;
   private readonly started = new Map<string, number>();
   /** Figures per step (seconds), for --json output and benchmarks. */
   readonly timings: { step: string; seconds: number }[] = [];
@@ -32,7 +37,8 @@ export class BuildLogs {
     private readonly console: NodeJS.WritableStream = process.stderr,
   ) {
     mkdirSync(dir, { recursive: true });
-    const open = (name: string): WriteStream => createWriteStream(join(dir, name), { flags: 'a' });
+    this.fs = new SafeRoot(dir, ExitCode.resultDir, 'the result directory');
+    const open = (name: string): WriteStream => createWriteStream('', { fd: this.fs.openAppend(name) });
     this.state = open('state.log');
     this.root = open('root.log');
     this.build = open('build.log');

@@ -128,6 +128,13 @@ class LayerApplier {
     return parentRel;
   }
 
+  /** The name a whiteout hides: one real name, never '', '.' or '..' (which would remove the parent or more). */
+  private whiteoutTarget(where: string, path: string, hidden: string): string {
+    if (hidden === '' || hidden === '.' || hidden === '..')
+      throw this.escape(where, path, 'is a whiteout of no single name in its directory');
+    return hidden;
+  }
+
   /** Remove whatever is at `rel`, and forget the directories that went with it. */
   private remove(rel: string): void {
     rmSync(this.abs(rel), { recursive: true, force: true });
@@ -153,7 +160,9 @@ class LayerApplier {
       return;
     }
     if (name.startsWith(whiteoutPrefix)) {
-      this.remove(inParent(name.slice(whiteoutPrefix.length)));
+      const hidden = name.slice(whiteoutPrefix.length);
+      // Other `.wh..wh.` names are aufs bookkeeping, not whiteouts: nothing to remove.
+      if (!hidden.startsWith(whiteoutPrefix)) this.remove(inParent(this.whiteoutTarget(where, entry.path, hidden)));
       entry.resume();
       return;
     }
