@@ -122,10 +122,21 @@ export class Buildroot {
     // Sticky and world-writable, as the build user needs them even if no package owns them.
     for (const d of ['tmp', 'var/tmp']) fs.chmod(d, 0o1777);
     mkdirSync(this.config.cachedir + '/dnf_cache', { recursive: true });
-    fs.writeFile('etc/dnf/dnf.conf', this.config.dnfConfText);
-    fs.mkdirs(installHome);
-    fs.writeFile(`${installHome}/.rpmmacros`, `%_netsharedpath /proc:/sys\n%_dbpath ${this.dbpath}\n`);
+    this.writeToolFiles(fs);
     this.writeResolver(fs);
+  }
+
+  /**
+   * What the host's (or the bootstrap's) package manager and rpm read from
+   * the buildroot as root: dnf.conf, and the HOME holding only .rpmmacros
+   * (an ~/.rpmrc or ~/.popt there would run commands). Package scriptlets can
+   * rewrite both, so they are written afresh before every such command.
+   */
+  private writeToolFiles(fs: SafeRoot): void {
+    fs.writeFile('etc/dnf/dnf.conf', this.config.dnfConfText);
+    fs.remove(installHome);
+    fs.mkdirs(installHome, 0o700);
+    fs.writeFile(`${installHome}/.rpmmacros`, `%_netsharedpath /proc:/sys\n%_dbpath ${this.dbpath}\n`);
   }
 
   /** Mock's rule: the host's resolver only for a networked build that asks for it; else empty. */
@@ -174,6 +185,7 @@ export class Buildroot {
   /** The sandbox for a package manager or rpm call: host tools, or the bootstrap's, with the buildroot inside. */
   private toolSpec(argv: string[], extraBinds: Bind[] = []): SandboxSpec {
     this.checkMountPoints();
+    this.writeToolFiles(this.fs);
     const root = this.config.rootdir;
     const env = {
       ...this.config.environment,

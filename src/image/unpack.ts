@@ -37,13 +37,13 @@ import {
   symlinkSync,
   utimesSync,
   writeSync,
-  type Stats,
 } from 'node:fs';
 import { Parser, type ReadEntry } from 'tar';
 import { ExitCode, IsomockError } from '../errors.js';
 import { layerData } from './layer-data.js';
 import type { StoredImage } from './pull.js';
 import type { BlobStore } from './store.js';
+import { lstatOrUndefined } from '../util/safe-fs.js';
 
 export interface UnpackStats {
   entries: number;
@@ -55,15 +55,6 @@ const whiteoutPrefix = '.wh.';
 const opaqueMarker = '.wh..wh..opq';
 const asRoot = process.getuid?.() === 0;
 const createFile = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
-
-function lstatOrUndefined(p: string): Stats | undefined {
-  try {
-    return lstatSync(p);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
 
 /** Run `create`; if something is already in the way, remove it with `clear` and run `create` again. */
 function replacing<T>(create: () => T, clear: () => void): T {

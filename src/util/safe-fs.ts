@@ -54,7 +54,8 @@ export interface Entry {
   kind: EntryKind;
 }
 
-function lstatOrUndefined(p: string): Stats | undefined {
+/** lstat, or undefined when nothing is there. */
+export function lstatOrUndefined(p: string): Stats | undefined {
   try {
     return lstatSync(p);
   } catch (err) {
