@@ -19,7 +19,7 @@ import { nevra } from '../lockfile/lockfile.js';
 import { reposOf } from '../config/dnfconf.js';
 import { runSandboxed, type Bind, type SandboxSpec } from './sandbox.js';
 import { discard } from './process.js';
-import { SafeRoot } from '../util/safe-fs.js';
+import { privateDir, SafeRoot } from '../util/safe-fs.js';
 
 /** A bootstrap tree, unpacked once per image and shared read-only by every build. */
 export interface BootstrapTree {
@@ -202,6 +202,8 @@ export class Buildroot {
         env,
       };
     }
+    // The overlay's upper layer holds files copied up from the image (setuid ones too): root only.
+    privateDir(this.scratch, ExitCode.bootstrap);
     const merged = this.toolTree;
     const inBoot = (p: string): string => join(merged, p);
     const binds: Bind[] = [

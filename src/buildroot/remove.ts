@@ -7,10 +7,10 @@
  * another device (safe-fs.ts), so a link or mount made after the mountinfo
  * check still stops it. Run only when no process of the build is alive.
  */
-import { lstatSync, readFileSync, rmdirSync } from 'node:fs';
+import { readFileSync, rmdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ExitCode, IsomockError } from '../errors.js';
-import { SafeRoot } from '../util/safe-fs.js';
+import { lstatOrUndefined, SafeRoot } from '../util/safe-fs.js';
 
 /** Mount points (decoded) at or below dir, from this process's mountinfo. */
 export function mountsBelow(dir: string): string[] {
@@ -31,12 +31,9 @@ export async function removeTree(dir: string): Promise<void> {
       ExitCode.chroot,
     );
   }
-  try {
-    lstatSync(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw err;
-  }
+  const st = lstatOrUndefined(dir);
+  if (!st) return;
+  if (!st.isDirectory()) throw new IsomockError(`refusing to delete ${dir}: not a directory`, ExitCode.chroot);
   new SafeRoot(dir, ExitCode.chroot).remove('');
   rmdirSync(dir);
 }

@@ -4,10 +4,11 @@
  * a bootstrap tree or a result directory, where a package, the build user or
  * a co-user may have planted links.
  *
- * Contract. The root itself is trusted (its path comes from isomock's config
- * or command line and must be a real directory, not a symlink). A relative
- * path is walked one component at a time with lstat: `..`, absolute paths and
- * NUL are refused; every parent must be a real directory; the last component
+ * Contract. The root itself is trusted: its path comes from isomock's config
+ * or command line and is resolved once (realpath); nothing below it is. A
+ * path inside is walked one component at a time with lstat: `..` and NUL are
+ * refused, a leading '/' means the root (paths inside a buildroot are
+ * written absolute); every parent must be a real directory; the last component
  * must be a regular file or a directory (symlinks, devices, FIFOs and sockets
  * are refused, never opened). Files are opened O_NOFOLLOW|O_NONBLOCK and
  * checked again with fstat; writes go to a fresh O_EXCL name in the same
@@ -20,7 +21,9 @@
  * sandboxed command runs in its own PID namespace, and the kernel has killed
  * and reaped all of it when the command's result arrives) and no one else
  * can write it; work that has to happen while the build runs is done inside
- * the sandbox as the build user instead.
+ * the sandbox as the build user instead. A direct child of the root (one
+ * component: a result dir's files) is safe even against a live writer, as
+ * O_NOFOLLOW, O_EXCL and rename act on that last component alone.
  */
 import {
   closeSync,
@@ -29,6 +32,7 @@ import {
   fchownSync,
   fstatSync,
   fsyncSync,
+  realpathSync,
   lstatSync,
   mkdirSync,
   openSync,
@@ -41,7 +45,7 @@ import {
   type Stats,
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { ExitCode, IsomockError, type ExitCodeValue } from '../errors.js';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_APPEND, O_NOFOLLOW, O_NONBLOCK, O_DIRECTORY } = constants;
@@ -105,18 +109,26 @@ export function privateDir(path: string, exitCode: ExitCodeValue = ExitCode.erro
 /** A trusted directory and the operations inside it. */
 export class SafeRoot {
   private readonly dev: number;
+  /** The root's resolved path. */
+  readonly root: string;
 
   /**
-   * `root` must be a real directory (not a symlink to one). Failures carry
+   * `root` (trusted, resolved here) must be a directory. Failures carry
    * `exitCode`, and name `what` (e.g. "the buildroot").
    */
   constructor(
-    readonly root: string,
+    root: string,
     private readonly exitCode: ExitCodeValue = ExitCode.error,
     private readonly what = root,
   ) {
-    const st = lstatOrUndefined(root);
-    if (!st?.isDirectory()) throw this.refuse('', st ? `is ${kindOf(st)}, not a directory` : 'does not exist');
+    let st: Stats;
+    try {
+      this.root = realpathSync(root);
+      st = lstatSync(this.root);
+    } catch (err) {
+      throw new IsomockError(`cannot use ${root}: ${(err as NodeJS.ErrnoException).code}`, exitCode);
+    }
+    if (!st.isDirectory()) throw this.refuse('', 'is not a directory');
     this.dev = st.dev;
   }
 
@@ -125,7 +137,7 @@ export class SafeRoot {
     return new IsomockError(`refusing ${where}: ${why}`, this.exitCode);
   }
 
-  /** The components of a relative path; '..', NUL and an absolute path are refused. */
+  /** The components of a path inside the root; '..' and NUL are refused. */
   parts(rel: string): string[] {
     if (rel.includes('\0')) throw this.refuse(rel.replace(/\0/g, '\\0'), 'holds a NUL byte');
     const parts = rel.split('/').filter((p) => p !== '' && p !== '.');
@@ -238,7 +250,7 @@ export class SafeRoot {
     const { abs, parts } = this.walk(rel, true);
     if (parts.length === 0) throw this.refuse(rel, 'is the root itself');
     if (lstatOrUndefined(abs)?.isDirectory()) throw this.refuse(rel, 'is a directory');
-    const tmp = join(abs, '..', `.${basename(abs)}.${randomBytes(6).toString('hex')}.isomock-tmp`);
+    const tmp = join(dirname(abs), `.${basename(abs)}.${randomBytes(6).toString('hex')}.isomock-tmp`);
     const fd = openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
     try {
       fill(fd);

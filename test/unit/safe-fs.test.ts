@@ -53,12 +53,14 @@ function assertSentinelUntouched(): void {
   assert.equal(statSync(join(sentinel, 'secret')).mode & 0o7777, 0o600);
 }
 
-test('paths: .. and NUL refused, a leading / means the root, a link as the root refused', () => {
+test('paths: .. and NUL refused, a leading / means the root, the (trusted) root path resolved once', () => {
   const { root, fs } = fresh();
   assert.throws(() => fs.mkdirs('real/../../x'), /refusing 'real\/\.\.\/\.\.\/x'.*'\.\.'/);
   assert.throws(() => fs.writeFile('a\0b', 'x'), /NUL/);
   assert.equal(fs.mkdirs('/real/sub'), join(root, 'real/sub'));
-  assert.throws(() => new SafeRoot(join(root, 'dirlink')), /is a symlink, not a directory/);
+  assert.equal(new SafeRoot(join(root, 'dirlink')).root, sentinel);
+  assert.throws(() => new SafeRoot(join(root, 'filelink')), /is not a directory/);
+  assert.throws(() => new SafeRoot(join(root, 'absent')), /cannot use .*absent: ENOENT/);
   assertSentinelUntouched();
 });
 
@@ -80,6 +82,9 @@ test('writeFile replaces a planted link (never writes through it), atomically, w
   fs.writeFile('deep/er/file', 'parents made\n');
   assert.equal(readFileSync(join(root, 'deep/er/file'), 'utf8'), 'parents made\n');
   assert.throws(() => fs.writeFile('real', 'x'), /is a directory/);
+  // Over a link to a directory: the link is replaced, the temporary file made beside it, not in its target's parent.
+  fs.writeFile('dirlink', 'replaces the link\n');
+  assert.ok(lstatSync(join(root, 'dirlink')).isFile());
   assert.deepEqual(
     readdirSync(root).filter((f) => f.includes('isomock-tmp')),
     [],
