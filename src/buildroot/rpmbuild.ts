@@ -55,6 +55,13 @@ function listFiles(br: Buildroot, dir: string, recursive = false): string[] {
     .map((e) => `${dir}/${e.path}`);
 }
 
+/** Host path of a regular file the build left in the buildroot, checked now (between commands). */
+function builtFile(br: Buildroot, file: string): string {
+  const found = br.fs.lookup(file);
+  if (found?.kind !== 'file') throw buildError(`rpmbuild left no file ${file}`, br);
+  return br.inRoot(file);
+}
+
 /** Empties SRPMS before rpmbuild writes there: a planted link is unlinked, never followed. */
 function clearDir(br: Buildroot, dir: string): void {
   const fs = br.fs;
@@ -121,7 +128,7 @@ export async function buildSrpm(br: Buildroot, srpm: string, options: BuildOptio
   });
   const rebuilt = listFiles(br, srpmsDir).find((f) => f.endsWith('.src.rpm'));
   if (!rebuilt) throw buildError(`rpmbuild -bs of ${name} wrote no source package`, br);
-  const dynamic = (await readRpmPackage(br.fs.lookup(rebuilt)!.abs)).dependencies.requires.some(
+  const dynamic = (await readRpmPackage(builtFile(br, rebuilt))).dependencies.requires.some(
     (d) => d.name === 'rpmlib(DynamicBuildRequires)',
   );
 
@@ -141,7 +148,7 @@ export async function buildSrpm(br: Buildroot, srpm: string, options: BuildOptio
       const nosrcs = listFiles(br, srpmsDir).filter(isNosrc);
       const wanted = nosrcs.length ? nosrcs : [rebuilt];
       let changed = false;
-      for (const f of wanted) changed = (await br.packageManager(['builddep', br.inRoot(f)])).changed || changed;
+      for (const f of wanted) changed = (await br.packageManager(['builddep', builtFile(br, f)])).changed || changed;
       for (const f of nosrcs) br.fs.remove(f);
       resolverRounds++;
       if (!changed)
