@@ -30,6 +30,7 @@ import { serveWorld, type ServedWorld } from './helpers/world.js';
 import { isomock, type CliResult } from './helpers/isomock.js';
 import { isomockMounts } from './helpers/mounts.js';
 import { buildImage, craftedTar, layerFromTar, type CraftedEntry } from '../world/images.js';
+import { defaultStoreDir } from '../src/image/store.js';
 
 let world: ServedWorld;
 let scratch: string;
@@ -250,7 +251,7 @@ function dirImage(name: string, layers: CraftedEntry[][]): string {
   return dir;
 }
 
-test("a bootstrap layer whose whiteout names '', '.' or '..' is refused; nothing beside the tree goes", async () => {
+test("a bootstrap layer whose whiteout names '', '.' or '..' is refused; nothing beside the tree goes; caches root-only", async () => {
   const cacheTop = join(scratch, 'cache');
   for (const [i, whiteout] of ['.wh.', 'etc/.wh..', 'etc/.wh...', '.wh...'].entries()) {
     const image = dirImage(`whiteout-${i}`, [
@@ -283,5 +284,8 @@ test("a bootstrap layer whose whiteout names '', '.' or '..' is refused; nothing
       [],
       'no half-unpacked tree left',
     );
+    // Unpacked trees hold setuid binaries: no other user may reach them, nor the layers in the image store.
+    assert.equal(statSync(join(cacheTop, 'isomock-bootstrap')).mode & 0o7777, 0o700);
+    assert.equal(statSync(defaultStoreDir).mode & 0o7777, 0o700);
   }
 });
