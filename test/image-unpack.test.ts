@@ -98,6 +98,16 @@ test('layers: whiteouts, an opaque marker after new files, a file replacing a lo
   assert.deepEqual(readdirSync(join(target, 'dir')), ['again']);
 });
 
+test('aufs bookkeeping names (.wh..wh.*) other than the opaque marker remove nothing', async () => {
+  const { target, files } = layers(
+    [{ path: 'd/x', data: 'kept\n' }],
+    [{ path: 'd/.wh..wh.plnk' }, { path: '.wh..wh.aufs' }],
+  );
+  await unpackLayers(target, files);
+  assert.deepEqual(readdirSync(target), ['d']);
+  assert.deepEqual(readdirSync(join(target, 'd')), ['x']);
+});
+
 test('escapes: each an error naming the layer and entry, nothing written outside', async (t) => {
   const cases: { name: string; layers: CraftedEntry[][]; error: RegExp }[] = [
     {
@@ -181,6 +191,11 @@ test('escapes: each an error naming the layer and entry, nothing written outside
       ],
       error: /entry 'h' is a hard link to 'dir', which is not a file in the tree/,
     },
+    ...['', '.', '..'].map((hidden) => ({
+      name: `whiteout of '${hidden}'`,
+      layers: [[{ path: 'd/x', data: 'x' }], [{ path: `d/.wh.${hidden}` }]],
+      error: new RegExp(`crafted-1: entry 'd/\\.wh\\.${hidden.replace(/\./g, '\\.')}' is a whiteout of no single name`),
+    })),
   ];
   for (const c of cases) {
     await t.test(c.name, async () => {

@@ -17,6 +17,7 @@ import type { LockedBootstrap } from '../lockfile/lockfile.js';
 import type { BootstrapTree } from './buildroot.js';
 import type { BuildLogs } from './logs.js';
 import { run } from './process.js';
+import { privateDir, SafeRoot } from '../util/safe-fs.js';
 
 export interface PreparedBootstrap {
   tree: BootstrapTree;
@@ -96,7 +97,8 @@ export async function prepareBootstrap(req: BootstrapRequest): Promise<PreparedB
       ExitCode.bootstrap,
     );
   }
-  const dir = join(req.cacheTopdir, 'isomock-bootstrap', meta.id);
+  // Root only: the unpacked trees hold setuid binaries, which no other user may reach.
+  const dir = join(privateDir(join(req.cacheTopdir, 'isomock-bootstrap'), ExitCode.bootstrap), meta.id);
   const root = join(dir, 'root');
   const record = readRecord(dir);
   if (await intactTree(dir, meta.image_digest)) {
@@ -107,9 +109,15 @@ export async function prepareBootstrap(req: BootstrapRequest): Promise<PreparedB
       const tmp = `${dir}.partial-${process.pid}`;
       rmSync(tmp, { recursive: true, force: true });
       mkdirSync(join(tmp, 'root'), { recursive: true });
-      const stats = await unpackImage(ctx.store, image, join(tmp, 'root'));
+      // A refused layer leaves no half-unpacked tree behind.
+      const stats = await unpackImage(ctx.store, image, join(tmp, 'root')).catch((err: unknown) => {
+        rmSync(tmp, { recursive: true, force: true });
+        throw err;
+      });
       // As Mock does: the image's language macros would leak into every build.
-      rmSync(join(tmp, 'root/etc/rpm/macros.image-language-conf'), { force: true });
+      new SafeRoot(join(tmp, 'root'), ExitCode.bootstrap, 'the bootstrap tree').remove(
+        'etc/rpm/macros.image-language-conf',
+      );
       const unpacked: UnpackRecord = {
         image_digest: meta.image_digest,
         fingerprint: await treeFingerprint(join(tmp, 'root')),

@@ -4,9 +4,11 @@
  * commands in it. The package manager runs either from the host or from a
  * bootstrap tree (the target distribution's own dnf and rpm), exactly as
  * Mock runs it; every command runs in its own namespaces (sandbox.ts).
+ * Every host-side file operation in the tree goes through `fs` (safe-fs.ts),
+ * between commands, when no process of the build is alive in it.
  */
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
-import { join, dirname } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { ExitCode, IsomockError } from '../errors.js';
 import type { BuildConfig } from './build-config.js';
@@ -17,6 +19,7 @@ import { nevra } from '../lockfile/lockfile.js';
 import { reposOf } from '../config/dnfconf.js';
 import { runSandboxed, type Bind, type SandboxSpec } from './sandbox.js';
 import { discard } from './process.js';
+import { privateDir, SafeRoot } from '../util/safe-fs.js';
 
 /** A bootstrap tree, unpacked once per image and shared read-only by every build. */
 export interface BootstrapTree {
@@ -90,6 +93,11 @@ export class Buildroot {
     return this.config.rootdir;
   }
 
+  /** The buildroot's tree, for host-side operations that never follow a link planted in it. */
+  get fs(): SafeRoot {
+    return new SafeRoot(this.config.rootdir, ExitCode.chroot, 'the buildroot');
+  }
+
   /** Host path of a path inside the buildroot. */
   inRoot(p: string): string {
     return join(this.config.rootdir, p);
@@ -108,32 +116,39 @@ export class Buildroot {
 
   /** Skeleton, package manager config, the installer's HOME: everything before the first install. */
   prepare(): void {
-    const root = this.config.rootdir;
-    for (const d of [...skeletonDirs, ...this.config.extraChrootDirs.map((x) => x.replace(/^\/+/, ''))]) {
-      mkdirSync(join(root, d), { recursive: true });
-    }
+    mkdirSync(this.config.rootdir, { recursive: true });
+    const fs = this.fs;
+    for (const d of [...skeletonDirs, ...this.config.extraChrootDirs]) fs.mkdirs(d);
     // Sticky and world-writable, as the build user needs them even if no package owns them.
-    for (const d of ['tmp', 'var/tmp']) chmodSync(join(root, d), 0o1777);
+    for (const d of ['tmp', 'var/tmp']) fs.chmod(d, 0o1777);
     mkdirSync(this.config.cachedir + '/dnf_cache', { recursive: true });
-    writeFileSync(join(root, 'etc/dnf/dnf.conf'), this.config.dnfConfText);
-    const home = join(root, installHome);
-    mkdirSync(home, { recursive: true });
-    writeFileSync(join(home, '.rpmmacros'), `%_netsharedpath /proc:/sys\n%_dbpath ${this.dbpath}\n`);
-    this.writeResolver();
+    this.writeToolFiles(fs);
+    this.writeResolver(fs);
+  }
+
+  /**
+   * What the host's (or the bootstrap's) package manager and rpm read from
+   * the buildroot as root: dnf.conf, and the HOME holding only .rpmmacros
+   * (an ~/.rpmrc or ~/.popt there would run commands). Package scriptlets can
+   * rewrite both, so they are written afresh before every such command.
+   */
+  private writeToolFiles(fs: SafeRoot): void {
+    fs.writeFile('etc/dnf/dnf.conf', this.config.dnfConfText);
+    fs.remove(installHome);
+    fs.mkdirs(installHome, 0o700);
+    fs.writeFile(`${installHome}/.rpmmacros`, `%_netsharedpath /proc:/sys\n%_dbpath ${this.dbpath}\n`);
   }
 
   /** Mock's rule: the host's resolver only for a networked build that asks for it; else empty. */
-  private writeResolver(): void {
-    const etc = this.inRoot('etc');
-    mkdirSync(etc, { recursive: true });
+  private writeResolver(fs: SafeRoot): void {
     if (this.config.useHostResolv && this.config.rpmbuildNetworking && existsSync('/etc/resolv.conf')) {
-      copyFileSync('/etc/resolv.conf', join(etc, 'resolv.conf'));
-      copyFileSync('/etc/hosts', join(etc, 'hosts'));
+      fs.writeFile('etc/resolv.conf', readFileSync('/etc/resolv.conf'));
+      fs.writeFile('etc/hosts', readFileSync('/etc/hosts'));
       return;
     }
-    writeFileSync(join(etc, 'resolv.conf'), '');
-    writeFileSync(
-      join(etc, 'hosts'),
+    fs.writeFile('etc/resolv.conf', '');
+    fs.writeFile(
+      'etc/hosts',
       '127.0.0.1 localhost localhost.localdomain\n::1 localhost localhost.localdomain localhost6 localhost6.localdomain6\n',
     );
   }
@@ -149,8 +164,28 @@ export class Buildroot {
     return [...paths].filter((p) => existsSync(p));
   }
 
+  /**
+   * The mount points the sandbox uses inside the buildroot (its /dev, /proc,
+   * /sys, the dnf cache and the binds), made real directories here first: the
+   * namespace's mkdir -p and mount resolve paths as root on the host's tree,
+   * so a link a package planted (dev -> /etc) must be refused before it runs.
+   */
+  private checkMountPoints(): void {
+    const fs = this.fs;
+    for (const d of ['dev', 'proc', 'sys', 'var/cache/dnf']) fs.mkdirs(d);
+    for (const b of this.binds) {
+      if (statSync(b.source).isDirectory()) fs.mkdirs(b.inside);
+      else {
+        fs.mkdirs(dirname(b.inside));
+        fs.lookup(b.inside); // refuses a link or a device in the file's place
+      }
+    }
+  }
+
   /** The sandbox for a package manager or rpm call: host tools, or the bootstrap's, with the buildroot inside. */
   private toolSpec(argv: string[], extraBinds: Bind[] = []): SandboxSpec {
+    this.checkMountPoints();
+    this.writeToolFiles(this.fs);
     const root = this.config.rootdir;
     const env = {
       ...this.config.environment,
@@ -167,6 +202,8 @@ export class Buildroot {
         env,
       };
     }
+    // The overlay's upper layer holds files copied up from the image (setuid ones too): root only.
+    privateDir(this.scratch, ExitCode.bootstrap);
     const merged = this.toolTree;
     const inBoot = (p: string): string => join(merged, p);
     const binds: Bind[] = [
@@ -267,34 +304,29 @@ export class Buildroot {
   /** The build user and group, written into the buildroot's own passwd/group, and its home. */
   makeBuildUser(): void {
     const { chrootUser: user, chrootGroup: group, chrootUid: uid, chrootGid: gid, chroothome: home } = this.config;
+    const fs = this.fs;
     const edit = (file: string, name: string, line: string): void => {
-      const path = this.inRoot(file);
-      const lines = existsSync(path)
-        ? readFileSync(path, 'utf8')
-            .split('\n')
-            .filter((l) => l && !l.startsWith(`${name}:`))
-        : [];
-      writeFileSync(path, [...lines, line].join('\n') + '\n');
+      const lines = (fs.readFile(file)?.toString('utf8') ?? '')
+        .split('\n')
+        .filter((l) => l && !l.startsWith(`${name}:`));
+      fs.writeFile(file, [...lines, line].join('\n') + '\n');
     };
     edit('etc/group', group, `${group}:x:${gid}:`);
     edit('etc/passwd', user, `${user}:x:${uid}:${gid}::${home}:/bin/bash`);
     const topdir = String(this.config.macros['%_topdir'] ?? `${home}/build`);
     for (const d of [home, topdir, ...buildDirs.map((b) => join(topdir, b))]) {
-      mkdirSync(this.inRoot(d), { recursive: true });
-      chownSync(this.inRoot(d), uid, gid);
+      fs.mkdirs(d);
+      fs.chown(d, uid, gid);
     }
     const macros = Object.entries(this.config.macros)
       .map(([k, v]) => `${k} ${v}`)
       .join('\n');
-    writeFileSync(this.inRoot(join(home, '.rpmmacros')), macros + '\n');
-    chownSync(this.inRoot(join(home, '.rpmmacros')), uid, gid);
+    fs.writeFile(join(home, '.rpmmacros'), macros + '\n', { owner: [uid, gid] });
   }
 
-  /** Copies a host file into the buildroot, owned by the build user. */
+  /** Copies a host file (trusted: named by the caller) into the buildroot, owned by the build user. */
   copyIn(hostPath: string, inside: string): void {
-    mkdirSync(dirname(this.inRoot(inside)), { recursive: true });
-    copyFileSync(hostPath, this.inRoot(inside));
-    chownSync(this.inRoot(inside), this.config.chrootUid, this.config.chrootGid);
+    this.fs.copyIn(hostPath, inside, { owner: [this.config.chrootUid, this.config.chrootGid] });
   }
 
   /**
@@ -312,6 +344,7 @@ export class Buildroot {
       interactive?: boolean;
     } = {},
   ): Promise<{ code: number; stdout: string }> {
+    this.checkMountPoints();
     const root = this.config.rootdir;
     const spec: SandboxSpec = {
       argv,

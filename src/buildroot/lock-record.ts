@@ -26,6 +26,7 @@ import { readRpmPackage } from '../rpm/package.js';
 import { parseNevra } from '../repo/package.js';
 import type { BuildConfig } from './build-config.js';
 import type { Buildroot } from './buildroot.js';
+import { SafeRoot } from '../util/safe-fs.js';
 import { withUniqueRoot } from '../config/options.js';
 import { expandedOption } from '../config/template.js';
 import { toJson, type PyDict } from '../config/pyvalue.js';
@@ -163,10 +164,10 @@ export async function recordLockfile(
     ...(bootstrap ? { bootstrap } : {}),
     config,
   };
-  return { lock, sidecar: await recordSidecar(repos, rpms) };
+  return { lock, sidecar: await recordSidecar(br.config.cachedir, repos, rpms) };
 }
 
-/** A repository as dnf cached it: its directory and the base URLs its packages can come from. */
+/** A repository as dnf cached it: its directory (in dnf_cache) and the base URLs its packages can come from. */
 interface CachedRepo {
   id: string;
   dir: string;
@@ -174,17 +175,29 @@ interface CachedRepo {
   mirrored: boolean;
 }
 
-/** dnf's cache directory of a repo: `<id>-` and 16 hex digits of the SHA-256 of its metalink, mirrorlist or first baseurl. */
-function repoCacheDir(cachedir: string, repo: Repo): string {
+/** dnf's cache directory of a repo (in dnf_cache): `<id>-` and 16 hex digits of the SHA-256 of its metalink, mirrorlist or first baseurl. */
+function repoCacheDir(repo: Repo): string {
   const key = repo.metalink ?? repo.mirrorlist ?? repo.baseurl[0] ?? repo.id;
-  return join(cachedir, 'dnf_cache', `${repo.id}-${createHash('sha256').update(key).digest('hex').slice(0, 16)}`);
+  return `${repo.id}-${createHash('sha256').update(key).digest('hex').slice(0, 16)}`;
+}
+
+/**
+ * Host path of a regular file in dnf's cache, if there is one. Package
+ * scriptlets can write the cache (it is bound into the buildroot), so a link
+ * there is refused, never read through.
+ */
+function cacheFile(cachedir: string, file: string): string | undefined {
+  const cache = join(cachedir, 'dnf_cache');
+  if (!existsSync(cache)) return undefined;
+  const found = new SafeRoot(cache, ExitCode.packageManager, "dnf's cache").lookup(file);
+  return found?.kind === 'file' ? found.abs : undefined;
 }
 
 /** The mirrors dnf chose from: the metalink or mirror list it saved in the repo's cache directory. */
-async function cachedMirrors(dir: string): Promise<string[]> {
+async function cachedMirrors(cachedir: string, dir: string): Promise<string[]> {
   for (const file of ['metalink.xml', 'mirrorlist']) {
-    const path = join(dir, file);
-    if (!existsSync(path)) continue;
+    const path = cacheFile(cachedir, `${dir}/${file}`);
+    if (!path) continue;
     const text = readFileSync(path);
     // dnf accepts a metalink document given as mirrorlist= too.
     if (/<metalink[\s>]/.test(text.subarray(0, 4096).toString('utf8'))) return (await parseMetalink(text)).mirrors;
@@ -201,9 +214,9 @@ async function cachedRepos(config: BuildConfig): Promise<CachedRepo[]> {
   return Promise.all(
     // Disabled repos too: --enablerepo may have enabled them for this run.
     reposOf(config.dnfConf).map(async (r) => {
-      const dir = repoCacheDir(config.cachedir, r);
+      const dir = repoCacheDir(r);
       const mirrored = r.metalink !== undefined || r.mirrorlist !== undefined;
-      const bases = mirrored ? await cachedMirrors(dir) : r.baseurl;
+      const bases = mirrored ? await cachedMirrors(config.cachedir, dir) : r.baseurl;
       return { id: r.id, dir, bases: bases.map((b) => (b.endsWith('/') ? b : `${b}/`)), mirrored };
     }),
   );
@@ -211,13 +224,14 @@ async function cachedRepos(config: BuildConfig): Promise<CachedRepo[]> {
 
 /** The cached file of a locked package, if dnf kept it (keepcache=1) and it is that package. */
 async function cachedFile(
+  cachedir: string,
   repos: CachedRepo[],
   rpm: LockedRpm,
 ): Promise<{ repo: CachedRepo; path: string } | undefined> {
   const name = rpmFileName(rpm);
   for (const repo of repos) {
-    const path = join(repo.dir, 'packages', name);
-    if (!existsSync(path)) continue;
+    const path = cacheFile(cachedir, `${repo.dir}/packages/${name}`);
+    if (!path) continue;
     const info = await readRpmPackage(path);
     if (info.sigmd5 === rpm.sigmd5) return { repo, path };
   }
@@ -229,10 +243,10 @@ async function cachedFile(
  * downloaded it, its repo and, for metalink/mirrorlist repos, the mirror its
  * URL is on. A package dnf did not keep gets null sha256 and size.
  */
-async function recordSidecar(repos: CachedRepo[], rpms: LockedRpm[]): Promise<Sidecar> {
+async function recordSidecar(cachedir: string, repos: CachedRepo[], rpms: LockedRpm[]): Promise<Sidecar> {
   const packages: Record<string, SidecarPackage> = {};
   await mapLimit(rpms, defaultJobs, async (rpm) => {
-    const cached = await cachedFile(repos, rpm);
+    const cached = await cachedFile(cachedir, repos, rpm);
     const byUrl = repos.find((r) => r.bases.some((b) => rpm.url.startsWith(b)));
     const repo = byUrl ?? cached?.repo;
     packages[sidecarKey(rpm)] = {

@@ -3,10 +3,12 @@
  * state.log (steps with timestamps), root.log (package manager and chroot
  * set-up output), build.log (rpmbuild output), streamed as they happen.
  * The console gets progress lines unless --quiet, and everything with --verbose.
+ * The result directory may be writable by other users: every file in it is
+ * opened through `fs` (safe-fs.ts), so a link planted there is refused, not followed.
  */
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
-import { join } from 'node:path';
 import { ExitCode, IsomockError } from '../errors.js';
+import { SafeRoot } from '../util/safe-fs.js';
 
 export type Verbosity = 'quiet' | 'normal' | 'verbose';
 
@@ -23,6 +25,8 @@ export class BuildLogs {
   readonly state: WriteStream;
   readonly root: WriteStream;
   readonly build: WriteStream;
+  /** The result directory, for every other file written there. */
+  readonly fs: SafeRoot;
   private readonly started = new Map<string, number>();
   private failure: NodeJS.ErrnoException | undefined;
   /** Figures per step (seconds), for --json output and benchmarks. */
@@ -34,9 +38,10 @@ export class BuildLogs {
     private readonly console: NodeJS.WritableStream = process.stderr,
   ) {
     mkdirSync(dir, { recursive: true });
+    this.fs = new SafeRoot(dir, ExitCode.resultDir, 'the result directory');
     // A log that cannot be written (ENOSPC, EIO) fails the build at its next step, as one line.
     const open = (name: string): WriteStream =>
-      createWriteStream(join(dir, name), { flags: 'a' }).on('error', (err) => (this.failure ??= err));
+      createWriteStream('', { fd: this.fs.openAppend(name) }).on('error', (err) => (this.failure ??= err));
     this.state = open('state.log');
     this.root = open('root.log');
     this.build = open('build.log');

@@ -9,15 +9,18 @@
  * so it always gets 11 and runs the resolver once more than needed per
  * loop, plus a separate static pass. Then the real build - or, when
  * calculating dependencies, a stop before %build.
+ *
+ * What the build user leaves in the topdir is read only through the
+ * buildroot's SafeRoot, between commands: a link planted there (SRPMS/x.rpm
+ * -> /etc/shadow, SRPMS -> /etc) is refused, never followed or deleted through.
  */
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { discard } from './process.js';
 import { basename, join } from 'node:path';
 import { ExitCode, IsomockError } from '../errors.js';
 import { readRpmPackage } from '../rpm/package.js';
 import type { Buildroot } from './buildroot.js';
 import { shellQuote } from './sandbox.js';
-import { writeFileAtomically } from '../util/atomic-write.js';
 
 export interface BuildOptions {
   /** Stop before %build (--calculate-build-dependencies). */
@@ -31,7 +34,7 @@ export interface BuildOptions {
 }
 
 export interface BuildOutcome {
-  /** Host paths of the produced files, in the buildroot. */
+  /** The produced files: paths inside the buildroot (see Buildroot.fs), checked to be regular files. */
   srpms: string[];
   rpms: string[];
   /** The final *.buildreqs.nosrc.rpm, kept when calculating dependencies. */
@@ -44,12 +47,25 @@ function buildError(what: string, br: Buildroot): IsomockError {
   return new IsomockError(`${what}; see ${join(br.logs.dir, 'build.log')}`, ExitCode.build);
 }
 
-/** Binary RPMs, flat or in per-arch subdirectories (depends on %_rpmfilename). */
-function listRpms(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile() && e.name.endsWith('.rpm'))
-    .map((e) => join(e.parentPath, e.name))
-    .sort();
+/** Files in a topdir directory (recursively: binary RPMs may sit in per-arch subdirectories), as buildroot paths. */
+function listFiles(br: Buildroot, dir: string, recursive = false): string[] {
+  return br.fs
+    .list(dir, { recursive })
+    .filter((e) => e.kind === 'file')
+    .map((e) => `${dir}/${e.path}`);
+}
+
+/** Host path of a regular file the build left in the buildroot, checked now (between commands). */
+function builtFile(br: Buildroot, file: string): string {
+  const found = br.fs.lookup(file);
+  if (found?.kind !== 'file') throw buildError(`rpmbuild left no file ${file}`, br);
+  return br.inRoot(file);
+}
+
+/** Empties SRPMS before rpmbuild writes there: a planted link is unlinked, never followed. */
+function clearDir(br: Buildroot, dir: string): void {
+  const fs = br.fs;
+  for (const name of fs.names(dir)) fs.remove(`${dir}/${name}`);
 }
 
 const isNosrc = (f: string): boolean => f.endsWith('.buildreqs.nosrc.rpm');
@@ -70,13 +86,13 @@ const topdirOf = (br: Buildroot): string => String(br.config.macros['%_topdir'] 
  */
 export async function buildSrpmFromSpec(br: Buildroot, spec: string, sources?: string): Promise<string> {
   const topdir = topdirOf(br);
-  const srpmsDir = br.inRoot(`${topdir}/SRPMS`);
+  const srpmsDir = `${topdir}/SRPMS`;
   br.copyIn(spec, `${topdir}/SPECS/${basename(spec)}`);
   if (sources) {
     const files = statSync(sources).isDirectory() ? readdirSync(sources).map((f) => join(sources, f)) : [sources];
     for (const f of files.filter((f) => statSync(f).isFile())) br.copyIn(f, `${topdir}/SOURCES/${basename(f)}`);
   }
-  for (const f of readdirSync(srpmsDir)) rmSync(join(srpmsDir, f));
+  clearDir(br, srpmsDir);
   const code = await rpmbuildAs(br, [
     '-bs',
     '--target',
@@ -85,15 +101,15 @@ export async function buildSrpmFromSpec(br: Buildroot, spec: string, sources?: s
     `${topdir}/SPECS/${basename(spec)}`,
   ]);
   if (code !== 0) throw buildError(`rpmbuild -bs of ${basename(spec)} failed (exit ${code})`, br);
-  const built = readdirSync(srpmsDir).find((f) => f.endsWith('.src.rpm'));
+  const built = listFiles(br, srpmsDir).find((f) => f.endsWith('.src.rpm'));
   if (!built) throw buildError(`rpmbuild -bs of ${basename(spec)} wrote no source package`, br);
-  return join(srpmsDir, built);
+  return built;
 }
 
 export async function buildSrpm(br: Buildroot, srpm: string, options: BuildOptions): Promise<BuildOutcome> {
   const topdir = topdirOf(br);
   const name = basename(srpm);
-  const srpmsDir = br.inRoot(`${topdir}/SRPMS`);
+  const srpmsDir = `${topdir}/SRPMS`;
   const target = ['--target', br.config.rpmbuildArch];
   const rpmbuild = (args: string[]): Promise<number> => rpmbuildAs(br, args);
   // The spec's name and whether it generates BuildRequires come from the headers, read here.
@@ -106,12 +122,13 @@ export async function buildSrpm(br: Buildroot, srpm: string, options: BuildOptio
     br.copyIn(srpm, `${topdir}/originals/${name}`);
     const installed = await br.runInside(['/usr/bin/rpm', '-Uvh', '--nodeps', `${topdir}/originals/${name}`]);
     if (installed.code !== 0) throw buildError(`cannot install ${name} in the buildroot`, br);
-    for (const f of readdirSync(srpmsDir)) rmSync(join(srpmsDir, f));
+    clearDir(br, srpmsDir);
     const code = await rpmbuild(['-bs', ...target, '--nodeps', spec]);
     if (code !== 0) throw buildError(`rpmbuild -bs failed (exit ${code})`, br);
   });
-  const rebuilt = readdirSync(srpmsDir).find((f) => f.endsWith('.src.rpm'))!;
-  const dynamic = (await readRpmPackage(join(srpmsDir, rebuilt))).dependencies.requires.some(
+  const rebuilt = listFiles(br, srpmsDir).find((f) => f.endsWith('.src.rpm'));
+  if (!rebuilt) throw buildError(`rpmbuild -bs of ${name} wrote no source package`, br);
+  const dynamic = (await readRpmPackage(builtFile(br, rebuilt))).dependencies.requires.some(
     (d) => d.name === 'rpmlib(DynamicBuildRequires)',
   );
 
@@ -128,11 +145,11 @@ export async function buildSrpm(br: Buildroot, srpm: string, options: BuildOptio
         throw buildError('the SRPM needs BuildRequires the lockfile does not hold (rpmbuild -br exit 11)', br);
       if (round > maxRounds) throw buildError(`BuildRequires still missing after ${maxRounds} rounds`, br);
       // Without %generate_buildrequires rpmbuild writes no nosrc.rpm: the static ones are the SRPM's.
-      const nosrcs = readdirSync(srpmsDir).filter(isNosrc);
+      const nosrcs = listFiles(br, srpmsDir).filter(isNosrc);
       const wanted = nosrcs.length ? nosrcs : [rebuilt];
       let changed = false;
-      for (const f of wanted) changed = (await br.packageManager(['builddep', join(srpmsDir, f)])).changed || changed;
-      for (const f of nosrcs) rmSync(join(srpmsDir, f));
+      for (const f of wanted) changed = (await br.packageManager(['builddep', builtFile(br, f)])).changed || changed;
+      for (const f of nosrcs) br.fs.remove(f);
       resolverRounds++;
       if (!changed)
         throw buildError('rpmbuild reports missing BuildRequires that the package manager installs nothing for', br);
@@ -141,17 +158,14 @@ export async function buildSrpm(br: Buildroot, srpm: string, options: BuildOptio
       // Mock keeps the final nosrc.rpm (static + generated BuildRequires); --nodeps writes it even when all are met.
       const code = await rpmbuild(['-br', '--noprep', ...target, '--nodeps', spec]);
       if (code !== 0 && code !== 11) throw buildError(`rpmbuild -br failed (exit ${code})`, br);
-      buildreqsNosrc = readdirSync(srpmsDir)
-        .filter(isNosrc)
-        .map((f) => join(srpmsDir, f))[0];
+      buildreqsNosrc = listFiles(br, srpmsDir).filter(isNosrc)[0];
     }
   });
 
   await br.logs.step('Outputting list of installed packages', async () => {
     // Mock's package_state plugin: what the build ran against, sorted, in the result dir.
     const list = await br.rpm(['-qa', '--qf', '%{NEVRA} %{BUILDTIME} %{SIZE} %{PKGID} installed\\n'], discard);
-    const sorted = list.split('\n').filter(Boolean).sort().join('\n') + '\n';
-    writeFileAtomically(join(br.logs.dir, 'installed_pkgs.log'), sorted);
+    br.logs.fs.writeFile('installed_pkgs.log', list.split('\n').filter(Boolean).sort().join('\n') + '\n');
   });
 
   if (!options.calculateOnly) {
@@ -163,12 +177,9 @@ export async function buildSrpm(br: Buildroot, srpm: string, options: BuildOptio
       if (code !== 0) throw buildError(`rpmbuild of ${name} failed (exit ${code})`, br);
     });
   }
-  const rpmsDir = br.inRoot(`${topdir}/RPMS`);
   return {
-    srpms: readdirSync(srpmsDir)
-      .filter((f) => f.endsWith('.src.rpm') && !isNosrc(f))
-      .map((f) => join(srpmsDir, f)),
-    rpms: options.calculateOnly ? [] : listRpms(rpmsDir),
+    srpms: listFiles(br, srpmsDir).filter((f) => f.endsWith('.src.rpm') && !isNosrc(f)),
+    rpms: options.calculateOnly ? [] : listFiles(br, `${topdir}/RPMS`, true).filter((f) => f.endsWith('.rpm')),
     buildreqsNosrc,
     resolverRounds,
   };

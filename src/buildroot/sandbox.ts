@@ -44,6 +44,25 @@ export function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
+/** A path as /proc/self/mountinfo spells it (space, tab, newline and backslash octal-escaped). */
+function mountinfoPath(path: string): string {
+  return path.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
+}
+
+/**
+ * Remounts every mount at or below dir with `flags` (ro...): after an rbind,
+ * a remount changes only the top mount, and util-linux 2.38 has no
+ * ro=recursive, so each submount (cgroup v1 under /sys, say) is remounted by
+ * name from mountinfo, its octal escapes undone by printf %b.
+ */
+function remountBelow(dir: string, flags: string): string {
+  const p = shellQuote(mountinfoPath(dir));
+  return (
+    `while read -r _ _ _ _ mp _; do case "$mp" in ${p}|${p}/*) ` +
+    `mount -o ${shellQuote(`remount,bind,${flags}`)} "$(printf '%b' "$mp")";; esac; done < /proc/self/mountinfo`
+  );
+}
+
 function systemTreeScript(tree: string): string[] {
   const t = shellQuote(tree);
   const q = (p: string): string => shellQuote(`${tree}/${p}`);
@@ -58,7 +77,8 @@ function systemTreeScript(tree: string): string[] {
     `ln -s /proc/self/fd ${q('dev/fd')}`,
     `ln -s /proc/self/fd/0 ${q('dev/stdin')} && ln -s /proc/self/fd/1 ${q('dev/stdout')} && ln -s /proc/self/fd/2 ${q('dev/stderr')}`,
     `mount -t proc -o nosuid,nodev,noexec proc ${t}/proc`,
-    `mount --rbind /sys ${t}/sys && mount -o remount,bind,ro,nosuid,nodev,noexec ${t}/sys`,
+    `mount --rbind /sys ${t}/sys`,
+    remountBelow(`${tree}/sys`, 'ro,nosuid,nodev,noexec'),
   ];
 }
 
@@ -68,7 +88,7 @@ function bindScript(bind: Bind): string[] {
   return [
     `if [ -d ${src} ]; then mkdir -p ${dst}; else mkdir -p "$(dirname ${dst})" && touch ${dst}; fi`,
     `mount --rbind ${src} ${dst}`,
-    ...(bind.readOnly ? [`mount -o remount,bind,ro ${dst}`] : []),
+    ...(bind.readOnly ? [remountBelow(bind.target, 'ro')] : []),
   ];
 }
 

@@ -18,7 +18,6 @@ import { withUniqueRoot } from '../config/options.js';
 import { expandedOption } from '../config/template.js';
 import { serializeLockfile, type LockedBootstrap } from '../lockfile/lockfile.js';
 import { serializeSidecar, sidecarPathFor } from '../lockfile/sidecar.js';
-import { copyFileAtomically, writeFileAtomically } from '../util/atomic-write.js';
 
 export interface BuildRequest {
   config: BuildConfig;
@@ -53,11 +52,13 @@ export interface BuildReport {
   timings: { step: string; seconds: number }[];
 }
 
-/** Copies into the result dir under a temporary name, then renames: a result appears whole or not at all. */
-function publish(resultdir: string, file: string): string {
-  const dest = join(resultdir, basename(file));
-  copyFileAtomically(file, dest);
-  return dest;
+/**
+ * Copies a result (a regular file inside the buildroot, opened O_NOFOLLOW) into
+ * the result dir under a fresh temporary name, then renames: it appears whole
+ * or not at all, and a link planted in either directory is never followed.
+ */
+function publish(br: Buildroot, logs: BuildLogs, file: string): string {
+  return logs.fs.copyFrom(br.fs, file, basename(file), { mode: 0o644 });
 }
 
 /** Mock's buildroot_lock plugin, on for every build when the config or --enable-plugin says so. */
@@ -113,7 +114,7 @@ async function build(req: BuildRequest): Promise<BuildReport> {
     if (req.fromSpec) {
       const { spec, sources } = req.fromSpec;
       const srpm = await logs.step(`rpmbuild -bs ${basename(spec)}`, () => buildSrpmFromSpec(br, spec, sources));
-      results.push(publish(config.resultdir, srpm));
+      results.push(publish(br, logs, srpm));
     }
     for (const srpm of req.srpms) {
       const outcome: BuildOutcome = await logs.step(`build phase for ${basename(srpm)}`, () =>
@@ -123,15 +124,15 @@ async function build(req: BuildRequest): Promise<BuildReport> {
           nocheck: req.nocheck,
         }),
       );
-      for (const f of [...outcome.srpms, ...outcome.rpms]) results.push(publish(config.resultdir, f));
-      if (outcome.buildreqsNosrc) results.push(publish(config.resultdir, outcome.buildreqsNosrc));
+      for (const f of [...outcome.srpms, ...outcome.rpms]) results.push(publish(br, logs, f));
+      if (outcome.buildreqsNosrc) results.push(publish(br, logs, outcome.buildreqsNosrc));
       if (req.calculateOnly || lockPluginEnabled(req.rawConfig)) {
         await logs.step('Generating the buildroot lockfile: buildroot_lock.json', async () => {
           const { lock, sidecar } = await recordLockfile(br, req.rawConfig, boot?.lock);
           lockfile = join(config.resultdir, 'buildroot_lock.json');
           // The record first: a lockfile never sits beside a stale record of another buildroot.
-          writeFileAtomically(sidecarPathFor(lockfile), serializeSidecar(sidecar));
-          writeFileAtomically(lockfile, serializeLockfile(lock));
+          logs.fs.writeFile(basename(sidecarPathFor(lockfile)), serializeSidecar(sidecar));
+          logs.fs.writeFile(basename(lockfile), serializeLockfile(lock));
         });
       }
     }

@@ -5,7 +5,7 @@
  * --chroot, --install and --installdeps. An initialized root carries the
  * `.initialized` marker, as Mock's does.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExitCode, IsomockError } from '../errors.js';
 import { Buildroot } from '../buildroot/buildroot.js';
@@ -40,7 +40,7 @@ export async function withRootLock<T>(config: BuildConfig, fn: () => Promise<T>)
 /** Skeleton and config always; the package set and its listing only for a root not initialized before. */
 async function initialize(br: Buildroot): Promise<void> {
   const { config, logs } = br;
-  const fresh = !existsSync(br.inRoot(initializedMarker));
+  const fresh = !existsSync(br.path) || br.fs.lookup(initializedMarker) === undefined;
   await logs.step('chroot init', async () => {
     br.prepare();
     const setup = [...config.chrootSetupCmd, ...config.additionalPackages];
@@ -48,7 +48,7 @@ async function initialize(br: Buildroot): Promise<void> {
       await logs.step(`installing minimal buildroot with ${br.pm.name}`, () => br.packageManager(setup));
     }
     br.makeBuildUser();
-    writeFileSync(br.inRoot(initializedMarker), '');
+    br.fs.writeFile(initializedMarker, '');
   });
   if (fresh) logs.root.write(`INFO: Installed packages:\n${(await br.installed()).join('\n')}\n`);
 }

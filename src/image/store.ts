@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ExitCode, IsomockError } from '../errors.js';
+import { privateDir } from '../util/safe-fs.js';
 import { digestHex, sha256Digest } from './manifest.js';
 
 export const defaultStoreDir = '/var/cache/isomock/images';
@@ -88,6 +89,8 @@ export class BlobStore {
   }
 
   private tmpPath(): string {
+    // Root only: layers hold setuid binaries, and other users have no business here.
+    privateDir(this.root, ExitCode.bootstrap);
     const dir = join(this.root, 'tmp');
     mkdirSync(dir, { recursive: true });
     mkdirSync(join(this.root, 'blobs', 'sha256'), { recursive: true });

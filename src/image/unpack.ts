@@ -37,13 +37,13 @@ import {
   symlinkSync,
   utimesSync,
   writeSync,
-  type Stats,
 } from 'node:fs';
 import { Parser, type ReadEntry } from 'tar';
 import { ExitCode, IsomockError } from '../errors.js';
 import { layerData } from './layer-data.js';
 import type { StoredImage } from './pull.js';
 import type { BlobStore } from './store.js';
+import { lstatOrUndefined } from '../util/safe-fs.js';
 
 export interface UnpackStats {
   entries: number;
@@ -55,15 +55,6 @@ const whiteoutPrefix = '.wh.';
 const opaqueMarker = '.wh..wh..opq';
 const asRoot = process.getuid?.() === 0;
 const createFile = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
-
-function lstatOrUndefined(p: string): Stats | undefined {
-  try {
-    return lstatSync(p);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
 
 /** Run `create`; if something is already in the way, remove it with `clear` and run `create` again. */
 function replacing<T>(create: () => T, clear: () => void): T {
@@ -128,6 +119,13 @@ class LayerApplier {
     return parentRel;
   }
 
+  /** The name a whiteout hides: one real name, never '', '.' or '..' (which would remove the parent or more). */
+  private whiteoutTarget(where: string, path: string, hidden: string): string {
+    if (hidden === '' || hidden === '.' || hidden === '..')
+      throw this.escape(where, path, 'is a whiteout of no single name in its directory');
+    return hidden;
+  }
+
   /** Remove whatever is at `rel`, and forget the directories that went with it. */
   private remove(rel: string): void {
     rmSync(this.abs(rel), { recursive: true, force: true });
@@ -153,7 +151,9 @@ class LayerApplier {
       return;
     }
     if (name.startsWith(whiteoutPrefix)) {
-      this.remove(inParent(name.slice(whiteoutPrefix.length)));
+      const hidden = name.slice(whiteoutPrefix.length);
+      // Other `.wh..wh.` names are aufs bookkeeping, not whiteouts: nothing to remove.
+      if (!hidden.startsWith(whiteoutPrefix)) this.remove(inParent(this.whiteoutTarget(where, entry.path, hidden)));
       entry.resume();
       return;
     }
