@@ -154,10 +154,16 @@ test('owners under both merged-/usr spellings and through symlinks', () => {
   assert.deepEqual(owners.get('/usr/bin/awk'), packageOwners([real]).get(real));
 });
 
-test('cpio from a package not in system-packages.txt fails, naming the executable, its caller and the package', () => {
+/** system-packages.txt as it is, without cpio (the package a fresh machine lacked). */
+function listWithoutCpio(): string {
   const list = join(scratch, 'system-packages.txt');
   const declared = readFileSync(join(repoRoot, 'scripts', 'system-packages.txt'), 'utf8');
+  assert.match(declared, /^cpio$/m);
   writeFileSync(list, declared.replace(/^cpio$/m, ''));
+  return list;
+}
+
+test('cpio from a package not in system-packages.txt fails, naming the executable, its caller and the package', () => {
   const log = writeLog('cpio.jsonl', [
     {
       file: 'sh',
@@ -165,27 +171,41 @@ test('cpio from a package not in system-packages.txt fails, naming the executabl
       callers: ['/somewhere/unpack.js:7:3'],
     },
   ]);
-  const without = check(['--packages', list, '--log', log]);
+  const without = check(['--no-static', '--packages', listWithoutCpio(), '--log', log]);
   assert.equal(without.code, 1, without.stderr);
   assert.match(
     without.stderr,
-    /^check-spawned: \/usr\/bin\/cpio is in Debian package cpio, neither in .* nor Essential: add cpio \(spawned by .*unpack\.js:7 via sh/m,
+    /^check-spawned: \/usr\/bin\/cpio is in Debian package cpio, neither in .* nor Essential: add cpio \(spawned by .*unpack\.js:7 via sh\)$/m,
   );
-  const withIt = check(['--log', log]);
+  assert.equal(without.stderr.trim().split('\n').length, 1, without.stderr);
+  const withIt = check(['--no-static', '--log', log]);
   assert.equal(withIt.code, 0, withIt.stderr);
+  assert.match(withIt.stderr, /^check-spawned: 1 spawns and 0 literal spawns in the source run 3 host executables/);
+});
+
+test("the scan of the source finds modes.test's cpio though the run never spawned it", () => {
+  const log = writeLog('true.jsonl', [{ file: 'true' }]);
+  const r = check(['--packages', listWithoutCpio(), '--log', log]);
+  assert.equal(r.code, 1, r.stderr);
   assert.match(
-    withIt.stderr,
-    /^check-spawned: \d+ spawns and \d+ literal spawns in the source run \d+ host executables/,
+    r.stderr,
+    /^check-spawned: \/usr\/bin\/cpio .* add cpio \(spawned by test\/modes\.test\.ts:\d+ via sh\)$/m,
   );
 });
 
 test('a command found on no PATH fails; a run that recorded nothing fails', () => {
-  const missing = check(['--log', writeLog('missing.jsonl', [{ file: 'isomock-no-such-tool' }])]);
+  const missing = check(['--no-static', '--log', writeLog('missing.jsonl', [{ file: 'isomock-no-such-tool' }])]);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /^check-spawned: isomock-no-such-tool \(not found on PATH=/m);
-  const nothing = check([process.execPath, '-e', '']);
+  const nothing = check(['--no-static', process.execPath, '-e', '']);
   assert.equal(nothing.code, 1);
   assert.match(nothing.stderr, /^check-spawned: no spawn was recorded/m);
-  const something = check([process.execPath, '-e', "require('node:child_process').execFileSync('true')"]);
+  const something = check([
+    '--no-static',
+    process.execPath,
+    '-e',
+    "require('node:child_process').execFileSync('true')",
+  ]);
   assert.equal(something.code, 0, something.stderr);
+  assert.match(something.stderr, /^check-spawned: 1 spawns /);
 });
