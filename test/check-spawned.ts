@@ -19,7 +19,7 @@
  * Run with no arguments (node --test runs every file under dist/test) it does nothing.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { SourceMap } from 'node:module';
 import { constants, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -187,7 +187,6 @@ async function main(args: string[]): Promise<number> {
     else if (option === '--keep-log') keep = resolve(value);
     else throw new Error(`unknown option ${option}`);
   }
-  if (keep && existsSync(keep)) throw new Error(`${keep} exists: the log to keep must be a new file`);
   let code = 0;
   let scratch: string | undefined;
   try {
@@ -195,6 +194,10 @@ async function main(args: string[]): Promise<number> {
       if (args.length === 0) throw new Error('give a command to run, or --log FILE');
       scratch = mkdtempSync(join(tmpdir(), 'isomock-spawns-'));
       log = keep ?? join(scratch, 'spawns.jsonl');
+      // Tests run some node processes as other users (setpriv --reuid): they append too.
+      chmodSync(scratch, 0o711);
+      writeFileSync(log, '', { flag: 'wx' });
+      chmodSync(log, 0o622);
       code = await runRecorded(args, log);
     }
     const records = existsSync(log) ? readLog(log) : [];

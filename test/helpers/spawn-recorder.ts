@@ -60,7 +60,11 @@ function record(
     inherits: env[logVariable] === log,
   };
   // One write(2) with O_APPEND per line: lines from concurrent processes never interleave.
-  appendFileSync(log!, `${JSON.stringify(entry)}\n`);
+  try {
+    appendFileSync(log!, `${JSON.stringify(entry)}\n`);
+  } catch {
+    // The spawn goes on as it would without the recorder; check-spawned makes the log writable to every user.
+  }
 }
 
 /** Node's own handling of `shell` for the sync calls (async spawns arrive already normalized). */
