@@ -42,7 +42,6 @@ function writeLog(name: string, records: Array<Partial<SpawnRecord>>): string {
     cwd: '/',
     path: systemPath,
     callers: [],
-    script: 'x',
     inherits: true,
     ...r,
   }));
@@ -208,4 +207,12 @@ test('a command found on no PATH fails; a run that recorded nothing fails', () =
   ]);
   assert.equal(something.code, 0, something.stderr);
   assert.match(something.stderr, /^check-spawned: 1 spawns /);
+});
+
+test('a node process of another user (the tests run isolated-repo as nobody) is recorded too', () => {
+  const spawner = "require('node:child_process').execFileSync('true')";
+  const asNobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', spawner];
+  const r = check(['--no-static', ...asNobody]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^check-spawned: 1 spawns /);
 });

@@ -20,9 +20,8 @@ export interface SpawnRecord {
   cwd: string;
   /** The PATH the executable was looked up in (the child's, else this process's). */
   path: string;
-  /** The innermost stack frames outside Node (dist/ file:line:column), and the script of the process that spawned. */
+  /** Who spawned it: the innermost stack frames outside Node (dist/ file:line:column). */
   callers: string[];
-  script: string;
   /** Whether the child inherits the recorder (its environment names the log), so its own spawns are recorded too. */
   inherits: boolean;
 }
@@ -56,7 +55,6 @@ function record(
     cwd: cwd == null ? process.cwd() : cwd instanceof URL ? fileURLToPath(cwd) : String(cwd),
     path: env['PATH'] ?? '',
     callers: callerFrames(),
-    script: process.argv[1] ?? process.execPath,
     inherits: env[logVariable] === log,
   };
   // One write(2) with O_APPEND per line: lines from concurrent processes never interleave.
