@@ -46,6 +46,12 @@ export interface CmdlineOptions {
   pluginOptions?: string[];
   /** --cleanup-after / -N, --no-cleanup-after. */
   cleanupAfter?: boolean;
+  /** Mock's verbosity: 0 with --quiet, 2 with --verbose, else 1. */
+  verbose?: number;
+  /** Whether stderr is a terminal: Mock's print_main_output default follows it. */
+  stderrIsTty?: boolean;
+  /** --cache-alterations. */
+  cacheAlterations?: boolean;
 }
 
 /** Mock's --config-opts value parsing: booleans, None and ints are recognised, a repeated key makes a list. */
@@ -100,6 +106,9 @@ function setMacro(config: PyDict, definition: string): void {
 
 export function applyCmdline(config: PyDict, opts: CmdlineOptions, home: string): void {
   for (const [k, v] of parseConfigOpts(opts.configOpts ?? [])) config[optionAliases.get(k) ?? k] = v;
+  config['verbose'] = opts.verbose ?? 1;
+  if (config['print_main_output'] == null)
+    config['print_main_output'] = (opts.verbose ?? 1) > 0 && (opts.stderrIsTty ?? false);
   if (opts.arch) config['target_arch'] = opts.arch;
   if (opts.target) {
     if (opts.target.includes(','))
@@ -143,9 +152,10 @@ export function applyCmdline(config: PyDict, opts: CmdlineOptions, home: string)
     config['cleanup_on_success'] = false;
     config['cleanup_on_failure'] = false;
   }
+  config['cache_alterations'] = opts.cacheAlterations ?? false;
   config['online'] = !opts.offline;
   config['enable_disable_repos'] = opts.repoToggles ?? [];
-  config['additional_packages'] = opts.additionalPackages?.length ? [...opts.additionalPackages] : null;
+  config['additional_packages'] = [...(opts.additionalPackages ?? [])];
   if (opts.bootstrapChroot !== undefined) config['use_bootstrap'] = opts.bootstrapChroot;
   if (opts.bootstrapImage !== undefined) {
     config['use_bootstrap_image'] = opts.bootstrapImage;

@@ -52,6 +52,9 @@ export function loadOptionsFromArgs(args: ParsedArgs, argv: string[]): LoadOptio
       additionalPackages: list(args, 'additional-package'),
       plugins: pluginToggles(argv),
       pluginOptions: list(args, 'plugin-option'),
+      verbose: flag(args, 'quiet') ? 0 : flag(args, 'verbose') ? 2 : 1,
+      stderrIsTty: process.stderr.isTTY === true,
+      cacheAlterations: flag(args, 'cache-alterations'),
     },
   };
   const root = str(args, 'root');
