@@ -54,12 +54,22 @@ function buildrootView(raw: PyDict): PyDict {
   return config;
 }
 
-/** Mock's defaults as its --debug-config computes them. */
-function debugDefaults(config: PyDict): PyDict {
+/** Mock's defaults as its --debug-config computes them; read only, so kept per form and host_arch. */
+const defaultsSeen = new Map<string, PyDict>();
+
+function debugDefaults(config: PyDict, expanded: boolean): PyDict {
   const defaults = defaultConfig(0);
-  const host = pyStr(defaults['host_arch'] ?? null);
-  defaults['host_arch'] = personalityMachine(host, pyStr(expandedOption(config, 'target_arch') ?? null));
-  return defaults;
+  const host = personalityMachine(
+    pyStr(defaults['host_arch'] ?? null),
+    pyStr(expandedOption(config, 'target_arch') ?? null),
+  );
+  const key = `${expanded} ${host}`;
+  let seen = defaultsSeen.get(key);
+  if (!seen) {
+    defaults['host_arch'] = host;
+    defaultsSeen.set(key, (seen = expanded ? expandAll(defaults) : defaults));
+  }
+  return seen;
 }
 
 export function renderDebugConfig(loaded: LoadedConfig, opts: DebugConfigOptions = {}): string {
@@ -69,7 +79,7 @@ export function renderDebugConfig(loaded: LoadedConfig, opts: DebugConfigOptions
     const sorted = Object.fromEntries(sortedKeys(config).map((k) => [k, toJson(config[k]!)]));
     return JSON.stringify(sorted, null, 2) + '\n';
   }
-  const defaults = opts.expanded ? expandAll(debugDefaults(view)) : debugDefaults(view);
+  const defaults = debugDefaults(view, opts.expanded === true);
   const differs = (key: string, value: PyValue): boolean => !(key in defaults) || !pyEquals(value, defaults[key]!);
   return sortedKeys(config)
     .filter((key) => differs(key, config[key]!))
