@@ -9,6 +9,7 @@ import { buildConfigFrom, type BuildConfig } from '../buildroot/build-config.js'
 import { prepareBootstrap } from '../buildroot/bootstrap.js';
 import type { BuildLogs, Verbosity } from '../buildroot/logs.js';
 import { insideCut, proveCut, reexecInNetworkNamespace } from '../buildroot/netcut.js';
+import { runnable } from '../config/arch.js';
 import { loadOptionsFromArgs } from '../config/fromargs.js';
 import { loadConfig } from '../config/load.js';
 import type { PyDict } from '../config/pyvalue.js';
@@ -75,7 +76,7 @@ export async function buildCommand(args: ParsedArgs, argv: string[]): Promise<nu
     const proof = await proveCut(probePort);
     const [lockfile, repo] = pair(args, 'isolated-build')!;
     const options = { ...loadOptionsFromArgs(args, argv), root: isolatedBuildConfig };
-    const load = (overrides: PyDict): PyDict => loadConfig({ ...options, overrides }).raw;
+    const load = (overrides: PyDict): PyDict => runnable(loadConfig({ ...options, overrides }).raw);
     report(
       await runIsolatedBuild({
         lockfile,
@@ -92,7 +93,7 @@ export async function buildCommand(args: ParsedArgs, argv: string[]): Promise<nu
   }
 
   const loaded = loadConfig(loadOptionsFromArgs(args, argv));
-  const config = buildConfigFrom(loaded.raw);
+  const config = buildConfigFrom(runnable(loaded.raw));
   report(
     await runBuild({
       config,

@@ -12,6 +12,7 @@ import { expandedOption } from '../config/template.js';
 import { chroot, initChroot, installDeps, installPackages, shell, type ChrootRequest } from '../commands/chroot-ops.js';
 import { withRootLock } from '../commands/chroot-session.js';
 import { cleanRoot, isScrubType, scrub, scrubTypes } from '../commands/scrub.js';
+import { runnable } from '../config/arch.js';
 import { flag, list, str, type ParsedArgs } from './args.js';
 import { bootstrapFor, verbosity } from './build.js';
 
@@ -24,7 +25,7 @@ export function isBuildrootMode(mode: string): mode is BuildrootMode {
 
 export async function buildrootModeCommand(mode: BuildrootMode, args: ParsedArgs, argv: string[]): Promise<number> {
   const loaded = loadConfig(loadOptionsFromArgs(args, argv));
-  const config = buildConfigFrom(loaded.raw);
+  const config = buildConfigFrom(runnable(loaded.raw));
   const req: ChrootRequest = { config, verbosity: verbosity(args), bootstrap: bootstrapFor(config) };
   const notify = (m: string): void => {
     if (req.verbosity !== 'quiet') process.stderr.write(`INFO: ${m}\n`);

@@ -2,7 +2,7 @@
  * Mock's architecture rules. checkArchCombination() is Mock's
  * check_arch_combination(): a target the host cannot run natively (host_arch
  * not in legal_host_arches) gets forcearch, and %_platform_multiplier becomes
- * 10 under forcearch, else 1 (unless the config set it). assertRunnable() is
+ * 10 under forcearch, else 1 (unless the config set it). runnable() is
  * where a build for such a target stops: isomock has no emulated builds yet,
  * so it refuses rather than build for the wrong arch; qemu-user-static
  * support goes into emulatorFor(). personalityMachine() is what uname -m says
@@ -32,12 +32,12 @@ function emulatorFor(_arch: string): string | undefined {
   return undefined;
 }
 
-/** Refuses, with Mock's exit code for an impossible arch (6), a build that would need forcearch. */
-export function assertRunnable(config: PyDict): void {
+/** The config, when this host can run its buildroot; else Mock's exit code for an impossible arch (6). */
+export function runnable(config: PyDict): PyDict {
   const force: PyValue = expandedOption(config, 'forcearch') ?? null;
-  if (!force) return;
+  if (!force) return config;
   const arch = pyStr(force);
-  if (emulatorFor(arch) !== undefined) return;
+  if (emulatorFor(arch) !== undefined) return config;
   const host = pyStr(expandedOption(config, 'host_arch') ?? null);
   throw new IsomockError(
     `${pyStr(expandedOption(config, 'root') ?? null)}: cannot build for ${arch} on this ${host} host: ` +
