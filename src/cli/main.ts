@@ -4,7 +4,7 @@
  */
 import { CommandLineError, ExitCode, IsomockError } from '../errors.js';
 import { version } from '../version.js';
-import { flag, formatOptions, parseArgs, type OptionSpec, type ParsedArgs } from './args.js';
+import { flag, formatOptions, parseArgs, str, type OptionSpec, type ParsedArgs } from './args.js';
 import { imageOptions, isolatedRepoOptions, mainOptions } from './options.js';
 
 // Command modules are imported when their command runs: a CLI start loads only what it uses.
@@ -63,6 +63,28 @@ async function runMain(args: ParsedArgs, argv: string[]): Promise<number> {
     return ExitCode.ok;
   }
   const mode = args.mode ?? 'rebuild';
+  if (mode === 'list-chroots') {
+    const [{ listChroots }, { systemConfigDirs }, { existsSync }, { homedir }] = await Promise.all([
+      import('../config/list-chroots.js'),
+      import('../config/load.js'),
+      import('node:fs'),
+      import('node:os'),
+    ]);
+    const dir = str(args, 'configdir') ?? systemConfigDirs.find((d) => existsSync(d)) ?? '/etc/mock';
+    process.stdout.write(listChroots(dir, homedir()));
+    return ExitCode.ok;
+  }
+  if (flag(args, 'print-root-path')) {
+    const [{ mockOptions }, { loadOptionsFromArgs }, { loadConfig }] = await Promise.all([
+      import('../config/options.js'),
+      import('../config/fromargs.js'),
+      import('../config/load.js'),
+    ]);
+    // Mock prints the buildroot's path joined with '' (so with a trailing slash) and exits.
+    const rootdir = mockOptions(loadConfig(loadOptionsFromArgs(args, argv)).raw).rootdir;
+    process.stdout.write(`${rootdir.endsWith('/') ? rootdir : `${rootdir}/`}\n`);
+    return ExitCode.ok;
+  }
   if (mode === 'debug-config' || mode === 'debug-config-expanded') {
     const [{ renderDebugConfig }, { loadOptionsFromArgs }, { loadConfig }] = await Promise.all([
       import('../config/debug.js'),

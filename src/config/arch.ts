@@ -37,8 +37,8 @@ export function runnable(config: PyDict): PyDict {
   const force: PyValue = expandedOption(config, 'forcearch') ?? null;
   if (!force) return config;
   const arch = pyStr(force);
-  if (emulatorFor(arch) !== undefined) return config;
   const host = pyStr(expandedOption(config, 'host_arch') ?? null);
+  if (arch === host || emulatorFor(arch) !== undefined) return config;
   throw new IsomockError(
     `${pyStr(expandedOption(config, 'root') ?? null)}: cannot build for ${arch} on this ${host} host: ` +
       `it needs emulation (forcearch), which isomock does not support yet`,

@@ -52,6 +52,14 @@ export interface CmdlineOptions {
   stderrIsTty?: boolean;
   /** --cache-alterations. */
   cacheAlterations?: boolean;
+  /** --forcearch ARCH. */
+  forcearch?: string;
+  /** Koji's obsolete spellings: --old-chroot (false) and --new-chroot (true) set use_nspawn; --isolation wins. */
+  newChroot?: boolean;
+  /** kojid's --bootstrap-image-ready: bootstrap_image_ready = True. */
+  bootstrapImageReady?: boolean;
+  /** --yum / --dnf: package_manager. */
+  packageManager?: string;
 }
 
 /** Mock's --config-opts value parsing: booleans, None and ints are recognised, a repeated key makes a list. */
@@ -121,6 +129,7 @@ export function applyCmdline(config: PyDict, opts: CmdlineOptions, home: string)
     const map = expandedOption(config, 'repo_arch_map');
     config['repo_arch'] = isDict(map) && typeof target === 'string' && target in map ? map[target]! : target;
   }
+  if (opts.forcearch) config['forcearch'] = opts.forcearch;
   if (opts.noClean) config['clean'] = false;
   if (opts.nocheck) config['check'] = false;
   const bcond = (words: string[] | undefined, kind: string): string[] =>
@@ -130,6 +139,7 @@ export function applyCmdline(config: PyDict, opts: CmdlineOptions, home: string)
   if (opts.resultdir) config['resultdir'] = expanduser(opts.resultdir, home);
   if (opts.rootdir) config['rootdir'] = expanduser(opts.rootdir, home);
   if (opts.uniqueext) config['unique-ext'] = opts.uniqueext;
+  if (opts.newChroot !== undefined && opts.isolation === undefined) config['use_nspawn'] = opts.newChroot;
   if (opts.isolation !== undefined) {
     const useNspawn = { simple: false, nspawn: true, auto: null }[opts.isolation];
     if (useNspawn === undefined)
@@ -154,6 +164,8 @@ export function applyCmdline(config: PyDict, opts: CmdlineOptions, home: string)
   }
   config['cache_alterations'] = opts.cacheAlterations ?? false;
   config['online'] = !opts.offline;
+  if (opts.packageManager) config['package_manager'] = opts.packageManager;
+  if (opts.bootstrapImageReady) config['bootstrap_image_ready'] = true;
   config['enable_disable_repos'] = opts.repoToggles ?? [];
   config['additional_packages'] = [...(opts.additionalPackages ?? [])];
   if (opts.bootstrapChroot !== undefined) config['use_bootstrap'] = opts.bootstrapChroot;

@@ -108,7 +108,8 @@ function realPath(file: string): string {
   }
 }
 
-export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
+/** Mock's load_config(): the defaults and the files, no command line (what --list-chroots reads). */
+export function readConfigFiles(opts: LoadOptions = {}): LoadedConfig {
   const home = opts.home ?? homedir();
   const name = opts.root ?? 'default';
   const raw = defaultConfig(opts.uid ?? invokingUid());
@@ -139,6 +140,13 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
     );
     raw['use_bootstrap'] = raw['use_bootstrap_container']!;
   }
+  return loaded;
+}
+
+export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
+  const loaded = readConfigFiles(opts);
+  const { raw, configDir } = loaded;
+  const home = opts.home ?? homedir();
   Object.assign(raw, opts.overrides);
   applyCmdline(raw, opts.cmdline ?? {}, home);
   applySubscription(raw);
