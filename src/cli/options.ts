@@ -39,6 +39,9 @@ const refused: [string[], string][] = [
   [['--buildroot-image'], 'make the buildroot from an OCI image'],
 ];
 
+/** Every spelling of the refused options (the tests and the compatibility table go through them). */
+export const refusedOptions: string[] = refused.flatMap(([names]) => names);
+
 export const mainOptions: OptionSpec[] = [
   // Modes: what to do. Only one may be given; --rebuild is the default.
   { names: ['--rebuild'], arity: 0, mode: true, help: 'rebuild the specified SRPM(s) (the default)' },
