@@ -178,3 +178,22 @@ test('the CLI prints what the library renders (one config, as the reference ran 
   const strip = (t: string): string => t.replace(/^config_opts\['mock_run_uuid'\].*\n/m, '');
   assert.equal(strip(stdout), strip(expected));
 });
+
+test('a RHEL config without a subscription key id stops as Mock stops (exit 3, one line)', async () => {
+  const name = names.find((n) => n.startsWith('rhel-'))!;
+  const r = await run(isomockBin, ['--configdir', configDir, '-r', name, '--debug-config'], {
+    env: { ...process.env, HOME: home },
+  }).then(
+    (ok) => ({ code: 0, ...ok }),
+    (err: { code: number; stdout: string; stderr: string }) => err,
+  );
+  if (existsSync('/etc/pki/entitlement')) {
+    assert.ok(r.code === 0 || /No key found/.test(r.stderr), r.stderr);
+    return;
+  }
+  assert.equal(r.code, 3, r.stderr);
+  assert.equal(
+    r.stderr,
+    'isomock: error: /etc/pki/entitlement is not a directory is subscription-manager installed?\n',
+  );
+});
