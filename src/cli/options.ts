@@ -9,7 +9,6 @@ import type { OptionSpec } from './args.js';
 const refused: [string[], string][] = [
   [['--chain'], 'build several SRPMs in order, each with the ones before'],
   [['--scrub-all-chroots'], 'scrub every chroot and cache Mock knows of'],
-  [['--update'], 'update the packages of the buildroot'],
   [['--remove'], 'remove packages from the buildroot'],
   [['--orphanskill'], 'kill processes left in the buildroot'],
   [['--copyin'], 'copy files from the host into the buildroot'],
@@ -73,6 +72,12 @@ export const mainOptions: OptionSpec[] = [
   },
   { names: ['--installdeps'], arity: 0, mode: true, help: 'install the build dependencies of the SRPM or spec' },
   { names: ['-i', '--install'], arity: 0, mode: true, help: 'install the named packages into the buildroot' },
+  {
+    names: ['--update'],
+    arity: 0,
+    mode: true,
+    help: 'update the named packages in the buildroot, or all of them',
+  },
   { names: ['--debug-config'], arity: 0, mode: true, help: 'print the resolved configuration and exit' },
   {
     names: ['--debug-config-expanded'],
