@@ -1,6 +1,6 @@
 /**
  * The buildroot modes (--init, --clean, --scrub, --shell, --chroot,
- * --installdeps, --install, --offline) through ./bin/isomock on the demo
+ * --installdeps, --install, --update, --offline) through ./bin/isomock on the demo
  * world, in host-dnf mode (use_bootstrap = False, as the world's configs
  * say). The host's rpm reading the buildroot's database is the oracle.
  */
@@ -275,4 +275,17 @@ test('every mode takes the root lock', async () => {
     await new Promise((r) => holder.once('close', r));
   }
   ok(await isomock([...opts('locked'), '--clean']), '--clean once the lock is free');
+});
+
+test('--update brings a package installed from base up to the updates repo', async () => {
+  const version = (): string =>
+    spawnSync(
+      'rpm',
+      ['--root', rootdir('update'), '--dbpath', world.world.manifest.dbpath, '-q', '--qf', '%{VERSION}', 'synth-tool'],
+      { encoding: 'utf8' },
+    ).stdout;
+  ok(await isomock([...opts('update'), '--disablerepo', 'world-updates', '--install', 'synth-tool']), '--install');
+  assert.equal(version(), '1.0');
+  ok(await isomock([...opts('update'), '--update', 'synth-tool']), '--update');
+  assert.equal(version(), '1.1');
 });

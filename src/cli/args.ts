@@ -3,7 +3,7 @@
  * an option with two values (`--isolated-build LOCKFILE REPO`), and Mock lets
  * options appear anywhere, before or after the SRPM, so the grammar is a table.
  */
-import { CommandLineError } from '../errors.js';
+import { CommandLineError, ExitCode, IsomockError } from '../errors.js';
 
 export interface OptionSpec {
   /** Every spelling, e.g. ['-r', '--root']. The first long one names the key. */
@@ -16,6 +16,8 @@ export interface OptionSpec {
   repeat?: boolean;
   /** The option selects what isomock does (Mock's "modes"); modes exclude each other. */
   mode?: boolean;
+  /** A Mock option isomock refuses: one line, exit 5. */
+  unsupported?: boolean;
   /** Value names for --help, one per value. */
   metavar?: string[];
   help: string;
@@ -68,6 +70,7 @@ export function parseArgs(argv: string[], table: OptionSpec[]): ParsedArgs {
     }
     const spec = byName.get(name);
     if (!spec) throw new CommandLineError(`unrecognized option: ${name}`);
+    if (spec.unsupported) throw new IsomockError(`${name} is not supported by isomock`, ExitCode.badCmdline);
     const key = optionKey(spec);
     const values: string[] = [];
     if (inline !== undefined) {

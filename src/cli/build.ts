@@ -7,6 +7,7 @@ import { CommandLineError, ExitCode } from '../errors.js';
 import { buildConfigFrom, type BuildConfig } from '../buildroot/build-config.js';
 import { prepareBootstrap } from '../buildroot/bootstrap.js';
 import type { BuildLogs, Verbosity } from '../buildroot/logs.js';
+import { runnable } from '../config/arch.js';
 import { loadOptionsFromArgs } from '../config/fromargs.js';
 import { loadConfig } from '../config/load.js';
 import { runBuild, type BuildReport } from '../commands/build.js';
@@ -76,7 +77,7 @@ export async function buildCommand(args: ParsedArgs, argv: string[], signal?: Ab
   }
 
   const loaded = loadConfig(loadOptionsFromArgs(args, argv));
-  const config = buildConfigFrom(loaded.raw);
+  const config = buildConfigFrom(runnable(loaded.raw));
   report(
     await runBuild({
       config,

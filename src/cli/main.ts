@@ -5,7 +5,7 @@
 import { CommandLineError, ExitCode, IsomockError } from '../errors.js';
 import { errorLine } from '../util/error-line.js';
 import { version } from '../version.js';
-import { flag, formatOptions, parseArgs, type OptionSpec, type ParsedArgs } from './args.js';
+import { flag, formatOptions, parseArgs, str, type OptionSpec, type ParsedArgs } from './args.js';
 import { imageOptions, isolatedRepoOptions, mainOptions } from './options.js';
 import { exitCodeFor, handleSignals } from './signals.js';
 
@@ -69,6 +69,28 @@ async function runMain(args: ParsedArgs, argv: string[], signal: AbortSignal): P
     return ExitCode.ok;
   }
   const mode = args.mode ?? 'rebuild';
+  if (mode === 'list-chroots') {
+    const [{ listChroots }, { systemConfigDirs }, { existsSync }, { homedir }] = await Promise.all([
+      import('../config/list-chroots.js'),
+      import('../config/load.js'),
+      import('node:fs'),
+      import('node:os'),
+    ]);
+    const dir = str(args, 'configdir') ?? systemConfigDirs.find((d) => existsSync(d)) ?? '/etc/mock';
+    process.stdout.write(listChroots(dir, homedir()));
+    return ExitCode.ok;
+  }
+  if (flag(args, 'print-root-path')) {
+    const [{ mockOptions }, { loadOptionsFromArgs }, { loadConfig }] = await Promise.all([
+      import('../config/options.js'),
+      import('../config/fromargs.js'),
+      import('../config/load.js'),
+    ]);
+    // Mock prints the buildroot's path joined with '' (so with a trailing slash) and exits.
+    const rootdir = mockOptions(loadConfig(loadOptionsFromArgs(args, argv)).raw).rootdir;
+    process.stdout.write(`${rootdir.endsWith('/') ? rootdir : `${rootdir}/`}\n`);
+    return ExitCode.ok;
+  }
   if (mode === 'debug-config' || mode === 'debug-config-expanded') {
     const [{ renderDebugConfig }, { loadOptionsFromArgs }, { loadConfig }] = await Promise.all([
       import('../config/debug.js'),

@@ -1,6 +1,6 @@
 /**
  * The buildroot modes on the command line: --init, --clean, --scrub,
- * --shell, --chroot, --installdeps and --install. Reads the config and the
+ * --shell, --chroot, --installdeps, --install and --update. Reads the config and the
  * options, then calls the library (src/commands).
  */
 import { CommandLineError, ExitCode } from '../errors.js';
@@ -9,13 +9,31 @@ import { loadOptionsFromArgs } from '../config/fromargs.js';
 import { loadConfig } from '../config/load.js';
 import { truthy } from '../config/pyvalue.js';
 import { expandedOption } from '../config/template.js';
-import { chroot, initChroot, installDeps, installPackages, shell, type ChrootRequest } from '../commands/chroot-ops.js';
+import {
+  chroot,
+  initChroot,
+  installDeps,
+  installPackages,
+  shell,
+  updatePackages,
+  type ChrootRequest,
+} from '../commands/chroot-ops.js';
 import { withRootLock } from '../commands/chroot-session.js';
 import { cleanRoot, isScrubType, scrub, scrubTypes } from '../commands/scrub.js';
+import { runnable } from '../config/arch.js';
 import { flag, list, str, type ParsedArgs } from './args.js';
 import { bootstrapFor, verbosity } from './build.js';
 
-export const buildrootModes = ['init', 'clean', 'scrub', 'shell', 'chroot', 'installdeps', 'install'] as const;
+export const buildrootModes = [
+  'init',
+  'clean',
+  'scrub',
+  'shell',
+  'chroot',
+  'installdeps',
+  'install',
+  'update',
+] as const;
 export type BuildrootMode = (typeof buildrootModes)[number];
 
 export function isBuildrootMode(mode: string): mode is BuildrootMode {
@@ -24,7 +42,7 @@ export function isBuildrootMode(mode: string): mode is BuildrootMode {
 
 export async function buildrootModeCommand(mode: BuildrootMode, args: ParsedArgs, argv: string[]): Promise<number> {
   const loaded = loadConfig(loadOptionsFromArgs(args, argv));
-  const config = buildConfigFrom(loaded.raw);
+  const config = buildConfigFrom(runnable(loaded.raw));
   const req: ChrootRequest = { config, verbosity: verbosity(args), bootstrap: bootstrapFor(config) };
   const notify = (m: string): void => {
     if (req.verbosity !== 'quiet') process.stderr.write(`INFO: ${m}\n`);
@@ -59,6 +77,9 @@ export async function buildrootModeCommand(mode: BuildrootMode, args: ParsedArgs
       return ExitCode.ok;
     case 'install':
       await installPackages(req, words);
+      return ExitCode.ok;
+    case 'update':
+      await updatePackages(req, words);
       return ExitCode.ok;
   }
 }

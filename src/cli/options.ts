@@ -1,5 +1,45 @@
-/** isomock's command-line vocabulary, named and grouped as in Mock's --help. */
+/**
+ * isomock's command-line vocabulary, named and grouped as in Mock's --help:
+ * every option of Mock's, either implemented or listed in `refused` (one line
+ * "... is not supported by isomock", exit 5), plus isomock's own few.
+ */
 import type { OptionSpec } from './args.js';
+
+/** Mock's options isomock does not implement, with what each does in Mock. */
+const refused: [string[], string][] = [
+  [['--chain'], 'build several SRPMs in order, each with the ones before'],
+  [['--scrub-all-chroots'], 'scrub every chroot and cache Mock knows of'],
+  [['--remove'], 'remove packages from the buildroot'],
+  [['--orphanskill'], 'kill processes left in the buildroot'],
+  [['--copyin'], 'copy files from the host into the buildroot'],
+  [['--copyout'], 'copy files from the buildroot to the host'],
+  [['--pm-cmd'], "run the buildroot's package manager with the given arguments"],
+  [['--yum-cmd'], 'run yum in the buildroot'],
+  [['--dnf-cmd'], 'run dnf in the buildroot'],
+  [['--snapshot'], 'make a snapshot of the buildroot (LVM, overlayfs)'],
+  [['--remove-snapshot'], 'remove a snapshot'],
+  [['--rollback-to'], 'return the buildroot to a snapshot'],
+  [['-l', '--list-snapshots'], 'list the snapshots'],
+  [['--umount'], 'unmount the buildroot (LVM)'],
+  [['--mount'], 'mount the buildroot (LVM)'],
+  [['--localrepo'], 'local repository of --chain'],
+  [['-c', '--continue'], 'go on with --chain after a failed build'],
+  [['--recurse'], 'retry failed --chain builds'],
+  [['--tmp_prefix'], 'prefix of the --chain temporary repository'],
+  [['--macro-file'], 'a file of rpm macros for the build'],
+  [['--rpmbuild_timeout'], 'a time limit for rpmbuild'],
+  [['--symlink-dereference'], 'follow symlinks in --sources'],
+  [['--short-circuit'], 'rpmbuild --short-circuit from a given stage'],
+  [['--rpmbuild-opts'], 'more options for rpmbuild'],
+  [['--postinstall'], 'install the built packages into the buildroot'],
+  [['--trace'], 'trace logging'],
+  [['--scm-enable'], 'build from a source-control checkout'],
+  [['--scm-option'], 'options for --scm-enable'],
+  [['--buildroot-image'], 'make the buildroot from an OCI image'],
+];
+
+/** Every spelling of the refused options (the tests and the compatibility table go through them). */
+export const refusedOptions: string[] = refused.flatMap(([names]) => names);
 
 export const mainOptions: OptionSpec[] = [
   // Modes: what to do. Only one may be given; --rebuild is the default.
@@ -32,6 +72,12 @@ export const mainOptions: OptionSpec[] = [
   },
   { names: ['--installdeps'], arity: 0, mode: true, help: 'install the build dependencies of the SRPM or spec' },
   { names: ['-i', '--install'], arity: 0, mode: true, help: 'install the named packages into the buildroot' },
+  {
+    names: ['--update'],
+    arity: 0,
+    mode: true,
+    help: 'update the named packages in the buildroot, or all of them',
+  },
   { names: ['--debug-config'], arity: 0, mode: true, help: 'print the resolved configuration and exit' },
   {
     names: ['--debug-config-expanded'],
@@ -39,6 +85,9 @@ export const mainOptions: OptionSpec[] = [
     mode: true,
     help: 'print the resolved configuration with templates expanded',
   },
+
+  { names: ['--list-chroots'], arity: 0, mode: true, help: 'list the chroot configs and their descriptions' },
+  { names: ['-p', '--print-root-path'], arity: 0, help: "print the buildroot's path and exit" },
 
   { names: ['--spec'], arity: 1, metavar: ['SPEC'], help: 'the spec file for --buildsrpm' },
   {
@@ -108,11 +157,27 @@ export const mainOptions: OptionSpec[] = [
     metavar: ['MODE'],
     help: 'isolation of the build: simple, nspawn or auto (the network is cut in every mode)',
   },
+  { names: ['--old-chroot'], arity: 0, help: 'obsolete spelling of --isolation=simple (use_nspawn = False)' },
+  { names: ['--new-chroot'], arity: 0, help: 'obsolete spelling of --isolation=nspawn (use_nspawn = True)' },
+  {
+    names: ['--forcearch'],
+    arity: 1,
+    metavar: ['ARCH'],
+    help: 'force the arch for the package manager (needs emulation)',
+  },
+  { names: ['--yum'], arity: 0, help: 'use yum as the package manager' },
+  { names: ['--dnf'], arity: 0, help: 'use dnf as the package manager' },
+  { names: ['--cache-alterations'], arity: 0, help: 'set cache_alterations (isomock keeps no root cache to rebuild)' },
   { names: ['--enable-network'], arity: 0, help: 'leave the network on for the build (rpmbuild_networking)' },
   { names: ['--bootstrap-chroot'], arity: 0, help: 'build in a bootstrap chroot (use_bootstrap)' },
   { names: ['--no-bootstrap-chroot'], arity: 0, help: "install the buildroot with the host's package manager" },
   { names: ['--use-bootstrap-image'], arity: 0, help: 'make the bootstrap chroot from bootstrap_image' },
   { names: ['--no-bootstrap-image'], arity: 0, help: 'do not make the bootstrap chroot from an image' },
+  {
+    names: ['--bootstrap-image-ready'],
+    arity: 0,
+    help: "kojid's: the bootstrap image is ready as it is (bootstrap_image_ready)",
+  },
   {
     names: ['--additional-package'],
     arity: 1,
@@ -158,6 +223,12 @@ export const mainOptions: OptionSpec[] = [
   { names: ['--json'], arity: 0, help: 'print machine-readable JSON where a command has output' },
   { names: ['--version'], arity: 0, help: 'print the version and exit' },
   { names: ['-h', '--help'], arity: 0, help: 'show this help and exit' },
+  ...refused.map(([names, what]): OptionSpec => ({
+    names,
+    arity: 0,
+    unsupported: true,
+    help: `${what}: not supported`,
+  })),
 ];
 
 export const isolatedRepoOptions: OptionSpec[] = [

@@ -1,6 +1,6 @@
 /**
  * The modes that work in a buildroot without building: --init, --shell,
- * --chroot, --installdeps and --install, with Mock's semantics (no clean
+ * --chroot, --installdeps, --install and --update, with Mock's semantics (no clean
  * except for --init; the buildroot is initialized first when it is new).
  */
 import { existsSync, statSync } from 'node:fs';
@@ -139,5 +139,13 @@ export async function installPackages(req: ChrootRequest, packages: string[]): P
   await inBuildroot(req, async (br) => {
     br.logs.info(`installing package(s): ${args.join(' ')}`);
     await br.packageManager(['install', ...args], hostFileBinds(br, localFiles));
+  });
+}
+
+/** --update: the package manager's update of the named packages, or of everything when none are named. */
+export async function updatePackages(req: ChrootRequest, packages: string[]): Promise<void> {
+  await inBuildroot(req, async (br) => {
+    br.logs.info(`updating ${packages.length ? `package(s): ${packages.join(' ')}` : 'the buildroot'}`);
+    await br.packageManager(['update', ...packages]);
   });
 }

@@ -14,6 +14,7 @@ import { prepareBootstrap } from '../buildroot/bootstrap.js';
 import { ExitCode, IsomockError } from '../errors.js';
 import { buildConfigFrom } from '../buildroot/build-config.js';
 import { runInNetworkCut } from '../buildroot/netcut.js';
+import { runnable } from '../config/arch.js';
 import { loadConfig, type LoadOptions } from '../config/load.js';
 import { fromJson, newDict } from '../config/pyvalue.js';
 import type { Buildroot } from '../buildroot/buildroot.js';
@@ -130,7 +131,7 @@ export async function isolatedBuildInCut(
 
   const overrides = newDict([['offline_local_repository', repo]]);
   for (const key of buildrootDefiningKeys) if (key in lock.config) overrides[key] = fromJson(lock.config[key]);
-  const raw = loadConfig({ root: isolatedBuildConfig, ...req.configOptions, overrides }).raw;
+  const raw = runnable(loadConfig({ root: isolatedBuildConfig, ...req.configOptions, overrides }).raw);
   raw['use_bootstrap'] = lock.bootstrap !== undefined;
   raw['online'] = false;
   const config = buildConfigFrom(raw);

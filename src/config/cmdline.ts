@@ -46,6 +46,20 @@ export interface CmdlineOptions {
   pluginOptions?: string[];
   /** --cleanup-after / -N, --no-cleanup-after. */
   cleanupAfter?: boolean;
+  /** Mock's verbosity: 0 with --quiet, 2 with --verbose, else 1. */
+  verbose?: number;
+  /** Whether stderr is a terminal: Mock's print_main_output default follows it. */
+  stderrIsTty?: boolean;
+  /** --cache-alterations. */
+  cacheAlterations?: boolean;
+  /** --forcearch ARCH. */
+  forcearch?: string;
+  /** Koji's obsolete spellings: --old-chroot (false) and --new-chroot (true) set use_nspawn; --isolation wins. */
+  newChroot?: boolean;
+  /** kojid's --bootstrap-image-ready: bootstrap_image_ready = True. */
+  bootstrapImageReady?: boolean;
+  /** --yum / --dnf: package_manager. */
+  packageManager?: string;
 }
 
 /** Mock's --config-opts value parsing: booleans, None and ints are recognised, a repeated key makes a list. */
@@ -100,6 +114,9 @@ function setMacro(config: PyDict, definition: string): void {
 
 export function applyCmdline(config: PyDict, opts: CmdlineOptions, home: string): void {
   for (const [k, v] of parseConfigOpts(opts.configOpts ?? [])) config[optionAliases.get(k) ?? k] = v;
+  config['verbose'] = opts.verbose ?? 1;
+  if (config['print_main_output'] == null)
+    config['print_main_output'] = (opts.verbose ?? 1) > 0 && (opts.stderrIsTty ?? false);
   if (opts.arch) config['target_arch'] = opts.arch;
   if (opts.target) {
     if (opts.target.includes(','))
@@ -112,6 +129,7 @@ export function applyCmdline(config: PyDict, opts: CmdlineOptions, home: string)
     const map = expandedOption(config, 'repo_arch_map');
     config['repo_arch'] = isDict(map) && typeof target === 'string' && target in map ? map[target]! : target;
   }
+  if (opts.forcearch) config['forcearch'] = opts.forcearch;
   if (opts.noClean) config['clean'] = false;
   if (opts.nocheck) config['check'] = false;
   const bcond = (words: string[] | undefined, kind: string): string[] =>
@@ -121,6 +139,7 @@ export function applyCmdline(config: PyDict, opts: CmdlineOptions, home: string)
   if (opts.resultdir) config['resultdir'] = expanduser(opts.resultdir, home);
   if (opts.rootdir) config['rootdir'] = expanduser(opts.rootdir, home);
   if (opts.uniqueext) config['unique-ext'] = opts.uniqueext;
+  if (opts.newChroot !== undefined && opts.isolation === undefined) config['use_nspawn'] = opts.newChroot;
   if (opts.isolation !== undefined) {
     const useNspawn = { simple: false, nspawn: true, auto: null }[opts.isolation];
     if (useNspawn === undefined)
@@ -143,9 +162,12 @@ export function applyCmdline(config: PyDict, opts: CmdlineOptions, home: string)
     config['cleanup_on_success'] = false;
     config['cleanup_on_failure'] = false;
   }
+  config['cache_alterations'] = opts.cacheAlterations ?? false;
   config['online'] = !opts.offline;
+  if (opts.packageManager) config['package_manager'] = opts.packageManager;
+  if (opts.bootstrapImageReady) config['bootstrap_image_ready'] = true;
   config['enable_disable_repos'] = opts.repoToggles ?? [];
-  config['additional_packages'] = opts.additionalPackages?.length ? [...opts.additionalPackages] : null;
+  config['additional_packages'] = [...(opts.additionalPackages ?? [])];
   if (opts.bootstrapChroot !== undefined) config['use_bootstrap'] = opts.bootstrapChroot;
   if (opts.bootstrapImage !== undefined) {
     config['use_bootstrap_image'] = opts.bootstrapImage;

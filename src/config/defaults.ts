@@ -43,7 +43,17 @@ const pluginList = [
   'rpmautospec',
   'buildroot_lock',
   'export_buildroot_image',
+  'unbreq',
+  'expand_spec',
+  'system_monitor',
 ];
+
+/**
+ * Mock also lists every other module of its installed plugin directory, each
+ * disabled with empty options: `overlayfs`, and `__init__` (the package file,
+ * picked up by the same glob). Kept so configs and --debug-config agree.
+ */
+const runtimePlugins = ['__init__', 'overlayfs'];
 
 /** gid of the `mock` group, as Mock looks it up; undefined when there is none. */
 function mockGroupId(): number | undefined {
@@ -59,7 +69,8 @@ function mockGroupId(): number | undefined {
 
 const pmCommonOpts = ['--setopt=deltarpm=False', '--setopt=allow_vendor_change=yes', '--allowerasing'];
 
-export function defaultConfig(): PyDict {
+/** `uid`: chrootuid, the uid Mock reads the config as (the invoking user); the process uid when omitted. */
+export function defaultConfig(uid: number = process.getuid?.() ?? 0): PyDict {
   const gid = mockGroupId();
   const chroothome = '/builddir';
   const opts: Record<string, Plain> = {
@@ -76,7 +87,7 @@ export function defaultConfig(): PyDict {
     log_config_file: 'logging.ini',
     rpmbuild_timeout: 0,
     host_arch: machine(),
-    chrootuid: process.getuid?.() ?? 0,
+    chrootuid: uid,
     ...(gid === undefined ? {} : { chrootgid: gid }),
     chrootgroup: 'mock',
     chrootuser: 'mockbuild',
@@ -96,6 +107,7 @@ export function defaultConfig(): PyDict {
     bootstrap_image_ready: false,
     bootstrap_image_fallback: true,
     bootstrap_image_keep_getting: 120,
+    bootstrap_image_pull_timeout: 120,
     bootstrap_image_assert_digest: null,
     use_buildroot_image: false,
     buildroot_image: null,
@@ -103,6 +115,7 @@ export function defaultConfig(): PyDict {
     buildroot_image_ready: false,
     buildroot_image_fallback: false,
     buildroot_image_keep_getting: 120,
+    buildroot_image_pull_timeout: 120,
     buildroot_image_assert_digest: null,
     oci_platform_map: { x86_64_v2: 'linux/amd64/v2', x86_64_v3: 'linux/amd64/v3', x86_64_v4: 'linux/amd64/v4' },
     internal_dev_setup: true,
@@ -122,7 +135,7 @@ export function defaultConfig(): PyDict {
       tuple('/usr/share/pki/ca-trust-source', '/usr/share/pki/ca-trust-source'),
     ],
     ssl_extra_certs: null,
-    plugins: pluginList,
+    plugins: [...pluginList, ...runtimePlugins],
     plugin_conf: {
       ccache_enable: false,
       ccache_opts: {
@@ -182,6 +195,18 @@ export function defaultConfig(): PyDict {
       rpmautospec_opts: { requires: ['rpmautospec'], cmd_base: ['/usr/bin/rpmautospec', 'process-distgit'] },
       export_buildroot_image_enable: false,
       export_buildroot_image_opts: {},
+      unbreq_enable: false,
+      unbreq_opts: { exclude_accessed_files: [] },
+      expand_spec_enable: false,
+      expand_spec_opts: { rpmspec_opts: [] },
+      system_monitor_enable: false,
+      system_monitor_opts: { interval: 2 },
+      ...Object.fromEntries(
+        runtimePlugins.flatMap((p) => [
+          [`${p}_enable`, false],
+          [`${p}_opts`, {}],
+        ]),
+      ),
     },
     environment: {
       TERM: 'vt100',
@@ -229,7 +254,7 @@ export function defaultConfig(): PyDict {
     macros: {
       '%_topdir': `${chroothome}/build`,
       '%_rpmfilename': '%%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm',
-      '%_platform_multiplier': 1,
+      // %_platform_multiplier is set by the arch check (config/arch.ts), as in Mock.
     },
     hostname: null,
     module_enable: [],
@@ -247,6 +272,7 @@ export function defaultConfig(): PyDict {
     package_manager_attempt_delay: 10,
     dynamic_buildrequires: true,
     dynamic_buildrequires_max_loops: 10,
+    static_buildrequires_max_loops: 10,
     external_buildrequires: false,
     dev_loop_count: 12,
     yum_command: '/usr/bin/yum',
@@ -271,6 +297,7 @@ export function defaultConfig(): PyDict {
       makecache: ['--allowerasing'],
       search: ['--allowerasing'],
       info: ['--allowerasing'],
+      download: ['--allowerasing'],
     },
     microdnf_command: '/usr/bin/microdnf',
     microdnf_install_command: 'dnf-install microdnf dnf dnf-plugins-core',
@@ -289,16 +316,8 @@ export function defaultConfig(): PyDict {
     seccomp: false,
     copy_host_users: [],
     use_host_shadow_utils: true,
-    qemu_user_static_mapping: {
-      aarch64: 'aarch64',
-      armv7hl: 'arm',
-      i386: 'i386',
-      i686: 'i386',
-      ppc64: 'ppc64',
-      ppc64le: 'ppc64le',
-      s390x: 's390x',
-      x86_64: 'x86_64',
-    },
+    shadow_utils_isolation_option: '--prefix',
+    qemu_user_static_mapping: { armv7hl: 'arm', i686: 'i386' },
     recursion_limit: 5000,
     calculatedeps: null,
     hermetic_build: false,

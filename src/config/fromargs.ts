@@ -52,6 +52,12 @@ export function loadOptionsFromArgs(args: ParsedArgs, argv: string[]): LoadOptio
       additionalPackages: list(args, 'additional-package'),
       plugins: pluginToggles(argv),
       pluginOptions: list(args, 'plugin-option'),
+      verbose: flag(args, 'quiet') ? 0 : flag(args, 'verbose') ? 2 : 1,
+      stderrIsTty: process.stderr.isTTY === true,
+      cacheAlterations: flag(args, 'cache-alterations'),
+      bootstrapImageReady: flag(args, 'bootstrap-image-ready'),
+      ...choice(args, 'new-chroot', 'old-chroot', 'newChroot'),
+      ...(flag(args, 'yum') ? { packageManager: 'yum' } : flag(args, 'dnf') ? { packageManager: 'dnf' } : {}),
     },
   };
   const root = str(args, 'root');
@@ -66,6 +72,7 @@ export function loadOptionsFromArgs(args: ParsedArgs, argv: string[]): LoadOptio
     ['arch', (v: string) => (cmd.arch = v)],
     ['target', (v: string) => (cmd.target = v)],
     ['isolation', (v: string) => (cmd.isolation = v)],
+    ['forcearch', (v: string) => (cmd.forcearch = v)],
   ] as const) {
     const v = str(args, key);
     if (v !== undefined) set(v);

@@ -8,13 +8,24 @@
  * directory (for site-defaults.cfg and relative include() paths) is
  * --configdir, else the system directory the chroot config was found in,
  * else the first system directory that exists.
+ *
+ * Then what Mock's main() does before any command: the RHEL subscription
+ * check, the log format strings and the arch check (config/arch.ts). As in
+ * Mock, the files are read as the invoking user (chrootuid is SUDO_UID under
+ * sudo), a chroot config is recorded in config_paths by its real path, and
+ * %_buildhost is the host's getfqdn().
  */
-import { existsSync } from 'node:fs';
-import { homedir, hostname } from 'node:os';
+import { existsSync, realpathSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { CommandLineError } from '../errors.js';
+import { hostFqdn } from '../util/fqdn.js';
+import { invokingUid } from '../util/invoker.js';
+import { checkArchCombination } from './arch.js';
 import { applyCmdline, type CmdlineOptions } from './cmdline.js';
 import { defaultConfig } from './defaults.js';
+import { applyLogFormats } from './logging-ini.js';
+import { applySubscription } from './subscription.js';
 import { isDict, truthy, type PyDict } from './pyvalue.js';
 import { configError, runConfigFile } from './source.js';
 
@@ -36,6 +47,10 @@ export interface LoadOptions {
    * and repo_arch from the lockfile's target_arch.
    */
   overrides?: PyDict;
+  /** The uid the config is read as (chrootuid); default: the invoking user's (util/invoker.ts). */
+  uid?: number;
+  /** The host's FQDN for %_buildhost; default: util/fqdn.ts, asked only when a config needs it. */
+  fqdn?: () => string;
 }
 
 export interface LoadedConfig {
@@ -84,10 +99,20 @@ function checkMacros(config: PyDict, file: string): void {
   }
 }
 
-export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
+/** Mock reads each config file by its real path (a missing one is reported by the reader). */
+function realPath(file: string): string {
+  try {
+    return realpathSync(file);
+  } catch {
+    return file;
+  }
+}
+
+/** Mock's load_config(): the defaults and the files, no command line (what --list-chroots reads). */
+export function readConfigFiles(opts: LoadOptions = {}): LoadedConfig {
   const home = opts.home ?? homedir();
   const name = opts.root ?? 'default';
-  const raw = defaultConfig();
+  const raw = defaultConfig(opts.uid ?? invokingUid());
   const { file: chrootConfigFile, configDir } = findChrootConfig(name, opts, home);
   raw['config_path'] = configDir;
   raw['chroot_name'] = name.endsWith('.cfg') ? basename(name).replace(/\.cfg$/, '') : name;
@@ -95,7 +120,7 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
   const loaded: LoadedConfig = { raw, chrootConfigFile, configDir, files: [], warnings: [] };
   const read = (file: string, required: boolean): void => {
     if (!required && !existsSync(file)) return;
-    const source = runConfigFile(raw, file, configDir);
+    const source = runConfigFile(raw, realPath(file), configDir);
     loaded.files.push(...source.files);
     loaded.warnings.push(...source.warnings);
     checkMacros(raw, file);
@@ -108,14 +133,24 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
   raw['config_paths'] = [...new Set(loaded.files)];
   const macros = raw['macros'];
   if (raw['use_container_host_hostname'] && isDict(macros) && !('%_buildhost' in macros))
-    macros['%_buildhost'] = hostname();
+    macros['%_buildhost'] = (opts.fqdn ?? hostFqdn)();
   if ('use_bootstrap_container' in raw) {
     loaded.warnings.push(
       "config_opts['use_bootstrap_container'] is deprecated, please use config_opts['use_bootstrap'] instead",
     );
     raw['use_bootstrap'] = raw['use_bootstrap_container']!;
   }
+  return loaded;
+}
+
+export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
+  const loaded = readConfigFiles(opts);
+  const { raw, configDir } = loaded;
+  const home = opts.home ?? homedir();
   Object.assign(raw, opts.overrides);
   applyCmdline(raw, opts.cmdline ?? {}, home);
+  applySubscription(raw);
+  applyLogFormats(raw, configDir);
+  checkArchCombination(raw);
   return loaded;
 }

@@ -5,6 +5,7 @@
  * e.g. `dnf_install_command` the same option as `dnf4_install_command`; the
  * root dictionary here honours the same table.
  */
+import { builtins } from './pybuiltins.js';
 import type { Expr, Stmt, Target } from './pyparser.js';
 import { SourceError } from './pylexer.js';
 import {
@@ -286,9 +287,15 @@ function ordering(a: PyValue, b: PyValue): number | undefined {
 }
 
 function call(e: Extract<Expr, { type: 'call' }>, ns: Namespace): PyValue {
+  const builtin = e.func.type === 'name' && !ns.locals.has(e.func.id) ? builtins.get(e.func.id) : undefined;
+  if (builtin)
+    return builtin(
+      e.args.map((a) => evaluate(a, ns)),
+      e.line,
+    );
   if (e.func.type !== 'attribute') {
     return fail(
-      `unsupported Python construct: call of ${show(e.func)}() (only methods of dicts and lists are supported)`,
+      `unsupported Python construct: call of ${show(e.func)}() (only methods of dicts and lists and ${[...builtins.keys()].join(', ')} are supported)`,
       e.line,
     );
   }

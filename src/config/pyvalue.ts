@@ -107,6 +107,8 @@ const unprintable = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Zs}]/u;
 
 export function strRepr(s: string): string {
   const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
+  // Printable ASCII (most option values) needs only its quote and backslashes escaped.
+  if (/^[ -~]*$/.test(s)) return quote + s.replace(quote === "'" ? /['\\]/g : /["\\]/g, '\\$&') + quote;
   let out = quote;
   for (const ch of s) {
     if (ch === quote || ch === '\\') out += '\\' + ch;
@@ -144,12 +146,17 @@ export function floatRepr(x: number): string {
 
 /** Python's str order: by code point (JS's < compares UTF-16 units, which differs past U+FFFF). */
 export function comparePyStr(a: string, b: string): number {
-  const ca = Array.from(a, (c) => c.codePointAt(0)!);
-  const cb = Array.from(b, (c) => c.codePointAt(0)!);
-  for (let i = 0; i < Math.min(ca.length, cb.length); i++) {
-    if (ca[i] !== cb[i]) return ca[i]! - cb[i]!;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    // A surrogate stands for a code point past U+FFFF: above every other unit, whatever its own value.
+    const xs = x >= 0xd800 && x <= 0xdfff;
+    const ys = y >= 0xd800 && y <= 0xdfff;
+    return xs === ys ? x - y : xs ? 1 : -1;
   }
-  return ca.length - cb.length;
+  return a.length - b.length;
 }
 
 export function sortedKeys(d: PyDict): string[] {

@@ -53,10 +53,17 @@ function fromTemplate(v: unknown): PyValue {
   return String(v);
 }
 
+/** Compiled templates by text: Mock's configs repeat the same few hundred strings in every config. */
+const compiled = new Map<string, nunjucks.Template>();
+
 export function renderString(template: string, context: PyDict, key: string): string {
+  // Without a '{' there is no tag: the text renders as itself.
+  if (!template.includes('{')) return template;
   rendering++;
   try {
-    return env.renderString(template, context);
+    let t = compiled.get(template);
+    if (!t) compiled.set(template, (t = new nunjucks.Template(template, env, undefined, true)));
+    return t.render(context);
   } catch (err) {
     const reason = (err as Error).message
       .replace(/^\(unknown path\)\s*/, '')
