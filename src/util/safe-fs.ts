@@ -264,7 +264,10 @@ export class SafeRoot {
         // already closed
       }
       unlinkSync(tmp);
-      throw err;
+      // A refusal already names its cause; a system error (ENOSPC, EIO) gets the root's exit code.
+      if (err instanceof IsomockError) throw err;
+      const e = err as NodeJS.ErrnoException;
+      throw new IsomockError(`cannot write ${rel} in ${this.what}: ${e.code ?? e.message}`, this.exitCode);
     }
     return abs;
   }
