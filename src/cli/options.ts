@@ -169,7 +169,7 @@ export const isolatedRepoOptions: OptionSpec[] = [
   },
   { names: ['--output-repo'], arity: 1, metavar: ['DIR'], help: 'directory to make into the offline repository' },
   {
-    names: ['--isomock-lock'],
+    names: ['--isomock-record', '--isomock-lock'],
     arity: 1,
     metavar: ['FILE'],
     help: "isomock's record of the locked files (SHA-256, size); default: buildroot_lock.isomock.json beside the lockfile, if there",

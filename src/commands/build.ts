@@ -16,7 +16,7 @@ import { isDict, truthy, type PyDict } from '../config/pyvalue.js';
 import { withUniqueRoot } from '../config/options.js';
 import { expandedOption } from '../config/template.js';
 import { serializeLockfile, type LockedBootstrap } from '../lockfile/lockfile.js';
-import { serializeSidecar, sidecarPathFor } from '../lockfile/sidecar.js';
+import { serializeRecord, recordPathFor } from '../lockfile/record.js';
 
 export interface BuildRequest {
   config: BuildConfig;
@@ -127,10 +127,10 @@ export async function runBuild(req: BuildRequest): Promise<BuildReport> {
       if (outcome.buildreqsNosrc) results.push(publish(config.resultdir, outcome.buildreqsNosrc));
       if (req.calculateOnly || lockPluginEnabled(req.rawConfig)) {
         await logs.step('Generating the buildroot lockfile: buildroot_lock.json', async () => {
-          const { lock, sidecar } = await recordLockfile(br, req.rawConfig, boot?.lock);
+          const { lock, record } = await recordLockfile(br, req.rawConfig, boot?.lock);
           lockfile = join(config.resultdir, 'buildroot_lock.json');
           // The record first: a lockfile never sits beside a stale record of another buildroot.
-          writeAtomically(sidecarPathFor(lockfile), serializeSidecar(sidecar));
+          writeAtomically(recordPathFor(lockfile), serializeRecord(record));
           writeAtomically(lockfile, serializeLockfile(lock));
         });
       }

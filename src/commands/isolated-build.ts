@@ -17,7 +17,7 @@ import type { Buildroot } from '../buildroot/buildroot.js';
 import type { Verbosity } from '../buildroot/logs.js';
 import { buildrootDefiningKeys, nevra, parseLockfile, rpmFileName, type Lockfile } from '../lockfile/lockfile.js';
 import { verifyLockedRpm } from '../lockfile/verify-rpm.js';
-import { readSidecar, sidecarEntry, sidecarPathFor } from '../lockfile/sidecar.js';
+import { readRecord, recordEntry, recordPathFor } from '../lockfile/record.js';
 import { runBuild, type BuildReport } from './build.js';
 
 export interface IsolatedBuildRequest {
@@ -69,11 +69,11 @@ async function checkRepo(lock: Lockfile, lockfile: string, repo: string): Promis
       ExitCode.badCmdline,
     );
   }
-  const sidecarPath = sidecarPathFor(lockfile);
-  const sidecar = readSidecar(sidecarPath, false);
+  const recordPath = recordPathFor(lockfile);
+  const record = readRecord(recordPath, false);
   await Promise.all(
     lock.buildroot.rpms.map((rpm, i) =>
-      verifyLockedRpm(paths[i]!, rpm, paths[i], sidecarEntry(sidecar, rpm, sidecarPath)),
+      verifyLockedRpm(paths[i]!, rpm, paths[i], recordEntry(record, rpm, recordPath)),
     ),
   );
   return paths;

@@ -6,7 +6,7 @@
  * validated first, every RPM is verified, a second run over a complete
  * repository downloads and re-reads nothing, and an interrupted run leaves
  * either the previous repository or a resumable partial one. With isomock's
- * record beside the lockfile (lockfile/sidecar.ts), each file's size and
+ * record beside the lockfile (lockfile/record.ts), each file's size and
  * SHA-256 must match it too.
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -16,7 +16,7 @@ import { flag, str, type ParsedArgs } from '../cli/args.js';
 import { lockRoot } from '../buildroot/lock.js';
 import { parseLockfile, rpmFileName, type LockedRpm, type Lockfile } from '../lockfile/lockfile.js';
 import { verifyLockedRpm } from '../lockfile/verify-rpm.js';
-import { readSidecar, sidecarEntry, sidecarPathFor, type Sidecar } from '../lockfile/sidecar.js';
+import { readRecord, recordEntry, recordPathFor, type IsomockRecord } from '../lockfile/record.js';
 import {
   downloadAll,
   partSuffix,
@@ -42,7 +42,7 @@ export interface IsolatedRepoOptions {
   lockfile: string;
   outputRepo: string;
   /** isomock's record of the locked files; by default the one beside the lockfile, when it exists. */
-  isomockLock?: string;
+  isomockRecord?: string;
   /** Parallel downloads (default 8). */
   jobs?: number;
   /** TLS client certificates by host or host:port, as Mock's --client-cert-for. */
@@ -113,9 +113,9 @@ function removeForeignParts(dir: string, wanted: Map<string, LockedRpm>): void {
 export async function isolatedRepo(o: IsolatedRepoOptions): Promise<IsolatedRepoResult> {
   const lock = readLockfile(o.lockfile);
   const wanted = fileNames(lock, o.lockfile);
-  const sidecarPath = o.isomockLock ?? sidecarPathFor(o.lockfile);
-  const sidecar: Sidecar | undefined = readSidecar(sidecarPath, o.isomockLock !== undefined);
-  const recorded = new Map([...wanted].map(([name, rpm]) => [name, sidecarEntry(sidecar, rpm, sidecarPath)]));
+  const recordPath = o.isomockRecord ?? recordPathFor(o.lockfile);
+  const isomockRecord: IsomockRecord | undefined = readRecord(recordPath, o.isomockRecord !== undefined);
+  const recorded = new Map([...wanted].map(([name, rpm]) => [name, recordEntry(isomockRecord, rpm, recordPath)]));
   const dir = resolve(o.outputRepo);
   try {
     mkdirSync(dir, { recursive: true });
@@ -231,7 +231,7 @@ function clientCerts(args: ParsedArgs): Map<string, ClientCert> {
 export async function isolatedRepoCommand(args: ParsedArgs): Promise<number> {
   const lockfile = str(args, 'lockfile');
   const outputRepo = str(args, 'output-repo');
-  const isomockLock = str(args, 'isomock-lock');
+  const isomockRecord = str(args, 'isomock-record');
   if (lockfile === undefined || outputRepo === undefined)
     throw new CommandLineError('isolated-repo needs --lockfile FILE and --output-repo DIR');
   if (args.positionals.length > 0)
@@ -250,7 +250,7 @@ export async function isolatedRepoCommand(args: ParsedArgs): Promise<number> {
   const result = await isolatedRepo({
     lockfile,
     outputRepo,
-    ...(isomockLock !== undefined && { isomockLock }),
+    ...(isomockRecord !== undefined && { isomockRecord }),
     jobs,
     clientCerts: clientCerts(args),
     bootstrapTar: flag(args, 'bootstrap-tar'),

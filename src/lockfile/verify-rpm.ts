@@ -10,7 +10,7 @@ import { IsomockError, ExitCode } from '../errors.js';
 import { lockfileSignature, type RpmPackageInfo } from '../rpm/package.js';
 import { verifyPackageDigests } from '../rpm/header-verify.js';
 import { nevra, type LockedRpm } from './lockfile.js';
-import { verifyAgainstSidecar, type SidecarPackage } from './sidecar.js';
+import { verifyAgainstRecord, type RecordedPackage } from './record.js';
 
 /**
  * `shownAs` names the file in messages (a partial download's path means little
@@ -20,7 +20,7 @@ export async function verifyLockedRpm(
   path: string,
   locked: LockedRpm,
   shownAs = path,
-  recorded?: SidecarPackage,
+  recorded?: RecordedPackage,
 ): Promise<void> {
   const notLocked = (what: string): IsomockError =>
     new IsomockError(`${shownAs} is not ${nevra(locked)} from the lockfile: ${what}`, ExitCode.error);
@@ -52,5 +52,5 @@ export async function verifyLockedRpm(
     // Unreadable headers and identity mismatches speak for themselves; a digest failure says whose file it is.
     throw headersRead ? notLocked((err as Error).message) : err;
   }
-  if (recorded) await verifyAgainstSidecar(path, recorded, shownAs);
+  if (recorded) await verifyAgainstRecord(path, recorded, shownAs);
 }

@@ -16,10 +16,10 @@ import { ExitCode, IsomockError } from '../errors.js';
 import { pythonJsonDumps, type JsonValue } from './python-json.js';
 import type { LockedRpm } from './lockfile.js';
 
-export const sidecarVersion = 1;
+export const recordVersion = 1;
 
-export interface SidecarPackage {
-  /** The locked SIGMD5, so a sidecar left beside a newer lockfile is noticed. */
+export interface RecordedPackage {
+  /** The locked SIGMD5, so a record left beside a newer lockfile is noticed. */
   sigmd5: string;
   sha256: string | null;
   size: number | null;
@@ -29,24 +29,24 @@ export interface SidecarPackage {
   mirror: string | null;
 }
 
-export interface Sidecar {
-  isomock_lock_version: typeof sidecarVersion;
-  packages: Record<string, SidecarPackage>;
+export interface IsomockRecord {
+  isomock_lock_version: typeof recordVersion;
+  packages: Record<string, RecordedPackage>;
 }
 
-/** Where the sidecar of a lockfile lives: buildroot_lock.json -> buildroot_lock.isomock.json. */
-export function sidecarPathFor(lockfile: string): string {
+/** Where the record of a lockfile lives: buildroot_lock.json -> buildroot_lock.isomock.json. */
+export function recordPathFor(lockfile: string): string {
   return join(dirname(lockfile), `${basename(lockfile).replace(/\.json$/, '')}.isomock.json`);
 }
 
 /** The key of a package: N-E:V-R.A, epoch always written (0 when none) so one package has one key. */
-export function sidecarKey(rpm: Pick<LockedRpm, 'name' | 'epoch' | 'version' | 'release' | 'arch'>): string {
+export function recordKey(rpm: Pick<LockedRpm, 'name' | 'epoch' | 'version' | 'release' | 'arch'>): string {
   return `${rpm.name}-${rpm.epoch ?? '0'}:${rpm.version}-${rpm.release}.${rpm.arch}`;
 }
 
 /** Sorted keys, 2-space indent, trailing newline: the same record gives the same bytes. */
-export function serializeSidecar(sidecar: Sidecar): string {
-  return pythonJsonDumps(sidecar as unknown as JsonValue, { indent: 2 }) + '\n';
+export function serializeRecord(record: IsomockRecord): string {
+  return pythonJsonDumps(record as unknown as JsonValue, { indent: 2 }) + '\n';
 }
 
 const nullableString = (v: unknown): boolean => v === null || typeof v === 'string';
@@ -60,19 +60,19 @@ function badEntry(key: string, e: Record<string, unknown>): string | undefined {
   return /^[^\s]+-\d+:[^\s]+-[^\s]+\.[^\s.]+$/.test(key) ? undefined : 'the key is not N-E:V-R.A';
 }
 
-export function parseSidecar(text: string, source: string): Sidecar {
+export function parseRecord(text: string, source: string): IsomockRecord {
   const bad = (what: string): IsomockError =>
-    new IsomockError(`invalid isomock lock record ${source}: ${what}`, ExitCode.badCmdline);
+    new IsomockError(`invalid isomock record ${source}: ${what}`, ExitCode.badCmdline);
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch (err) {
     throw bad(`not JSON (${(err as Error).message})`);
   }
-  const record = data as Partial<Sidecar> | null;
-  if (record?.isomock_lock_version !== sidecarVersion) {
+  const record = data as Partial<IsomockRecord> | null;
+  if (record?.isomock_lock_version !== recordVersion) {
     throw bad(
-      `unsupported isomock_lock_version ${JSON.stringify(record?.isomock_lock_version)} (isomock reads ${sidecarVersion})`,
+      `unsupported isomock_lock_version ${JSON.stringify(record?.isomock_lock_version)} (isomock reads ${recordVersion})`,
     );
   }
   if (typeof record.packages !== 'object' || record.packages === null || Array.isArray(record.packages))
@@ -84,11 +84,11 @@ export function parseSidecar(text: string, source: string): Sidecar {
         : 'not an object';
     if (problem) throw bad(`packages["${key}"]: ${problem}`);
   }
-  return record as Sidecar;
+  return record as IsomockRecord;
 }
 
-/** Reads a sidecar file; `undefined` when it does not exist (Mock's lockfiles have none). */
-export function readSidecar(path: string, required: boolean): Sidecar | undefined {
+/** Reads a record file; `undefined` when it does not exist (Mock's lockfiles have none). */
+export function readRecord(path: string, required: boolean): IsomockRecord | undefined {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -96,23 +96,27 @@ export function readSidecar(path: string, required: boolean): Sidecar | undefine
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' && !required) return undefined;
     throw new IsomockError(
-      `cannot read isomock lock record ${path}: ${code ?? (err as Error).message}`,
+      `cannot read isomock record ${path}: ${code ?? (err as Error).message}`,
       ExitCode.badCmdline,
     );
   }
-  return parseSidecar(text, path);
+  return parseRecord(text, path);
 }
 
 /**
- * The sidecar's entry for a locked package, checked to belong to it. A
- * package the sidecar does not list is not checked (undefined); one it lists
+ * The record's entry for a locked package, checked to belong to it. A
+ * package the record does not list is not checked (undefined); one it lists
  * with another SIGMD5 means the two files do not belong together.
  */
-export function sidecarEntry(sidecar: Sidecar | undefined, rpm: LockedRpm, source: string): SidecarPackage | undefined {
-  const entry = sidecar?.packages[sidecarKey(rpm)];
+export function recordEntry(
+  record: IsomockRecord | undefined,
+  rpm: LockedRpm,
+  source: string,
+): RecordedPackage | undefined {
+  const entry = record?.packages[recordKey(rpm)];
   if (entry && entry.sigmd5 !== rpm.sigmd5) {
     throw new IsomockError(
-      `isomock lock record ${source} does not belong to this lockfile: it has SIGMD5 ${entry.sigmd5} for ${sidecarKey(rpm)}, the lockfile ${rpm.sigmd5}`,
+      `isomock record ${source} does not belong to this lockfile: it has SIGMD5 ${entry.sigmd5} for ${recordKey(rpm)}, the lockfile ${rpm.sigmd5}`,
       ExitCode.badCmdline,
     );
   }
@@ -126,15 +130,14 @@ export async function sha256OfFile(path: string): Promise<string> {
 }
 
 /** Throws, naming the file, when its size or SHA-256 is not the recorded one (null fields are not checked). */
-export async function verifyAgainstSidecar(path: string, entry: SidecarPackage, shownAs = path): Promise<void> {
+export async function verifyAgainstRecord(path: string, entry: RecordedPackage, shownAs = path): Promise<void> {
   const fail = (what: string): never => {
     throw new IsomockError(`${shownAs} is not the file the buildroot was calculated with: ${what}`, ExitCode.error);
   };
   const size = statSync(path).size;
-  if (entry.size !== null && size !== entry.size)
-    fail(`it has ${size} bytes, the isomock lock record says ${entry.size}`);
+  if (entry.size !== null && size !== entry.size) fail(`it has ${size} bytes, the isomock record says ${entry.size}`);
   if (entry.sha256 !== null) {
     const actual = await sha256OfFile(path);
-    if (actual !== entry.sha256) fail(`its SHA-256 is ${actual}, the isomock lock record says ${entry.sha256}`);
+    if (actual !== entry.sha256) fail(`its SHA-256 is ${actual}, the isomock record says ${entry.sha256}`);
   }
 }
