@@ -83,6 +83,7 @@ export async function buildCommand(args: ParsedArgs, argv: string[]): Promise<nu
         srpms,
         loadConfig: load,
         nocheck,
+        acceptOtherSrpm: flag(args, 'accept-other-srpm'),
         verbosity: verbosity(args),
         preamble: [proof],
       }),

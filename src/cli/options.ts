@@ -18,6 +18,11 @@ export const mainOptions: OptionSpec[] = [
     metavar: ['LOCKFILE', 'REPO'],
     help: 'build the SRPM offline from LOCKFILE and the local repository REPO made by `isomock isolated-repo`',
   },
+  {
+    names: ['--accept-other-srpm'],
+    arity: 0,
+    help: 'with --isolated-build: build an SRPM other than the one the isomock record says LOCKFILE was calculated for',
+  },
   { names: ['--shell'], arity: 0, mode: true, help: 'run a shell (or the given command) in the buildroot' },
   { names: ['--chroot'], arity: 0, mode: true, help: 'run the given command in the buildroot' },
   { names: ['--init'], arity: 0, mode: true, help: 'initialize the buildroot and exit' },

@@ -16,7 +16,7 @@ import { isDict, truthy, type PyDict } from '../config/pyvalue.js';
 import { withUniqueRoot } from '../config/options.js';
 import { expandedOption } from '../config/template.js';
 import { serializeLockfile, type LockedBootstrap } from '../lockfile/lockfile.js';
-import { serializeRecord, recordPathFor } from '../lockfile/record.js';
+import { serializeRecord, recordPathFor, sha256OfFile } from '../lockfile/record.js';
 
 export interface BuildRequest {
   config: BuildConfig;
@@ -128,6 +128,8 @@ export async function runBuild(req: BuildRequest): Promise<BuildReport> {
       if (req.calculateOnly || lockPluginEnabled(req.rawConfig)) {
         await logs.step('Generating the buildroot lockfile: buildroot_lock.json', async () => {
           const { lock, record } = await recordLockfile(br, req.rawConfig, boot?.lock);
+          // The SRPM this buildroot was calculated for: --isolated-build refuses another.
+          record.srpm = { name: basename(srpm), sha256: await sha256OfFile(srpm) };
           lockfile = join(config.resultdir, 'buildroot_lock.json');
           // The record first: a lockfile never sits beside a stale record of another buildroot.
           writeAtomically(recordPathFor(lockfile), serializeRecord(record));

@@ -5,7 +5,7 @@
  * set the options that define the buildroot, every RPM is verified against
  * it first, and the installed set must equal it afterwards.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { hostRpmArch } from '../image/platform.js';
 import { parseReference } from '../image/reference.js';
@@ -15,9 +15,9 @@ import { buildConfigFrom } from '../buildroot/build-config.js';
 import { fromJson, newDict, type PyDict } from '../config/pyvalue.js';
 import type { Buildroot } from '../buildroot/buildroot.js';
 import type { Verbosity } from '../buildroot/logs.js';
-import { buildrootDefiningKeys, nevra, parseLockfile, rpmFileName, type Lockfile } from '../lockfile/lockfile.js';
+import { buildrootDefiningKeys, nevra, readLockfile, rpmFileName, type Lockfile } from '../lockfile/lockfile.js';
 import { verifyLockedRpm } from '../lockfile/verify-rpm.js';
-import { readRecord, recordEntry, recordPathFor } from '../lockfile/record.js';
+import { readRecord, recordEntry, recordPathFor, sha256OfFile, type IsomockRecord } from '../lockfile/record.js';
 import { runBuild, type BuildReport } from './build.js';
 
 export interface IsolatedBuildRequest {
@@ -30,6 +30,8 @@ export interface IsolatedBuildRequest {
    */
   loadConfig: (overrides: PyDict) => PyDict;
   nocheck: boolean;
+  /** Build an SRPM other than the one the isomock record names (--accept-other-srpm). */
+  acceptOtherSrpm?: boolean;
   verbosity: Verbosity;
   preamble?: string[];
 }
@@ -52,9 +54,13 @@ function checkArch(lock: Lockfile, source: string): void {
 
 /**
  * Every locked RPM must be in REPO and be exactly the locked file (and the
- * recorded bytes, when isomock's record is beside the lockfile). Returns host paths in lock order.
+ * recorded bytes, when the isomock record is beside the lockfile). Returns host paths in lock order.
  */
-async function checkRepo(lock: Lockfile, lockfile: string, repo: string): Promise<string[]> {
+async function checkRepo(
+  lock: Lockfile,
+  repo: string,
+  record: { record: IsomockRecord | undefined; path: string },
+): Promise<string[]> {
   if (!existsSync(join(repo, 'repodata', 'repomd.xml'))) {
     throw new IsomockError(
       `${repo} is not an offline repository made by isolated-repo (no repodata/repomd.xml)`,
@@ -62,21 +68,47 @@ async function checkRepo(lock: Lockfile, lockfile: string, repo: string): Promis
     );
   }
   const paths = lock.buildroot.rpms.map((rpm) => join(repo, rpmFileName(rpm)));
-  const missing = lock.buildroot.rpms.filter((_, i) => !existsSync(paths[i]!)).map(nevra);
+  // lstat: a dangling symlink is there (and refused by the check below, with its reason), not missing.
+  const missing = lock.buildroot.rpms.filter((_, i) => !lstatSync(paths[i]!, { throwIfNoEntry: false })).map(nevra);
   if (missing.length) {
     throw new IsomockError(
       `${repo} lacks ${missing.length} locked package(s): ${missing.join(', ')}`,
       ExitCode.badCmdline,
     );
   }
-  const recordPath = recordPathFor(lockfile);
-  const record = readRecord(recordPath, false);
   await Promise.all(
     lock.buildroot.rpms.map((rpm, i) =>
-      verifyLockedRpm(paths[i]!, rpm, paths[i], recordEntry(record, rpm, recordPath)),
+      verifyLockedRpm(paths[i]!, rpm, paths[i], recordEntry(record.record, rpm, record.path)),
     ),
   );
   return paths;
+}
+
+/**
+ * The SRPM must be the one the buildroot was calculated for, as the isomock
+ * record names it, unless the caller accepts another. Returns what to log.
+ */
+async function checkSrpms(
+  srpms: string[],
+  record: { record: IsomockRecord | undefined; path: string },
+  accept: boolean,
+): Promise<string[]> {
+  const calculated = record.record?.srpm;
+  if (!calculated) {
+    const why = record.record ? `the isomock record ${record.path} names no SRPM` : `no isomock record ${record.path}`;
+    return [`${why} (a lockfile from Mock or an older isomock): the SRPM is not compared with the calculated one`];
+  }
+  const notes: string[] = [];
+  for (const srpm of srpms) {
+    const sha256 = await sha256OfFile(srpm).catch((err: NodeJS.ErrnoException) => {
+      throw new IsomockError(`cannot read SRPM ${srpm}: ${err.code ?? err.message}`, ExitCode.badCmdline);
+    });
+    if (sha256 === calculated.sha256) continue;
+    const what = `${srpm} (SHA-256 ${sha256}) is not the SRPM the lockfile was calculated for, ${calculated.name} (SHA-256 ${calculated.sha256})`;
+    if (!accept) throw new IsomockError(`${what}; --accept-other-srpm builds it anyway`, ExitCode.badCmdline);
+    notes.push(`${what}: accepted (--accept-other-srpm)`);
+  }
+  return notes;
 }
 
 /**
@@ -86,6 +118,12 @@ async function checkRepo(lock: Lockfile, lockfile: string, repo: string): Promis
  */
 function savedImage(lock: Lockfile, repo: string): { image: string; assertDigest: string } {
   const boot = lock.bootstrap!;
+  // The locked digest is what makes the saved image trustworthy: without one, REPO's image would be taken as is.
+  if (boot.image_digest === undefined)
+    throw new IsomockError(
+      `the lockfile records no bootstrap image_digest: the saved image cannot be checked`,
+      ExitCode.bootstrap,
+    );
   const name = String(lock.config['bootstrap_image'] ?? '');
   const candidates: string[] = [];
   if (boot.pull_digest && name) {
@@ -104,9 +142,12 @@ function savedImage(lock: Lockfile, repo: string): { image: string; assertDigest
 
 export async function runIsolatedBuild(req: IsolatedBuildRequest): Promise<BuildReport> {
   const repo = resolve(req.repo.replace(/^file:\/\//, ''));
-  const lock = parseLockfile(readFileSync(req.lockfile, 'utf8'), req.lockfile);
+  const lock = readLockfile(req.lockfile);
   checkArch(lock, req.lockfile);
-  const paths = await checkRepo(lock, req.lockfile, repo);
+  const recordPath = recordPathFor(req.lockfile);
+  const record = { record: readRecord(recordPath, false), path: recordPath };
+  const srpmNotes = await checkSrpms(req.srpms, record, req.acceptOtherSrpm ?? false);
+  const paths = await checkRepo(lock, repo, record);
 
   const overrides = newDict([['offline_local_repository', repo]]);
   for (const key of buildrootDefiningKeys) if (key in lock.config) overrides[key] = fromJson(lock.config[key]);
@@ -150,6 +191,6 @@ export async function runIsolatedBuild(req: IsolatedBuildRequest): Promise<Build
             logs,
           })
       : undefined,
-    preamble: req.preamble,
+    preamble: [...(req.preamble ?? []), ...srpmNotes],
   });
 }

@@ -9,12 +9,12 @@
  * record beside the lockfile (lockfile/record.ts), each file's size and
  * SHA-256 must match it too.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CommandLineError, ExitCode, IsomockError } from '../errors.js';
 import { flag, str, type ParsedArgs } from '../cli/args.js';
 import { lockRoot } from '../buildroot/lock.js';
-import { parseLockfile, rpmFileName, type LockedRpm, type Lockfile } from '../lockfile/lockfile.js';
+import { readLockfile, rpmFileName, type LockedRpm, type Lockfile } from '../lockfile/lockfile.js';
 import { verifyLockedRpm } from '../lockfile/verify-rpm.js';
 import { readRecord, recordEntry, recordPathFor, type IsomockRecord } from '../lockfile/record.js';
 import {
@@ -69,19 +69,6 @@ export interface IsolatedRepoResult {
   /** False when the existing repodata already described exactly these files. */
   repodataWritten: boolean;
   image?: SavedImage;
-}
-
-function readLockfile(path: string): Lockfile {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new IsomockError(
-      `cannot read lockfile ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-      ExitCode.badCmdline,
-    );
-  }
-  return parseLockfile(text, path);
 }
 
 /** File name of each locked RPM; two packages wanting one name is a broken lockfile. */

@@ -9,10 +9,12 @@
  * Mock's lockfiles come without one; everything works without it.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ExitCode, IsomockError } from '../errors.js';
+import { readFromStart } from '../util/open-regular.js';
+import { badHttpUrl, badLineText, badNameComponent } from '../util/untrusted-text.js';
 import { pythonJsonDumps, type JsonValue } from './python-json.js';
 import type { LockedRpm } from './lockfile.js';
 
@@ -29,9 +31,18 @@ export interface RecordedPackage {
   mirror: string | null;
 }
 
+/** The SRPM the buildroot was calculated for: --isolated-build refuses another unless told to accept it. */
+export interface RecordedSrpm {
+  /** Its file name, for messages. */
+  name: string;
+  sha256: string;
+}
+
 export interface IsomockRecord {
   isomock_lock_version: typeof recordVersion;
   packages: Record<string, RecordedPackage>;
+  /** Absent in records written before isomock recorded it. */
+  srpm?: RecordedSrpm;
 }
 
 /** Where the record of a lockfile lives: buildroot_lock.json -> buildroot_lock.isomock.json. */
@@ -49,17 +60,45 @@ export function serializeRecord(record: IsomockRecord): string {
   return pythonJsonDumps(record as unknown as JsonValue, { indent: 2 }) + '\n';
 }
 
-const nullableString = (v: unknown): boolean => v === null || typeof v === 'string';
+const hex = (n: number) => new RegExp(`^[0-9a-f]{${n}}$`);
 
-function badEntry(key: string, e: Record<string, unknown>): string | undefined {
-  if (typeof e['sigmd5'] !== 'string' || !/^[0-9a-f]{32}$/.test(e['sigmd5'])) return 'sigmd5 is not 32 hex digits';
-  if (e['sha256'] !== null && (typeof e['sha256'] !== 'string' || !/^[0-9a-f]{64}$/.test(e['sha256'])))
-    return 'sha256 is neither null nor 64 hex digits';
-  if (e['size'] !== null && !Number.isSafeInteger(e['size'])) return 'size is neither null nor a whole number';
-  if (!nullableString(e['repo']) || !nullableString(e['mirror'])) return 'repo and mirror must be strings or null';
-  return /^[^\s]+-\d+:[^\s]+-[^\s]+\.[^\s.]+$/.test(key) ? undefined : 'the key is not N-E:V-R.A';
+/** Why a value is not the one its field holds; undefined when it is. Every field, and no other. */
+function badFields(
+  e: Record<string, unknown>,
+  fields: Record<string, (v: unknown) => string | undefined>,
+): string | undefined {
+  const extra = Object.keys(e).find((k) => !Object.hasOwn(fields, k));
+  if (extra !== undefined) return `unknown field ${JSON.stringify(extra)}`;
+  for (const [field, check] of Object.entries(fields)) {
+    const problem = check(e[field]);
+    if (problem !== undefined) return `${field} ${problem}`;
+  }
+  return undefined;
 }
 
+const sha256Field = (v: unknown) => (typeof v === 'string' && hex(64).test(v) ? undefined : 'is not 64 hex digits');
+const nullable =
+  (check: (v: unknown) => string | undefined) =>
+  (v: unknown): string | undefined =>
+    v === null ? undefined : check(v);
+
+const packageFields: Record<string, (v: unknown) => string | undefined> = {
+  sigmd5: (v) =>
+    typeof v === 'string' && (hex(32).test(v) || v === '(none)') ? undefined : 'is not 32 hex digits or (none)',
+  sha256: nullable(sha256Field),
+  size: nullable((v) => (Number.isSafeInteger(v) && (v as number) >= 0 ? undefined : 'is not a size in bytes')),
+  repo: nullable((v) => (typeof v === 'string' ? badLineText(v) : 'is not a string')),
+  mirror: nullable((v) => (typeof v === 'string' ? badHttpUrl(v) : 'is not a string')),
+};
+
+const srpmFields: Record<string, (v: unknown) => string | undefined> = {
+  name: (v) => (typeof v === 'string' ? badNameComponent(v) : 'is not a string'),
+  sha256: sha256Field,
+};
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Parses a record: it travels with the lockfile, so every field is checked for its exact form. */
 export function parseRecord(text: string, source: string): IsomockRecord {
   const bad = (what: string): IsomockError =>
     new IsomockError(`invalid isomock record ${source}: ${what}`, ExitCode.badCmdline);
@@ -69,22 +108,28 @@ export function parseRecord(text: string, source: string): IsomockRecord {
   } catch (err) {
     throw bad(`not JSON (${(err as Error).message})`);
   }
-  const record = data as Partial<IsomockRecord> | null;
-  if (record?.isomock_lock_version !== recordVersion) {
+  if (!isObject(data)) throw bad('not an object');
+  if (data['isomock_lock_version'] !== recordVersion) {
     throw bad(
-      `unsupported isomock_lock_version ${JSON.stringify(record?.isomock_lock_version)} (isomock reads ${recordVersion})`,
+      `unsupported isomock_lock_version ${JSON.stringify(data['isomock_lock_version'])} (isomock reads ${recordVersion})`,
     );
   }
-  if (typeof record.packages !== 'object' || record.packages === null || Array.isArray(record.packages))
-    throw bad('packages is not an object');
-  for (const [key, entry] of Object.entries(record.packages)) {
-    const problem =
-      typeof entry === 'object' && entry !== null
-        ? badEntry(key, entry as unknown as Record<string, unknown>)
+  const extra = Object.keys(data).find((k) => !['isomock_lock_version', 'packages', 'srpm'].includes(k));
+  if (extra !== undefined) throw bad(`unknown field ${JSON.stringify(extra)}`);
+  if (!isObject(data['packages'])) throw bad('packages is not an object');
+  for (const [key, entry] of Object.entries(data['packages'])) {
+    const problem = !/^[^\s/]+-\d+:[^\s/]+-[^\s/]+\.[^\s./]+$/.test(key)
+      ? 'the key is not N-E:V-R.A'
+      : isObject(entry)
+        ? badFields(entry, packageFields)
         : 'not an object';
-    if (problem) throw bad(`packages["${key}"]: ${problem}`);
+    if (problem) throw bad(`packages[${JSON.stringify(key)}]: ${problem}`);
   }
-  return record as IsomockRecord;
+  if (data['srpm'] !== undefined) {
+    const problem = isObject(data['srpm']) ? badFields(data['srpm'], srpmFields) : 'not an object';
+    if (problem) throw bad(`srpm: ${problem}`);
+  }
+  return data as unknown as IsomockRecord;
 }
 
 /** Reads a record file; `undefined` when it does not exist (Mock's lockfiles have none). */
@@ -113,10 +158,11 @@ export function recordEntry(
   rpm: LockedRpm,
   source: string,
 ): RecordedPackage | undefined {
-  const entry = record?.packages[recordKey(rpm)];
+  const key = recordKey(rpm);
+  const entry = record && Object.hasOwn(record.packages, key) ? record.packages[key] : undefined;
   if (entry && entry.sigmd5 !== rpm.sigmd5) {
     throw new IsomockError(
-      `isomock record ${source} does not belong to this lockfile: it has SIGMD5 ${entry.sigmd5} for ${recordKey(rpm)}, the lockfile ${rpm.sigmd5}`,
+      `isomock record ${source} does not belong to this lockfile: it has SIGMD5 ${entry.sigmd5} for ${key}, the lockfile ${rpm.sigmd5}`,
       ExitCode.badCmdline,
     );
   }
@@ -124,20 +170,32 @@ export function recordEntry(
 }
 
 export async function sha256OfFile(path: string): Promise<string> {
+  return sha256Of(createReadStream(path));
+}
+
+async function sha256Of(stream: NodeJS.ReadableStream): Promise<string> {
   const hash = createHash('sha256');
-  await pipeline(createReadStream(path), hash);
+  await pipeline(stream, hash);
   return hash.digest('hex');
 }
 
-/** Throws, naming the file, when its size or SHA-256 is not the recorded one (null fields are not checked). */
-export async function verifyAgainstRecord(path: string, entry: RecordedPackage, shownAs = path): Promise<void> {
+/**
+ * Throws, naming the file, when its size or SHA-256 is not the recorded one
+ * (null fields are not checked). `file` is a descriptor opened by the caller
+ * (util/open-regular.ts), read from the start, left open.
+ */
+export async function verifyAgainstRecord(
+  file: { fd: number; size: number },
+  entry: RecordedPackage,
+  shownAs: string,
+): Promise<void> {
   const fail = (what: string): never => {
     throw new IsomockError(`${shownAs} is not the file the buildroot was calculated with: ${what}`, ExitCode.error);
   };
-  const size = statSync(path).size;
-  if (entry.size !== null && size !== entry.size) fail(`it has ${size} bytes, the isomock record says ${entry.size}`);
+  if (entry.size !== null && file.size !== entry.size)
+    fail(`it has ${file.size} bytes, the isomock record says ${entry.size}`);
   if (entry.sha256 !== null) {
-    const actual = await sha256OfFile(path);
+    const actual = await sha256Of(readFromStart(file.fd));
     if (actual !== entry.sha256) fail(`its SHA-256 is ${actual}, the isomock record says ${entry.sha256}`);
   }
 }
