@@ -137,7 +137,7 @@ function checkRpmEntry(rpm: LockedRpm, where: string): void {
   }
   refuse(where, 'arch', rpm.arch, archFormat(rpm.arch));
   if (rpm.epoch !== null) refuse(where, 'epoch', rpm.epoch, format(/^\d{1,10}$/, 'a whole number')(rpm.epoch));
-  const at = `${where} (${nevra(rpm)})`;
+  const at = `${where} (${rpm.name})`;
   refuse(at, 'url', rpm.url, badHttpUrl(rpm.url));
   rpmFileName(rpm, at);
   refuse(at, 'sigmd5', rpm.sigmd5, sigmd5Format(rpm.sigmd5));
@@ -171,8 +171,9 @@ function checkBootstrap(boot: LockedBootstrap, source: string): void {
 function checkConfig(config: Record<string, JsonValue>, source: string): void {
   const where = `${source}: config`;
   const has = (key: string): boolean => Object.hasOwn(config, key);
+  // None in Mock's config is null here, and no text at all.
   const text = (key: string, check: (v: string) => string | undefined): void => {
-    if (!has(key)) return;
+    if (!has(key) || config[key] === null) return;
     const v = config[key];
     refuse(where, key, v, typeof v === 'string' ? check(v) : 'is not a string');
   };

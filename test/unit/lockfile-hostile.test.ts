@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseLockfile, type Lockfile } from '../../src/lockfile/lockfile.js';
+import { buildrootDefiningKeys, parseLockfile, type Lockfile } from '../../src/lockfile/lockfile.js';
 import { parseRecord } from '../../src/lockfile/record.js';
 import { IsomockError } from '../../src/errors.js';
 import { badHostPath } from '../../src/util/untrusted-text.js';
@@ -170,6 +170,20 @@ describe('a hostile isomock record is refused at parse time', () => {
     );
     assert.equal(r.srpm?.sha256, 'c'.repeat(64));
     assert.equal(r.packages['a-0:1-1.x86_64']?.size, 10);
+  });
+});
+
+describe('the keys a lockfile may set for --isolated-build', () => {
+  it('define the buildroot only: no host path, host command, network, signature or proxy option', () => {
+    assert.deepEqual([...buildrootDefiningKeys].sort(), [
+      'bootstrap_image',
+      'bootstrap_image_ready',
+      'dist',
+      'legal_host_arches',
+      'macros',
+      'package_manager',
+      'target_arch',
+    ]);
   });
 });
 
