@@ -165,6 +165,15 @@ describe('lockfile values never reach the host unchecked', () => {
     assert.ok(!existsSync(planted), `a lockfile key reached ${planted}`);
   });
 
+  it('a bootstrap section without image_digest (Mock writes {} when podman fails) is refused: nothing to check the image by', async () => {
+    const lockfile = variant('no-image-digest', (l) => {
+      l.version = '1.0.0';
+      l.bootstrap = {};
+      l.config.bootstrap_image = '127.0.0.1/world/bootstrap:1';
+    });
+    oneLine(await isolatedBuild(lockfile, repo, 'no-image-digest'), 90, /records no bootstrap image_digest/);
+  });
+
   it('a sigmd5 of the wrong form is refused; (none), which v6 packages have, is compared with the file', async () => {
     const bad = variant('sigmd5-bad', (l) => (l.buildroot.rpms[0].sigmd5 = '0'.repeat(31) + 'g'));
     oneLine(await isolatedBuild(bad, repo, 'sigmd5-bad'), 5, /sigmd5 .* is not 32 hex digits/);

@@ -118,12 +118,6 @@ async function checkSrpms(
  */
 function savedImage(lock: Lockfile, repo: string): { image: string; assertDigest: string } {
   const boot = lock.bootstrap!;
-  // The locked digest is what makes the saved image trustworthy: without one, REPO's image would be taken as is.
-  if (boot.image_digest === undefined)
-    throw new IsomockError(
-      `the lockfile records no bootstrap image_digest: the saved image cannot be checked`,
-      ExitCode.bootstrap,
-    );
   const name = String(lock.config['bootstrap_image'] ?? '');
   const candidates: string[] = [];
   if (boot.pull_digest && name) {
@@ -137,12 +131,19 @@ function savedImage(lock: Lockfile, repo: string): { image: string; assertDigest
       `${repo} holds no saved bootstrap image (looked for ${candidates.join(', ')})`,
       ExitCode.bootstrap,
     );
-  return { image: found, assertDigest: boot.image_digest };
+  return { image: found, assertDigest: boot.image_digest! };
 }
 
 export async function runIsolatedBuild(req: IsolatedBuildRequest): Promise<BuildReport> {
   const repo = resolve(req.repo.replace(/^file:\/\//, ''));
   const lock = readLockfile(req.lockfile);
+  // The locked digest is what makes REPO's saved image trustworthy: without one (Mock writes `{}` when podman fails) it would be taken as is.
+  if (lock.bootstrap && lock.bootstrap.image_digest === undefined) {
+    throw new IsomockError(
+      `${req.lockfile} records no bootstrap image_digest: the saved bootstrap image cannot be checked`,
+      ExitCode.bootstrap,
+    );
+  }
   checkArch(lock, req.lockfile);
   const recordPath = recordPathFor(req.lockfile);
   const record = { record: readRecord(recordPath, false), path: recordPath };
