@@ -190,7 +190,7 @@ describe('lockfile values never reach the host unchecked', () => {
     );
   });
 
-  it('a hostile isomock record (a negative size, an unknown field) is refused when read', async () => {
+  it('a hostile isomock record (a negative size, an unknown field, a planted symlink) is refused when read', async () => {
     const negative = variant('record-size', undefined, (r) => {
       for (const e of Object.values<Json>(r.packages)) e.size = -1;
     });
@@ -200,6 +200,17 @@ describe('lockfile values never reach the host unchecked', () => {
       await isolatedBuild(extra, repo, 'record-extra'),
       5,
       /invalid isomock record .*unknown field "trusted_keys"/,
+    );
+    // Beside the lockfile, in a result dir others may write: a planted link is not followed.
+    const linked = variant('record-link');
+    const planted = join(scratch, 'record-link', 'buildroot_lock.isomock.json');
+    copyFileSync(planted, join(scratch, 'planted-record.json'));
+    unlinkSync(planted);
+    symlinkSync(join(scratch, 'planted-record.json'), planted);
+    oneLine(
+      await isolatedBuild(linked, repo, 'record-link'),
+      1,
+      /isomock record .* is a symbolic link, not a regular file/,
     );
   });
 });
@@ -220,10 +231,17 @@ describe('the SRPM is the calculated one', () => {
     assert.notEqual(readFileSync(resigned).toString('hex'), readFileSync(srpm).toString('hex'));
   });
 
-  it('the record names the SRPM it was calculated for', () => {
+  it('the record names the SRPMs it was calculated for: the one given and the one calculate wrote', async () => {
     const record = JSON.parse(readFileSync(join(calcDir, 'buildroot_lock.isomock.json'), 'utf8'));
-    const sha256 = execFileSync('sha256sum', [srpm], { encoding: 'utf8' }).split(' ')[0];
-    assert.deepEqual(record.srpm, { name: 'hello-synth-1.0-1.w1.src.rpm', sha256 });
+    const sha256 = (f: string): string => execFileSync('sha256sum', [f], { encoding: 'utf8' }).split(' ')[0]!;
+    const written = join(calcDir, 'hello-synth-1.0-1.w1.src.rpm');
+    assert.deepEqual(record.srpms, [
+      { name: 'hello-synth-1.0-1.w1.src.rpm', sha256: sha256(srpm) },
+      { name: 'hello-synth-1.0-1.w1.src.rpm', sha256: sha256(written) },
+    ]);
+    // The SRPM from the calculate step's result dir is the calculated one too.
+    const r = await isolatedBuild(join(calcDir, 'buildroot_lock.json'), repo, 'written-srpm', [], written);
+    assert.equal(r.code, 0, r.stderr);
   });
 
   it('another SRPM is refused in one line, and built with --accept-other-srpm', async () => {

@@ -128,8 +128,11 @@ export async function runBuild(req: BuildRequest): Promise<BuildReport> {
       if (req.calculateOnly || lockPluginEnabled(req.rawConfig)) {
         await logs.step('Generating the buildroot lockfile: buildroot_lock.json', async () => {
           const { lock, record } = await recordLockfile(br, req.rawConfig, boot?.lock);
-          // The SRPM this buildroot was calculated for: --isolated-build refuses another.
-          record.srpm = { name: basename(srpm), sha256: await sha256OfFile(srpm) };
+          // The SRPMs this buildroot was calculated for (the given one, and the -bs one as published): others are refused.
+          const published = outcome.srpms.map((f) => join(config.resultdir, basename(f)));
+          record.srpms = await Promise.all(
+            [srpm, ...published].map(async (f) => ({ name: basename(f), sha256: await sha256OfFile(f) })),
+          );
           lockfile = join(config.resultdir, 'buildroot_lock.json');
           // The record first: a lockfile never sits beside a stale record of another buildroot.
           writeAtomically(recordPathFor(lockfile), serializeRecord(record));

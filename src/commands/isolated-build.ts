@@ -93,8 +93,8 @@ async function checkSrpms(
   record: { record: IsomockRecord | undefined; path: string },
   accept: boolean,
 ): Promise<string[]> {
-  const calculated = record.record?.srpm;
-  if (!calculated) {
+  const calculated = record.record?.srpms ?? [];
+  if (!calculated.length) {
     const why = record.record ? `the isomock record ${record.path} names no SRPM` : `no isomock record ${record.path}`;
     return [`${why} (a lockfile from Mock or an older isomock): the SRPM is not compared with the calculated one`];
   }
@@ -103,8 +103,9 @@ async function checkSrpms(
     const sha256 = await sha256OfFile(srpm).catch((err: NodeJS.ErrnoException) => {
       throw new IsomockError(`cannot read SRPM ${srpm}: ${err.code ?? err.message}`, ExitCode.badCmdline);
     });
-    if (sha256 === calculated.sha256) continue;
-    const what = `${srpm} (SHA-256 ${sha256}) is not the SRPM the lockfile was calculated for, ${calculated.name} (SHA-256 ${calculated.sha256})`;
+    if (calculated.some((c) => c.sha256 === sha256)) continue;
+    const named = calculated.map((c) => `${c.name} (SHA-256 ${c.sha256})`).join(' or ');
+    const what = `${srpm} (SHA-256 ${sha256}) is not the SRPM the lockfile was calculated for, ${named}`;
     if (!accept) throw new IsomockError(`${what}; --accept-other-srpm builds it anyway`, ExitCode.badCmdline);
     notes.push(`${what}: accepted (--accept-other-srpm)`);
   }

@@ -9,11 +9,11 @@
  * Mock's lockfiles come without one; everything works without it.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, readFileSync } from 'node:fs';
+import { closeSync, createReadStream, lstatSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ExitCode, IsomockError } from '../errors.js';
-import { readFromStart } from '../util/open-regular.js';
+import { openRegularFile, readFromStart } from '../util/open-regular.js';
 import { badHttpUrl, badLineText, badNameComponent } from '../util/untrusted-text.js';
 import { pythonJsonDumps, type JsonValue } from './python-json.js';
 import type { LockedRpm } from './lockfile.js';
@@ -31,7 +31,11 @@ export interface RecordedPackage {
   mirror: string | null;
 }
 
-/** The SRPM the buildroot was calculated for: --isolated-build refuses another unless told to accept it. */
+/**
+ * An SRPM the buildroot was calculated for: the one given, and the one the
+ * calculate step wrote (rpmbuild -bs makes other bytes of the same package).
+ * --isolated-build refuses any other unless told to accept it.
+ */
 export interface RecordedSrpm {
   /** Its file name, for messages. */
   name: string;
@@ -41,8 +45,8 @@ export interface RecordedSrpm {
 export interface IsomockRecord {
   isomock_lock_version: typeof recordVersion;
   packages: Record<string, RecordedPackage>;
-  /** Absent in records written before isomock recorded it. */
-  srpm?: RecordedSrpm;
+  /** Absent in records written before isomock recorded them. */
+  srpms?: RecordedSrpm[];
 }
 
 /** Where the record of a lockfile lives: buildroot_lock.json -> buildroot_lock.isomock.json. */
@@ -114,7 +118,7 @@ export function parseRecord(text: string, source: string): IsomockRecord {
       `unsupported isomock_lock_version ${JSON.stringify(data['isomock_lock_version'])} (isomock reads ${recordVersion})`,
     );
   }
-  const extra = Object.keys(data).find((k) => !['isomock_lock_version', 'packages', 'srpm'].includes(k));
+  const extra = Object.keys(data).find((k) => !['isomock_lock_version', 'packages', 'srpms'].includes(k));
   if (extra !== undefined) throw bad(`unknown field ${JSON.stringify(extra)}`);
   if (!isObject(data['packages'])) throw bad('packages is not an object');
   for (const [key, entry] of Object.entries(data['packages'])) {
@@ -125,23 +129,40 @@ export function parseRecord(text: string, source: string): IsomockRecord {
         : 'not an object';
     if (problem) throw bad(`packages[${JSON.stringify(key)}]: ${problem}`);
   }
-  if (data['srpm'] !== undefined) {
-    const problem = isObject(data['srpm']) ? badFields(data['srpm'], srpmFields) : 'not an object';
-    if (problem) throw bad(`srpm: ${problem}`);
+  const srpms = data['srpms'];
+  if (srpms !== undefined) {
+    if (!Array.isArray(srpms)) throw bad('srpms is not a list');
+    srpms.forEach((srpm: unknown, i) => {
+      const problem = isObject(srpm) ? badFields(srpm, srpmFields) : 'not an object';
+      if (problem) throw bad(`srpms[${i}]: ${problem}`);
+    });
   }
   return data as unknown as IsomockRecord;
 }
 
-/** Reads a record file; `undefined` when it does not exist (Mock's lockfiles have none). */
+/**
+ * Reads a record file; `undefined` when it does not exist (Mock's lockfiles
+ * have none). The one found beside the lockfile sits in a result directory
+ * others may write: a symlink or FIFO planted there is refused, never
+ * followed or waited on. One named on the command line (`required`) is read
+ * as given.
+ */
 export function readRecord(path: string, required: boolean): IsomockRecord | undefined {
+  if (!required) {
+    if (!lstatSync(path, { throwIfNoEntry: false })) return undefined;
+    const file = openRegularFile(path, `isomock record ${path}`);
+    try {
+      return parseRecord(readFileSync(file.fd, 'utf8'), path);
+    } finally {
+      closeSync(file.fd);
+    }
+  }
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' && !required) return undefined;
     throw new IsomockError(
-      `cannot read isomock record ${path}: ${code ?? (err as Error).message}`,
+      `cannot read isomock record ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
       ExitCode.badCmdline,
     );
   }

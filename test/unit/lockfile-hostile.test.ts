@@ -130,7 +130,7 @@ describe('a hostile isomock record is refused at parse time', () => {
     const r = {
       isomock_lock_version: 1,
       packages: { 'a-0:1-1.x86_64': { ...entry } },
-      srpm: { name: 'a-1-1.src.rpm', sha256: 'c'.repeat(64) },
+      srpms: [{ name: 'a-1-1.src.rpm', sha256: 'c'.repeat(64) }],
     };
     change(r);
     return JSON.stringify(r);
@@ -149,9 +149,9 @@ describe('a hostile isomock record is refused at parse time', () => {
     ['an unknown field in an entry', (r) => (e0(r).path = '/etc/shadow'), /unknown field "path"/],
     ['an unknown top-level field', (r) => (r.keys = []), /unknown field "keys"/],
     ['a key with a /', (r) => (r.packages['../a-0:1-1.x86_64'] = entry), /not N-E:V-R\.A/],
-    ['srpm sha256 bad', (r) => (r.srpm.sha256 = 'x'), /srpm: sha256/],
-    ['srpm name with a /', (r) => (r.srpm.name = '../a.src.rpm'), /srpm: name/],
-    ['srpm with an extra field', (r) => (r.srpm.path = '/x'), /srpm: unknown field/],
+    ['srpm sha256 bad', (r) => (r.srpms[0].sha256 = 'x'), /srpms\[0\]: sha256/],
+    ['srpm name with a /', (r) => (r.srpms[0].name = '../a.src.rpm'), /srpms\[0\]: name/],
+    ['srpm with an extra field', (r) => (r.srpms[0].path = '/x'), /srpms\[0\]: unknown field/],
     ['not an object', (r) => Object.assign(r, { packages: [] }), /packages is not an object/],
   ];
   for (const [what, change, field] of cases) {
@@ -168,7 +168,7 @@ describe('a hostile isomock record is refused at parse time', () => {
       record(() => {}),
       'rec.json',
     );
-    assert.equal(r.srpm?.sha256, 'c'.repeat(64));
+    assert.equal(r.srpms?.[0]?.sha256, 'c'.repeat(64));
     assert.equal(r.packages['a-0:1-1.x86_64']?.size, 10);
   });
 });
