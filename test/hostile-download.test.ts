@@ -28,7 +28,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { rpmFileName, type LockedRpm } from '../src/lockfile/lockfile.js';
-import { serializeSidecar, sidecarKey, sidecarPathFor, sidecarVersion } from '../src/lockfile/sidecar.js';
+import { serializeRecord, recordKey, recordPathFor, recordVersion } from '../src/lockfile/record.js';
 import { serveDirectory, type StaticServer } from '../world/server.js';
 import { startHostileServer, type Behaviour, type HostileServer } from './helpers/hostile-server.js';
 import { isomock, type CliResult } from './helpers/isomock.js';
@@ -93,11 +93,11 @@ function hostileCase(
   if (opts.record) {
     const packages = Object.fromEntries(
       picked.map(([r], i) => [
-        sidecarKey(locked[i]!),
+        recordKey(locked[i]!),
         { sigmd5: r.locked.sigmd5, sha256: sha256(bytesOf(r)), size: bytesOf(r).length, repo: 'base', mirror: null },
       ]),
     );
-    writeFileSync(sidecarPathFor(lockfile), serializeSidecar({ isomock_lock_version: sidecarVersion, packages }));
+    writeFileSync(recordPathFor(lockfile), serializeRecord({ isomock_lock_version: recordVersion, packages }));
   }
   return { dir, out: opts.out ?? join(dir, 'repo'), lockfile };
 }

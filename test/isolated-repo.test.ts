@@ -331,7 +331,10 @@ describe('isolated-repo: the command', () => {
     const bad = await runCli(['--lockfile', lockfile, '--output-repo', join(dir, 'repo')]);
     assert.equal(bad.code, 5);
     assert.equal(bad.stderr.trim().split('\n').length, 1);
-    assert.match(bad.stderr, /^isomock: error: invalid lockfile .*lock\.json: buildroot\.rpms\[0\] \(bash\): url ftp:/);
+    assert.match(
+      bad.stderr,
+      /^isomock: error: invalid lockfile .*lock\.json: buildroot\.rpms\[0\] \(bash\): url "ftp:/,
+    );
     const missing = await runCli(['--output-repo', join(dir, 'repo')]);
     assert.equal(missing.code, 5);
     assert.match(missing.stderr, /needs --lockfile FILE and --output-repo DIR/);

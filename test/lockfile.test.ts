@@ -42,7 +42,7 @@ test("isomock's schema accepts and refuses what Mock's published schemas do", ()
       '1.0.0 with only image_digest',
       (l) => {
         l.version = '1.0.0';
-        l.bootstrap = { image_digest: 'x' };
+        l.bootstrap = { image_digest: 'a'.repeat(64) };
       },
     ],
     [

@@ -6,7 +6,7 @@
  * the world's own packages, all pushed to a loopback registry over the
  * distribution API.
  */
-import { sha256OfFile } from '../src/lockfile/sidecar.js';
+import { sha256OfFile } from '../src/lockfile/record.js';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {

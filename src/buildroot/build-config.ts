@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { mockOptions, withUniqueRoot, type MockOptions } from '../config/options.js';
 import { expandedOption } from '../config/template.js';
 import { isDict, pyStr, truthy, type PyDict, type PyValue } from '../config/pyvalue.js';
+import { configError } from '../config/source.js';
+import { badHostPath, hostPathMacros } from '../util/untrusted-text.js';
 
 export interface BuildConfig extends MockOptions {
   /** Per-root cache (package manager cache). */
@@ -36,9 +38,23 @@ function buildUid(configured: PyValue): number {
   return Number.isInteger(sudo) && sudo > 0 ? sudo : 1000;
 }
 
+/**
+ * The macros the host uses as paths must be plain absolute paths, whoever set
+ * them (config, lockfile, command line): `%(...)` in %_dbpath would run on the
+ * host, `..` in %_topdir would make the host create and chown outside the root.
+ */
+function checkHostPathMacros(macros: Record<string, string>): void {
+  for (const name of hostPathMacros) {
+    const value = macros[name];
+    const problem = value === undefined ? undefined : badHostPath(value);
+    if (problem) throw configError(`config_opts['macros']['${name}'] ${JSON.stringify(value)} ${problem}`);
+  }
+}
+
 export function buildConfigFrom(raw: PyDict): BuildConfig {
   const config = withUniqueRoot(raw);
   const options = mockOptions(raw, config);
+  checkHostPathMacros(options.macros);
   const get = (key: string): PyValue => expandedOption(config, key) ?? null;
   const words = (key: string): string[] => {
     const v = get(key);

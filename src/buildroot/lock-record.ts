@@ -2,7 +2,7 @@
  * What --calculate-build-dependencies records: every RPM in the buildroot
  * (as Mock queries it: rpm -qa with its fields, then the package manager's
  * repoquery --location for the URL), the config keys Mock keeps, and the
- * bootstrap image; and isomock's own record beside it (lockfile/sidecar.ts),
+ * bootstrap image; and isomock's own record beside it (lockfile/record.ts),
  * taken from the package manager's cache without downloading anything again.
  */
 import { createHash } from 'node:crypto';
@@ -19,7 +19,13 @@ import {
   type Lockfile,
 } from '../lockfile/lockfile.js';
 import type { JsonValue } from '../lockfile/python-json.js';
-import { sha256OfFile, sidecarKey, sidecarVersion, type Sidecar, type SidecarPackage } from '../lockfile/sidecar.js';
+import {
+  sha256OfFile,
+  recordKey,
+  recordVersion,
+  type IsomockRecord,
+  type RecordedPackage,
+} from '../lockfile/record.js';
 import { reposOf, type Repo } from '../config/dnfconf.js';
 import { parseMetalink } from '../repo/metalink.js';
 import { readRpmPackage } from '../rpm/package.js';
@@ -131,7 +137,7 @@ export async function recordLockfile(
   br: Buildroot,
   rawConfig: PyDict,
   bootstrap?: LockedBootstrap,
-): Promise<{ lock: Lockfile; sidecar: Sidecar }> {
+): Promise<{ lock: Lockfile; record: IsomockRecord }> {
   const queried = await queryInstalledForLock(br);
   const locations = await locate(br, queried);
   const missing = queried.filter((r) => !locations.has(`${r.name}.${r.arch}`));
@@ -164,7 +170,7 @@ export async function recordLockfile(
     ...(bootstrap ? { bootstrap } : {}),
     config,
   };
-  return { lock, sidecar: await recordSidecar(br.config.cachedir, repos, rpms) };
+  return { lock, record: await makeIsomockRecord(br.config.cachedir, repos, rpms) };
 }
 
 /** A repository as dnf cached it: its directory (in dnf_cache) and the base URLs its packages can come from. */
@@ -243,13 +249,13 @@ async function cachedFile(
  * downloaded it, its repo and, for metalink/mirrorlist repos, the mirror its
  * URL is on. A package dnf did not keep gets null sha256 and size.
  */
-async function recordSidecar(cachedir: string, repos: CachedRepo[], rpms: LockedRpm[]): Promise<Sidecar> {
-  const packages: Record<string, SidecarPackage> = {};
+async function makeIsomockRecord(cachedir: string, repos: CachedRepo[], rpms: LockedRpm[]): Promise<IsomockRecord> {
+  const packages: Record<string, RecordedPackage> = {};
   await mapLimit(rpms, defaultJobs, async (rpm) => {
     const cached = await cachedFile(cachedir, repos, rpm);
     const byUrl = repos.find((r) => r.bases.some((b) => rpm.url.startsWith(b)));
     const repo = byUrl ?? cached?.repo;
-    packages[sidecarKey(rpm)] = {
+    packages[recordKey(rpm)] = {
       sigmd5: rpm.sigmd5,
       sha256: cached ? await sha256OfFile(cached.path) : null,
       size: cached ? statSync(cached.path).size : null,
@@ -257,5 +263,5 @@ async function recordSidecar(cachedir: string, repos: CachedRepo[], rpms: Locked
       mirror: repo?.mirrored ? (repo.bases.find((b) => rpm.url.startsWith(b)) ?? null) : null,
     };
   });
-  return { isomock_lock_version: sidecarVersion, packages };
+  return { isomock_lock_version: recordVersion, packages };
 }

@@ -68,7 +68,15 @@ export async function buildCommand(args: ParsedArgs, argv: string[], signal?: Ab
     const [lockfile, repo] = pair(args, 'isolated-build')!;
     report(
       await runIsolatedBuild(
-        { lockfile, repo, srpms, configOptions: loadOptionsFromArgs(args, argv), nocheck, verbosity: verbosity(args) },
+        {
+          lockfile,
+          repo,
+          srpms,
+          configOptions: loadOptionsFromArgs(args, argv),
+          nocheck,
+          acceptOtherSrpm: flag(args, 'accept-other-srpm'),
+          verbosity: verbosity(args),
+        },
         signal,
       ),
       args,

@@ -58,6 +58,11 @@ export const mainOptions: OptionSpec[] = [
     metavar: ['LOCKFILE', 'REPO'],
     help: 'build the SRPM offline from LOCKFILE and the local repository REPO made by `isomock isolated-repo`',
   },
+  {
+    names: ['--accept-other-srpm'],
+    arity: 0,
+    help: 'with --isolated-build: build an SRPM other than the one the isomock record says LOCKFILE was calculated for',
+  },
   { names: ['--shell'], arity: 0, mode: true, help: 'run a shell (or the given command) in the buildroot' },
   { names: ['--chroot'], arity: 0, mode: true, help: 'run the given command in the buildroot' },
   { names: ['--init'], arity: 0, mode: true, help: 'initialize the buildroot and exit' },
@@ -240,7 +245,7 @@ export const isolatedRepoOptions: OptionSpec[] = [
   },
   { names: ['--output-repo'], arity: 1, metavar: ['DIR'], help: 'directory to make into the offline repository' },
   {
-    names: ['--isomock-lock'],
+    names: ['--isomock-record', '--isomock-lock'],
     arity: 1,
     metavar: ['FILE'],
     help: "isomock's record of the locked files (SHA-256, size); default: buildroot_lock.isomock.json beside the lockfile, if there",

@@ -17,7 +17,7 @@ import { isDict, truthy, type PyDict } from '../config/pyvalue.js';
 import { withUniqueRoot } from '../config/options.js';
 import { expandedOption } from '../config/template.js';
 import { serializeLockfile, type LockedBootstrap } from '../lockfile/lockfile.js';
-import { serializeSidecar, sidecarPathFor } from '../lockfile/sidecar.js';
+import { serializeRecord, recordPathFor, sha256OfFile } from '../lockfile/record.js';
 
 export interface BuildRequest {
   config: BuildConfig;
@@ -128,10 +128,15 @@ async function build(req: BuildRequest): Promise<BuildReport> {
       if (outcome.buildreqsNosrc) results.push(publish(br, logs, outcome.buildreqsNosrc));
       if (req.calculateOnly || lockPluginEnabled(req.rawConfig)) {
         await logs.step('Generating the buildroot lockfile: buildroot_lock.json', async () => {
-          const { lock, sidecar } = await recordLockfile(br, req.rawConfig, boot?.lock);
+          const { lock, record } = await recordLockfile(br, req.rawConfig, boot?.lock);
+          // The SRPMs this buildroot was calculated for (the given one, and the -bs one as published): others are refused.
+          const published = outcome.srpms.map((f) => join(config.resultdir, basename(f)));
+          record.srpms = await Promise.all(
+            [srpm, ...published].map(async (f) => ({ name: basename(f), sha256: await sha256OfFile(f) })),
+          );
           lockfile = join(config.resultdir, 'buildroot_lock.json');
           // The record first: a lockfile never sits beside a stale record of another buildroot.
-          logs.fs.writeFile(basename(sidecarPathFor(lockfile)), serializeSidecar(sidecar));
+          logs.fs.writeFile(basename(recordPathFor(lockfile)), serializeRecord(record));
           logs.fs.writeFile(basename(lockfile), serializeLockfile(lock));
         });
       }

@@ -5,7 +5,7 @@
  * set the options that define the buildroot, every RPM is verified against
  * it first, and the installed set must equal it afterwards.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hostRpmArch } from '../image/platform.js';
@@ -19,9 +19,9 @@ import { loadConfig, type LoadOptions } from '../config/load.js';
 import { fromJson, newDict } from '../config/pyvalue.js';
 import type { Buildroot } from '../buildroot/buildroot.js';
 import type { Verbosity } from '../buildroot/logs.js';
-import { buildrootDefiningKeys, nevra, parseLockfile, rpmFileName, type Lockfile } from '../lockfile/lockfile.js';
+import { buildrootDefiningKeys, nevra, readLockfile, rpmFileName, type Lockfile } from '../lockfile/lockfile.js';
 import { verifyLockedRpm } from '../lockfile/verify-rpm.js';
-import { readSidecar, sidecarEntry, sidecarPathFor } from '../lockfile/sidecar.js';
+import { readRecord, recordEntry, recordPathFor, sha256OfFile, type IsomockRecord } from '../lockfile/record.js';
 import { runBuild, type BuildReport } from './build.js';
 import { defaultJobs, mapLimit } from '../util/map-limit.js';
 
@@ -37,6 +37,8 @@ export interface IsolatedBuildRequest {
    */
   configOptions: Omit<LoadOptions, 'overrides'>;
   nocheck: boolean;
+  /** Build an SRPM other than the one the isomock record names (--accept-other-srpm). */
+  acceptOtherSrpm?: boolean;
   verbosity: Verbosity;
 }
 
@@ -61,9 +63,13 @@ function checkArch(lock: Lockfile, source: string): void {
 
 /**
  * Every locked RPM must be in REPO and be exactly the locked file (and the
- * recorded bytes, when isomock's record is beside the lockfile). Returns host paths in lock order.
+ * recorded bytes, when the isomock record is beside the lockfile). Returns host paths in lock order.
  */
-async function checkRepo(lock: Lockfile, lockfile: string, repo: string): Promise<string[]> {
+async function checkRepo(
+  lock: Lockfile,
+  repo: string,
+  record: { record: IsomockRecord | undefined; path: string },
+): Promise<string[]> {
   if (!existsSync(join(repo, 'repodata', 'repomd.xml'))) {
     throw new IsomockError(
       `${repo} is not an offline repository made by isolated-repo (no repodata/repomd.xml)`,
@@ -71,19 +77,46 @@ async function checkRepo(lock: Lockfile, lockfile: string, repo: string): Promis
     );
   }
   const paths = lock.buildroot.rpms.map((rpm) => join(repo, rpmFileName(rpm)));
-  const missing = lock.buildroot.rpms.filter((_, i) => !existsSync(paths[i]!)).map(nevra);
+  // lstat: a dangling symlink is there (and refused by the check below, with its reason), not missing.
+  const missing = lock.buildroot.rpms.filter((_, i) => !lstatSync(paths[i]!, { throwIfNoEntry: false })).map(nevra);
   if (missing.length) {
     throw new IsomockError(
       `${repo} lacks ${missing.length} locked package(s): ${missing.join(', ')}`,
       ExitCode.badCmdline,
     );
   }
-  const sidecarPath = sidecarPathFor(lockfile);
-  const sidecar = readSidecar(sidecarPath, false);
   await mapLimit(lock.buildroot.rpms, defaultJobs, (rpm, i) =>
-    verifyLockedRpm(paths[i]!, rpm, paths[i], sidecarEntry(sidecar, rpm, sidecarPath)),
+    verifyLockedRpm(paths[i]!, rpm, paths[i], recordEntry(record.record, rpm, record.path)),
   );
   return paths;
+}
+
+/**
+ * The SRPM must be the one the buildroot was calculated for, as the isomock
+ * record names it, unless the caller accepts another. Returns what to log.
+ */
+async function checkSrpms(
+  srpms: string[],
+  record: { record: IsomockRecord | undefined; path: string },
+  accept: boolean,
+): Promise<string[]> {
+  const calculated = record.record?.srpms ?? [];
+  if (!calculated.length) {
+    const why = record.record ? `the isomock record ${record.path} names no SRPM` : `no isomock record ${record.path}`;
+    return [`${why} (a lockfile from Mock or an older isomock): the SRPM is not compared with the calculated one`];
+  }
+  const notes: string[] = [];
+  for (const srpm of srpms) {
+    const sha256 = await sha256OfFile(srpm).catch((err: NodeJS.ErrnoException) => {
+      throw new IsomockError(`cannot read SRPM ${srpm}: ${err.code ?? err.message}`, ExitCode.badCmdline);
+    });
+    if (calculated.some((c) => c.sha256 === sha256)) continue;
+    const named = calculated.map((c) => `${c.name} (SHA-256 ${c.sha256})`).join(' or ');
+    const what = `${srpm} (SHA-256 ${sha256}) is not the SRPM the lockfile was calculated for, ${named}`;
+    if (!accept) throw new IsomockError(`${what}; --accept-other-srpm builds it anyway`, ExitCode.badCmdline);
+    notes.push(`${what}: accepted (--accept-other-srpm)`);
+  }
+  return notes;
 }
 
 /**
@@ -106,7 +139,7 @@ function savedImage(lock: Lockfile, repo: string): { image: string; assertDigest
       `${repo} holds no saved bootstrap image (looked for ${candidates.join(', ')})`,
       ExitCode.bootstrap,
     );
-  return { image: found, assertDigest: boot.image_digest };
+  return { image: found, assertDigest: boot.image_digest! };
 }
 
 /**
@@ -125,9 +158,19 @@ export async function isolatedBuildInCut(
   signal: AbortSignal,
 ): Promise<BuildReport> {
   const repo = resolve(req.repo.replace(/^file:\/\//, ''));
-  const lock = parseLockfile(readFileSync(req.lockfile, 'utf8'), req.lockfile);
+  const lock = readLockfile(req.lockfile);
+  // The locked digest is what makes REPO's saved image trustworthy: without one (Mock writes `{}` when podman fails) it would be taken as is.
+  if (lock.bootstrap && lock.bootstrap.image_digest === undefined) {
+    throw new IsomockError(
+      `${req.lockfile} records no bootstrap image_digest: the saved bootstrap image cannot be checked`,
+      ExitCode.bootstrap,
+    );
+  }
   checkArch(lock, req.lockfile);
-  const paths = await checkRepo(lock, req.lockfile, repo);
+  const recordPath = recordPathFor(req.lockfile);
+  const record = { record: readRecord(recordPath, false), path: recordPath };
+  const srpmNotes = await checkSrpms(req.srpms, record, req.acceptOtherSrpm ?? false);
+  const paths = await checkRepo(lock, repo, record);
 
   const overrides = newDict([['offline_local_repository', repo]]);
   for (const key of buildrootDefiningKeys) if (key in lock.config) overrides[key] = fromJson(lock.config[key]);
@@ -171,7 +214,7 @@ export async function isolatedBuildInCut(
             logs,
           })
       : undefined,
-    preamble: [proof],
+    preamble: [proof, ...srpmNotes],
     signal,
   });
 }

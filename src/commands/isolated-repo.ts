@@ -6,19 +6,19 @@
  * validated first, every RPM is verified, a second run over a complete
  * repository downloads and re-reads nothing, and an interrupted run leaves
  * either the previous repository or a resumable partial one. With isomock's
- * record beside the lockfile (lockfile/sidecar.ts), each file's size and
+ * record beside the lockfile (lockfile/record.ts), each file's size and
  * SHA-256 must match it too. Downloads are bounded (net/download-policy: size
  * cap, minimum rate, deadline) and never reach a link-local address unless
  * the command line allows it (net/address-policy).
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CommandLineError, ExitCode, IsomockError } from '../errors.js';
 import { flag, str, type ParsedArgs } from '../cli/args.js';
 import { lockRoot } from '../buildroot/lock.js';
-import { parseLockfile, rpmFileName, type LockedRpm, type Lockfile } from '../lockfile/lockfile.js';
+import { readLockfile, rpmFileName, type LockedRpm, type Lockfile } from '../lockfile/lockfile.js';
 import { verifyLockedRpm } from '../lockfile/verify-rpm.js';
-import { readSidecar, sidecarEntry, sidecarPathFor, type Sidecar } from '../lockfile/sidecar.js';
+import { readRecord, recordEntry, recordPathFor, type IsomockRecord } from '../lockfile/record.js';
 import {
   downloadAll,
   partSuffix,
@@ -53,7 +53,7 @@ export interface IsolatedRepoOptions {
   lockfile: string;
   outputRepo: string;
   /** isomock's record of the locked files; by default the one beside the lockfile, when it exists. */
-  isomockLock?: string;
+  isomockRecord?: string;
   /** Parallel downloads (default 8). */
   jobs?: number;
   /** TLS client certificates by host or host:port, as Mock's --client-cert-for. */
@@ -88,19 +88,6 @@ export interface IsolatedRepoResult {
   image?: SavedImage;
 }
 
-function readLockfile(path: string): Lockfile {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new IsomockError(
-      `cannot read lockfile ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-      ExitCode.badCmdline,
-    );
-  }
-  return parseLockfile(text, path);
-}
-
 /** File name of each locked RPM; two packages wanting one name is a broken lockfile. */
 function fileNames(lock: Lockfile, source: string): Map<string, LockedRpm> {
   const byName = new Map<string, LockedRpm>();
@@ -133,9 +120,9 @@ export async function isolatedRepo(o: IsolatedRepoOptions): Promise<IsolatedRepo
   // Before any connection: a lockfile that names a link-local host is refused whole.
   for (const rpm of wanted.values()) checkUrlHost(rpm.url, o.allowLinkLocal ?? false);
   await checkBootstrapRegistries(lock, o.allowLinkLocal ?? false);
-  const sidecarPath = o.isomockLock ?? sidecarPathFor(o.lockfile);
-  const sidecar: Sidecar | undefined = readSidecar(sidecarPath, o.isomockLock !== undefined);
-  const recorded = new Map([...wanted].map(([name, rpm]) => [name, sidecarEntry(sidecar, rpm, sidecarPath)]));
+  const recordPath = o.isomockRecord ?? recordPathFor(o.lockfile);
+  const isomockRecord: IsomockRecord | undefined = readRecord(recordPath, o.isomockRecord !== undefined);
+  const recorded = new Map([...wanted].map(([name, rpm]) => [name, recordEntry(isomockRecord, rpm, recordPath)]));
   const dir = resolve(o.outputRepo);
   try {
     mkdirSync(dir, { recursive: true });
@@ -279,7 +266,7 @@ function numberOption(args: ParsedArgs, name: string, fallback: number, min: num
 export async function isolatedRepoCommand(args: ParsedArgs): Promise<number> {
   const lockfile = str(args, 'lockfile');
   const outputRepo = str(args, 'output-repo');
-  const isomockLock = str(args, 'isomock-lock');
+  const isomockRecord = str(args, 'isomock-record');
   if (lockfile === undefined || outputRepo === undefined)
     throw new CommandLineError('isolated-repo needs --lockfile FILE and --output-repo DIR');
   if (args.positionals.length > 0)
@@ -298,7 +285,7 @@ export async function isolatedRepoCommand(args: ParsedArgs): Promise<number> {
   const result = await isolatedRepo({
     lockfile,
     outputRepo,
-    ...(isomockLock !== undefined && { isomockLock }),
+    ...(isomockRecord !== undefined && { isomockRecord }),
     jobs,
     timeoutSeconds,
     minRate,

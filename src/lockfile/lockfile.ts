@@ -3,11 +3,13 @@
  * where it came from, the bootstrap image, the config that matters). isomock
  * reads Mock's files and writes files Mock reads, byte for byte as Mock does.
  */
+import { readFileSync } from 'node:fs';
 import type { ErrorObject } from 'ajv';
 import { IsomockError, ExitCode } from '../errors.js';
 import { pythonJsonDumps, type JsonValue } from './python-json.js';
 import { lockfileSchemas, type LockfileVersion } from './schema.js';
 import { validate_1_0_0, validate_1_1_0 } from './validators.js';
+import { badHostPath, badHttpUrl, badLineText, badNameComponent, hostPathMacros } from '../util/untrusted-text.js';
 
 export interface LockedRpm {
   name: string;
@@ -24,7 +26,8 @@ export interface LockedRpm {
 }
 
 export interface LockedBootstrap {
-  image_digest: string;
+  /** Optional in schema 1.0.0 (Mock writes {} when podman fails). */
+  image_digest?: string;
   pull_digest?: string;
   architecture?: string;
   id?: string;
@@ -73,7 +76,11 @@ function badLockfile(source: string, what: string): IsomockError {
 
 /**
  * Parses and validates a lockfile: Mock's schema for its declared version,
- * then what the schema cannot say (safe package file names, http(s) URLs).
+ * then what the schema cannot say. A lockfile travels, so nothing in it is
+ * trusted: every field isomock uses is checked against its exact format
+ * here (digests, names that become file names, http(s) URLs, the config
+ * values taken for --isolated-build), before any of it reaches a file name,
+ * a config file or a host tool.
  */
 export function parseLockfile(text: string, source: string): Lockfile {
   let data: unknown;
@@ -89,29 +96,113 @@ export function parseLockfile(text: string, source: string): Lockfile {
   const validate = validators[version as LockfileVersion];
   if (!validate(data)) throw badLockfile(source, describe(validate.errors));
   const lock = data as Lockfile;
-  lock.buildroot.rpms.forEach((rpm, i) => checkRpmEntry(rpm, `${source}: buildroot.rpms[${i}] (${rpm.name})`));
+  lock.buildroot.rpms.forEach((rpm, i) => checkRpmEntry(rpm, `${source}: buildroot.rpms[${i}]`));
+  if (lock.bootstrap) checkBootstrap(lock.bootstrap, source);
+  checkConfig(lock.config, source);
   return lock;
 }
 
-function checkRpmEntry(rpm: LockedRpm, where: string): void {
-  let url: URL;
+/** Reads and parses a lockfile; a missing or unreadable one (or a directory) is one line, exit 5. */
+export function readLockfile(path: string): Lockfile {
+  let text: string;
   try {
-    url = new URL(rpm.url);
-  } catch {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
     throw new IsomockError(
-      `invalid lockfile ${where}: url ${JSON.stringify(rpm.url)} is not a URL`,
+      `cannot read lockfile ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
       ExitCode.badCmdline,
     );
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new IsomockError(`invalid lockfile ${where}: url ${rpm.url} is not http(s)`, ExitCode.badCmdline);
+  return parseLockfile(text, path);
+}
+
+/** Throws naming the field when `problem` is a reason (from util/untrusted-text or a format check). */
+function refuse(where: string, field: string, value: unknown, problem: string | undefined): void {
+  if (problem !== undefined) throw badLockfile(where, `${field} ${JSON.stringify(value)} ${problem}`);
+}
+
+const format = (re: RegExp, what: string) => (text: string) => (re.test(text) ? undefined : `is not ${what}`);
+const hex64 = format(/^[0-9a-f]{64}$/, '64 hex digits');
+/** v6 packages carry no SIGMD5: rpm prints (none). */
+const sigmd5Format = format(/^(?:[0-9a-f]{32}|\(none\))$/, '32 hex digits or (none)');
+const archFormat = format(/^[A-Za-z0-9_]+$/, 'an arch name (letters, digits, _)');
+
+function checkRpmEntry(rpm: LockedRpm, where: string): void {
+  for (const field of ['name', 'version', 'release', 'arch'] as const) {
+    refuse(where, field, rpm[field], badNameComponent(rpm[field]));
   }
-  rpmFileName(rpm, where);
-  if (!/^[0-9a-f]{32}$/.test(rpm.sigmd5)) {
-    throw new IsomockError(
-      `invalid lockfile ${where}: sigmd5 ${JSON.stringify(rpm.sigmd5)} is not 32 hex digits`,
-      ExitCode.badCmdline,
+  // rpm forbids - in version and release; with it, name-version-release would not split back.
+  for (const field of ['version', 'release'] as const) {
+    refuse(where, field, rpm[field], rpm[field].includes('-') ? 'holds a -' : undefined);
+  }
+  refuse(where, 'arch', rpm.arch, archFormat(rpm.arch));
+  if (rpm.epoch !== null) refuse(where, 'epoch', rpm.epoch, format(/^\d{1,10}$/, 'a whole number')(rpm.epoch));
+  const at = `${where} (${rpm.name})`;
+  refuse(at, 'url', rpm.url, badHttpUrl(rpm.url));
+  rpmFileName(rpm, at);
+  refuse(at, 'sigmd5', rpm.sigmd5, sigmd5Format(rpm.sigmd5));
+  if (rpm.signature !== null)
+    refuse(at, 'signature', rpm.signature, format(/^[0-9a-f]{8}$/, '8 hex digits')(rpm.signature));
+}
+
+function checkBootstrap(boot: LockedBootstrap, source: string): void {
+  const where = `${source}: bootstrap`;
+  // Mock before 6.0 recorded podman's .Digest (sha256:...), later the bare hex layers digest.
+  if (boot.image_digest !== undefined)
+    refuse(where, 'image_digest', boot.image_digest, hex64(boot.image_digest.replace(/^sha256:/, '')));
+  // A pull_digest names a directory in the offline repository: anything else could point outside it.
+  if (boot.pull_digest !== undefined)
+    refuse(
+      where,
+      'pull_digest',
+      boot.pull_digest,
+      format(/^sha256:[0-9a-f]{64}$/, 'sha256: and 64 hex digits')(boot.pull_digest),
     );
+  if (boot.id !== undefined) refuse(where, 'id', boot.id, hex64(boot.id));
+  if (boot.architecture !== undefined)
+    refuse(where, 'architecture', boot.architecture, format(/^[a-z0-9_]+$/, 'an OCI architecture')(boot.architecture));
+}
+
+/**
+ * The buildroot-defining keys, the only ones --isolated-build takes: each of
+ * the type and form Mock writes. Macros reach the build user's .rpmmacros
+ * (one line each: no newline; `%` is fine there), except the host path ones.
+ */
+function checkConfig(config: Record<string, JsonValue>, source: string): void {
+  const where = `${source}: config`;
+  const has = (key: string): boolean => Object.hasOwn(config, key);
+  // None in Mock's config is null here, and no text at all.
+  const text = (key: string, check: (v: string) => string | undefined): void => {
+    if (!has(key) || config[key] === null) return;
+    const v = config[key];
+    refuse(where, key, v, typeof v === 'string' ? check(v) : 'is not a string');
+  };
+  text('target_arch', archFormat);
+  text('dist', format(/^[A-Za-z0-9._+~]*$/, 'a dist tag (letters, digits, . _ + ~)'));
+  text('package_manager', format(/^[a-z0-9]+$/, 'a package manager name'));
+  // A reference: registry host, repository path, tag or digest; never a path that climbs.
+  text('bootstrap_image', (v) =>
+    /^[A-Za-z0-9._:/@[\]-]+$/.test(v) && !v.split('/').includes('..') ? undefined : 'is not an image reference',
+  );
+  if (has('bootstrap_image_ready') && typeof config['bootstrap_image_ready'] !== 'boolean')
+    refuse(where, 'bootstrap_image_ready', config['bootstrap_image_ready'], 'is not true or false');
+  if (has('legal_host_arches')) {
+    const arches = config['legal_host_arches'];
+    if (!Array.isArray(arches)) refuse(where, 'legal_host_arches', arches, 'is not a list');
+    else
+      for (const a of arches)
+        refuse(where, 'legal_host_arches', a, typeof a === 'string' ? archFormat(a) : 'is not a string');
+  }
+  if (!has('macros')) return;
+  const macros = config['macros'];
+  if (typeof macros !== 'object' || macros === null || Array.isArray(macros))
+    return refuse(where, 'macros', macros, 'is not an object');
+  for (const [name, value] of Object.entries(macros)) {
+    const field = `macros[${JSON.stringify(name)}]`;
+    refuse(where, 'macro name', name, format(/^%[A-Za-z_][A-Za-z0-9_]*$/, 'a macro name (%name)')(name));
+    if (typeof value === 'number' || typeof value === 'boolean') continue;
+    if (typeof value !== 'string') refuse(where, field, value, 'is not a string or a number');
+    else refuse(where, field, value, hostPathMacros.includes(name) ? badHostPath(value) : badLineText(value));
   }
 }
 
@@ -128,7 +219,7 @@ export function rpmFileName(rpm: LockedRpm, where = rpm.name): string {
   } catch {
     throw new IsomockError(`invalid lockfile ${where}: url ${rpm.url} has a malformed escape`, ExitCode.badCmdline);
   }
-  if (!name.endsWith('.rpm') || name.includes('/') || name.includes('\0') || name.startsWith('.')) {
+  if (!name.endsWith('.rpm') || badNameComponent(name) !== undefined || name.startsWith('.')) {
     throw new IsomockError(
       `invalid lockfile ${where}: url ${rpm.url} does not end in a safe *.rpm file name`,
       ExitCode.badCmdline,

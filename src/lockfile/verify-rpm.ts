@@ -5,12 +5,13 @@
  * lockfile, its size and SHA-256 must match too. Mock checks none of this (its
  * issue #1687); a lockfile is only as good as this check.
  */
-import { createReadStream } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { IsomockError, ExitCode } from '../errors.js';
 import { lockfileSignature, type RpmPackageInfo } from '../rpm/package.js';
 import { verifyPackageDigests } from '../rpm/header-verify.js';
 import { nevra, type LockedRpm } from './lockfile.js';
-import { verifyAgainstSidecar, type SidecarPackage } from './sidecar.js';
+import { verifyAgainstRecord, type RecordedPackage } from './record.js';
+import { openRegularFile, readFromStart } from '../util/open-regular.js';
 
 /**
  * `shownAs` names the file in messages (a partial download's path means little
@@ -20,37 +21,43 @@ export async function verifyLockedRpm(
   path: string,
   locked: LockedRpm,
   shownAs = path,
-  recorded?: SidecarPackage,
+  recorded?: RecordedPackage,
 ): Promise<void> {
   const notLocked = (what: string): IsomockError =>
     new IsomockError(`${shownAs} is not ${nevra(locked)} from the lockfile: ${what}`, ExitCode.error);
   const identityMismatch = (info: RpmPackageInfo): IsomockError | undefined => {
     const actual = { ...info, epoch: info.epoch === null ? null : String(info.epoch) };
     if (nevra(actual) !== nevra(locked)) return notLocked(`it is ${nevra(actual)}`);
-    if (info.sigmd5 !== locked.sigmd5)
-      return notLocked(`its SIGMD5 is ${info.sigmd5 ?? 'missing'}, the lockfile says ${locked.sigmd5}`);
+    if ((info.sigmd5 ?? '(none)') !== locked.sigmd5)
+      return notLocked(`its SIGMD5 is ${info.sigmd5 ?? '(none)'}, the lockfile says ${locked.sigmd5}`);
     const signature = lockfileSignature(info);
     if (locked.signature !== null && signature !== locked.signature) {
       return notLocked(`it is signed by ${signature ?? 'nobody'}, the lockfile says ${locked.signature}`);
     }
     return undefined;
   };
-  // One pass: the identity is checked on the headers, before the payload's digests are computed.
-  let headersRead = false;
+  // Read through one descriptor opened O_NOFOLLOW: the file checked is the file hashed, and never a link's target.
+  const file = openRegularFile(path, shownAs);
   try {
-    await verifyPackageDigests(
-      { stream: createReadStream(path), name: shownAs },
-      {
-        check: (info) => {
-          const mismatch = identityMismatch(info);
-          if (mismatch) throw mismatch;
-          headersRead = true;
+    // One pass: the identity is checked on the headers, before the payload's digests are computed.
+    let headersRead = false;
+    try {
+      await verifyPackageDigests(
+        { stream: readFromStart(file.fd), name: shownAs },
+        {
+          check: (info) => {
+            const mismatch = identityMismatch(info);
+            if (mismatch) throw mismatch;
+            headersRead = true;
+          },
         },
-      },
-    );
-  } catch (err) {
-    // Unreadable headers and identity mismatches speak for themselves; a digest failure says whose file it is.
-    throw headersRead ? notLocked((err as Error).message) : err;
+      );
+    } catch (err) {
+      // Unreadable headers and identity mismatches speak for themselves; a digest failure says whose file it is.
+      throw headersRead ? notLocked((err as Error).message) : err;
+    }
+    if (recorded) await verifyAgainstRecord(file, recorded, shownAs);
+  } finally {
+    closeSync(file.fd);
   }
-  if (recorded) await verifyAgainstSidecar(path, recorded, shownAs);
 }

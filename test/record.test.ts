@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { isolatedRepo } from '../src/commands/isolated-repo.js';
 import { IsomockError } from '../src/errors.js';
 import { parseLockfile, rpmFileName, type LockedRpm } from '../src/lockfile/lockfile.js';
-import { parseSidecar, serializeSidecar, sidecarKey, sidecarPathFor, type Sidecar } from '../src/lockfile/sidecar.js';
+import { parseRecord, serializeRecord, recordKey, recordPathFor, type IsomockRecord } from '../src/lockfile/record.js';
 import { createSigner } from '../world/gen/sign.js';
 import { serveDirectory, type StaticServer } from '../world/server.js';
 import { serveWorld, type ServedWorld } from './helpers/world.js';
@@ -33,7 +33,7 @@ import { isomock } from './helpers/isomock.js';
 import { isomockMounts } from './helpers/mounts.js';
 import { lockfileOf, worldRpms, writeLockfile, type WorldRpm } from './helpers/isolated-repo.js';
 
-const scratch = '/tmp/iso-sidecar';
+const scratch = '/tmp/iso-record';
 const fast = { retries: 2, backoffMs: 10 };
 let served: ServedWorld;
 let work: string;
@@ -43,12 +43,12 @@ const sigmd5 = (path: string): string =>
   execFileSync('rpm', ['-qp', '--nosignature', '--nodigest', '--qf', '%{SIGMD5}', path], { encoding: 'utf8' });
 
 /** The record isomock would write for world files, as the oracle computes it. */
-function recordOf(rpms: { locked: LockedRpm; source: string }[]): Sidecar {
+function recordOf(rpms: { locked: LockedRpm; source: string }[]): IsomockRecord {
   return {
     isomock_lock_version: 1,
     packages: Object.fromEntries(
       rpms.map((r) => [
-        sidecarKey(r.locked),
+        recordKey(r.locked),
         { sigmd5: r.locked.sigmd5, sha256: sha256(r.source), size: statSync(r.source).size, repo: null, mirror: null },
       ]),
     ),
@@ -77,26 +77,26 @@ after(async () => {
 
 describe('the record format', () => {
   it('is written with sorted keys and a 2-space indent, and read back', () => {
-    const record: Sidecar = {
+    const record: IsomockRecord = {
       packages: {
         'a-0:1-1.x86_64': { size: 3, sha256: 'ab'.repeat(32), sigmd5: 'cd'.repeat(16), repo: 'base', mirror: null },
       },
       isomock_lock_version: 1,
     };
-    const text = serializeSidecar(record);
+    const text = serializeRecord(record);
     assert.equal(
       text,
       `{\n  "isomock_lock_version": 1,\n  "packages": {\n    "a-0:1-1.x86_64": {\n      "mirror": null,\n      "repo": "base",\n` +
         `      "sha256": "${'ab'.repeat(32)}",\n      "sigmd5": "${'cd'.repeat(16)}",\n      "size": 3\n    }\n  }\n}\n`,
     );
-    assert.deepEqual(parseSidecar(text, 'x'), record);
-    assert.equal(sidecarPathFor('/r/buildroot_lock.json'), '/r/buildroot_lock.isomock.json');
+    assert.deepEqual(parseRecord(text, 'x'), record);
+    assert.equal(recordPathFor('/r/buildroot_lock.json'), '/r/buildroot_lock.isomock.json');
   });
 
   it('refuses a record it cannot trust, naming the entry', () => {
     const bad = (data: unknown, message: RegExp): void =>
       assert.throws(
-        () => parseSidecar(JSON.stringify(data), 'rec.json'),
+        () => parseRecord(JSON.stringify(data), 'rec.json'),
         (e: unknown) => e instanceof IsomockError && e.exitCode === 5 && message.test(e.message),
       );
     bad({ isomock_lock_version: 2, packages: {} }, /rec\.json: unsupported isomock_lock_version 2/);
@@ -107,7 +107,7 @@ describe('the record format', () => {
       /packages\["a-0:1-1\.x86_64"\]: sha256/,
     );
     bad({ isomock_lock_version: 1, packages: { 'a-1-1.x86_64': entry } }, /not N-E:V-R\.A/);
-    assert.throws(() => parseSidecar('{', 'rec.json'), /rec\.json: not JSON/);
+    assert.throws(() => parseRecord('{', 'rec.json'), /rec\.json: not JSON/);
   });
 });
 
@@ -141,11 +141,11 @@ describe('what --calculate-build-dependencies records', () => {
     const resultdir = await calculate(served.configDir, 'calc');
     const lock = parseLockfile(readFileSync(join(resultdir, 'buildroot_lock.json'), 'utf8'), 'lock');
     const text = readFileSync(join(resultdir, 'buildroot_lock.isomock.json'), 'utf8');
-    const record = parseSidecar(text, 'record');
-    assert.equal(text, serializeSidecar(record), 'written as serializeSidecar writes it');
-    assert.deepEqual(Object.keys(record.packages).sort(), lock.buildroot.rpms.map(sidecarKey).sort());
+    const record = parseRecord(text, 'record');
+    assert.equal(text, serializeRecord(record), 'written as serializeRecord writes it');
+    assert.deepEqual(Object.keys(record.packages).sort(), lock.buildroot.rpms.map(recordKey).sort());
     for (const rpm of lock.buildroot.rpms) {
-      const entry = record.packages[sidecarKey(rpm)]!;
+      const entry = record.packages[recordKey(rpm)]!;
       // The oracle: the world's file at the URL's path.
       const file = join(served.world.dir, decodeURIComponent(new URL(rpm.url).pathname));
       assert.deepEqual(
@@ -176,7 +176,7 @@ describe('what --calculate-build-dependencies records', () => {
     assert.ok(text.includes(`baseurl=${mirrorBase}\n`));
     writeFileSync(cfg, text.replace(`baseurl=${mirrorBase}\n`, `metalink=file://${metalink}\n`));
 
-    const record = parseSidecar(
+    const record = parseRecord(
       readFileSync(join(await calculate(configDir, 'calc-metalink'), 'buildroot_lock.isomock.json'), 'utf8'),
       'record',
     );
@@ -252,7 +252,7 @@ describe('an RPM re-signed: same SIGMD5, other bytes', () => {
     const dir = join(work, name);
     const locked = [{ ...victim.locked, url: `${mirror.url}${victim.file}` }, ...others.map((r) => r.locked)];
     const lockfile = writeLockfile(dir, 'buildroot_lock.json', lockfileOf(locked));
-    if (withRecord) writeFileSync(sidecarPathFor(lockfile), serializeSidecar(recordOf([victim, ...others])));
+    if (withRecord) writeFileSync(recordPathFor(lockfile), serializeRecord(recordOf([victim, ...others])));
     return { dir, lockfile };
   }
 
@@ -264,20 +264,20 @@ describe('an RPM re-signed: same SIGMD5, other bytes', () => {
     assert.equal(sha256(join(out, victim.file)), sha256(resigned));
 
     // A file verified by SIGMD5 alone is not trusted once a record asks for its SHA-256.
-    writeFileSync(sidecarPathFor(lockfile), serializeSidecar(recordOf([victim, ...others])));
+    writeFileSync(recordPathFor(lockfile), serializeRecord(recordOf([victim, ...others])));
     await rejects(
       isolatedRepo({ lockfile, outputRepo: out, ...fast }),
       new RegExp(
-        `${victim.file.replace(/[.+]/g, '\\$&')}.* is not the file the buildroot was calculated with: its SHA-256 is ${sha256(resigned)}, the isomock lock record says ${sha256(victim.source)}`,
+        `${victim.file.replace(/[.+]/g, '\\$&')}.* is not the file the buildroot was calculated with: its SHA-256 is ${sha256(resigned)}, the isomock record says ${sha256(victim.source)}`,
       ),
     );
     assert.ok(!existsSync(join(out, 'repodata')), 'no repository that looks complete');
   });
 
-  it('isolated-repo --isomock-lock FILE: a record kept elsewhere is read, and a missing one is an error', async () => {
+  it('isolated-repo --isomock-record FILE (alias --isomock-lock): a record kept elsewhere is read, and a missing one is an error', async () => {
     const { dir, lockfile } = setup('cli-case', false);
     const record = join(dir, 'elsewhere.json');
-    writeFileSync(record, serializeSidecar(recordOf([victim, ...others])));
+    writeFileSync(record, serializeRecord(recordOf([victim, ...others])));
     const out = join(dir, 'repo');
     const refused = await isomock([
       'isolated-repo',
@@ -285,7 +285,7 @@ describe('an RPM re-signed: same SIGMD5, other bytes', () => {
       lockfile,
       '--output-repo',
       out,
-      '--isomock-lock',
+      '--isomock-record',
       record,
       '-q',
     ]);
@@ -304,14 +304,14 @@ describe('an RPM re-signed: same SIGMD5, other bytes', () => {
       '-q',
     ]);
     assert.equal(absent.code, 5);
-    assert.match(absent.stderr, /cannot read isomock lock record .*nope\.json: ENOENT/);
+    assert.match(absent.stderr, /cannot read isomock record .*nope\.json: ENOENT/);
   });
 
   it('a record from another lockfile (other SIGMD5) is refused as not belonging to it', async () => {
     const { lockfile } = setup('foreign-case', false);
     const foreign = recordOf([victim, ...others]);
-    foreign.packages[sidecarKey(victim.locked)]!.sigmd5 = '0'.repeat(32);
-    writeFileSync(sidecarPathFor(lockfile), serializeSidecar(foreign));
+    foreign.packages[recordKey(victim.locked)]!.sigmd5 = '0'.repeat(32);
+    writeFileSync(recordPathFor(lockfile), serializeRecord(foreign));
     await rejects(
       isolatedRepo({ lockfile, outputRepo: join(work, 'foreign-case', 'repo'), ...fast }),
       /does not belong to this lockfile/,
@@ -327,13 +327,11 @@ describe('an RPM re-signed: same SIGMD5, other bytes', () => {
     const record = recordOf(others);
     const grep = others.find((r) => r.locked.name === 'grep')!;
     const size = statSync(grep.source).size;
-    record.packages[sidecarKey(grep.locked)]!.size = size + 1;
-    writeFileSync(sidecarPathFor(lockfile), serializeSidecar(record));
+    record.packages[recordKey(grep.locked)]!.size = size + 1;
+    writeFileSync(recordPathFor(lockfile), serializeRecord(record));
     await rejects(
       isolatedRepo({ lockfile, outputRepo: join(work, 'size-case', 'repo'), ...fast }),
-      new RegExp(
-        `${grep.file.replace(/[.+]/g, '\\$&')}.* it has ${size} bytes, the isomock lock record says ${size + 1}`,
-      ),
+      new RegExp(`${grep.file.replace(/[.+]/g, '\\$&')}.* it has ${size} bytes, the isomock record says ${size + 1}`),
     );
   });
 
@@ -342,7 +340,7 @@ describe('an RPM re-signed: same SIGMD5, other bytes', () => {
     const good = join(work, 'good');
     const locked = [victim, ...others];
     const lockfile = writeLockfile(good, 'buildroot_lock.json', lockfileOf(locked.map((r) => r.locked)));
-    writeFileSync(sidecarPathFor(lockfile), serializeSidecar(recordOf(locked)));
+    writeFileSync(recordPathFor(lockfile), serializeRecord(recordOf(locked)));
     const repo = join(good, 'repo');
     await isolatedRepo({ lockfile, outputRepo: repo, ...fast });
     const swapped = join(work, 'swapped');
