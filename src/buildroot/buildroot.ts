@@ -78,7 +78,9 @@ export class Buildroot {
 
   /** The package manager, found on first use: a locked build from an rpm-only bootstrap needs none. */
   get pm(): PackageManager {
-    this.foundPm ??= findPackageManager(this.config.packageManager, this.bootstrap ? this.bootstrap.lower : '/');
+    this.foundPm ??= findPackageManager(this.config.pmConfig, this.bootstrap ? this.bootstrap.lower : '/', (m) =>
+      this.logs.info(m),
+    );
     return this.foundPm;
   }
 
@@ -195,7 +197,6 @@ export class Buildroot {
       this.pm,
       {
         installroot: this.config.rootdir,
-        configFile: join(this.config.rootdir, 'etc/dnf/dnf.conf'),
         releasever: this.config.releasever ?? undefined,
         offline: !this.config.online,
         repoToggles: this.config.enableDisableRepos,

@@ -271,6 +271,7 @@ export function defaultConfig(): PyDict {
       makecache: ['--allowerasing'],
       search: ['--allowerasing'],
       info: ['--allowerasing'],
+      download: ['--allowerasing'],
     },
     microdnf_command: '/usr/bin/microdnf',
     microdnf_install_command: 'dnf-install microdnf dnf dnf-plugins-core',
