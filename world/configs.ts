@@ -38,11 +38,11 @@ skip_if_unavailable=False
 `;
 }
 
-function dnfConf(variant: ConfigVariant, baseUrl: string, manifest: WorldManifest): string {
+function dnfConf(variant: ConfigVariant, baseUrl: string, manifest: WorldManifest, extraMain = ''): string {
   const repos = manifest.repos.filter((r) => variant.repos.includes(r.id));
   return `[main]
 keepcache=1
-debuglevel=2
+${extraMain}debuglevel=2
 reposdir=/dev/null
 logfile=/var/log/yum.log
 retries=20
@@ -101,14 +101,42 @@ config_opts['bootstrap_image_ready'] = True
 }
 
 /**
+ * The dnf5 variants, shaped like Fedora's own templates since Fedora 40:
+ * `package_manager = 'dnf5'`, a bootstrap image holding dnf5, and a dnf.conf
+ * with `system_cachedir=/var/cache/dnf` (where Mock binds its package cache)
+ * and no filelists; the `-filelists` twin asks for them as a user would.
+ */
+function dnf5Configs(baseUrl: string, image: string, manifest: WorldManifest): Record<string, string> {
+  const all: ConfigVariant = configVariants(manifest)[0]!;
+  const name = `world-${manifest.releasever}-dnf5-${manifest.arch}`;
+  const config = (root: string, extraMain: string): string => `include(${pyString(`${all.name}.cfg`)})
+
+config_opts['root'] = ${pyString(root)}
+config_opts['package_manager'] = 'dnf5'
+config_opts['use_bootstrap'] = True
+config_opts['use_bootstrap_image'] = True
+config_opts['bootstrap_image'] = ${pyString(image)}
+config_opts['bootstrap_image_ready'] = True
+config_opts['dnf.conf'] = """
+${dnfConf(all, baseUrl, manifest, `system_cachedir=/var/cache/dnf\n${extraMain}`)}"""
+`;
+  return {
+    [name]: config(name, ''),
+    [`${name}-filelists`]: config(`${name}-filelists`, 'optional_metadata_types=comps,updateinfo,filelists\n'),
+  };
+}
+
+/**
  * Writes the config directory for a world served at baseUrl; returns the
- * chroot config names. With bootstrapImage, also a variant using it.
+ * chroot config names. With bootstrapImage, also a variant using it; with
+ * dnf5Image, the dnf5 variants (dnf5Configs).
  */
 export async function writeMockConfigs(
   configDir: string,
   baseUrl: string,
   manifest: WorldManifest,
   bootstrapImage?: string,
+  dnf5Image?: string,
 ): Promise<string[]> {
   const url = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
   await mkdir(join(configDir, 'templates'), { recursive: true });
@@ -122,6 +150,10 @@ export async function writeMockConfigs(
   if (bootstrapImage) {
     const name = `world-${manifest.releasever}-bootstrap-${manifest.arch}`;
     await writeFile(join(configDir, `${name}.cfg`), bootstrapConfig(names[0]!, bootstrapImage, manifest));
+    names.push(name);
+  }
+  for (const [name, text] of Object.entries(dnf5Image ? dnf5Configs(url, dnf5Image, manifest) : {})) {
+    await writeFile(join(configDir, `${name}.cfg`), text);
     names.push(name);
   }
   return names;

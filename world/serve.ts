@@ -23,6 +23,8 @@ export interface ServeWorldOptions extends ServeOptions {
   configDir?: string;
   /** A bootstrap image reference for an extra config variant that uses it. */
   bootstrapImage?: string;
+  /** A dnf5 bootstrap image reference, for the dnf5 config variants (configs.ts). */
+  dnf5Image?: string;
 }
 
 export async function serveWorld(world: WorldInfo, options: ServeWorldOptions = {}): Promise<ServedWorld> {
@@ -30,7 +32,13 @@ export async function serveWorld(world: WorldInfo, options: ServeWorldOptions = 
   const ownDir = options.configDir === undefined;
   const configDir = options.configDir ?? (await mkdtemp(join(tmpdir(), 'iso-world-cfg-')));
   try {
-    const configs = await writeMockConfigs(configDir, server.url, world.manifest, options.bootstrapImage);
+    const configs = await writeMockConfigs(
+      configDir,
+      server.url,
+      world.manifest,
+      options.bootstrapImage,
+      options.dnf5Image,
+    );
     return {
       world,
       server,
