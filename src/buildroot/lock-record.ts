@@ -3,26 +3,25 @@
  * (as Mock queries it: rpm -qa with its fields, then the package manager's
  * repoquery --location for the URL), the config keys Mock keeps, and the
  * bootstrap image; and isomock's own record beside it (lockfile/sidecar.ts),
- * taken from the package manager's cache without downloading anything again.
+ * hashed from the package manager's kept cache, or fetched when it kept none.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExitCode, IsomockError } from '../errors.js';
 import {
   currentLockfileVersion,
   recordedConfigKeys,
-  rpmFileName,
   signatureFromPgpsig,
   type LockedBootstrap,
   type LockedRpm,
   type Lockfile,
 } from '../lockfile/lockfile.js';
 import type { JsonValue } from '../lockfile/python-json.js';
-import { sha256OfFile, sidecarKey, sidecarVersion, type Sidecar, type SidecarPackage } from '../lockfile/sidecar.js';
+import { sidecarKey, sidecarVersion, type Sidecar, type SidecarPackage } from '../lockfile/sidecar.js';
+import { hashLockedRpm, packageCacheDir } from './package-cache.js';
 import { reposOf, type Repo } from '../config/dnfconf.js';
 import { parseMetalink } from '../repo/metalink.js';
-import { readRpmPackage } from '../rpm/package.js';
 import { parseNevra } from '../repo/package.js';
 import type { BuildConfig } from './build-config.js';
 import type { Buildroot } from './buildroot.js';
@@ -141,7 +140,8 @@ export async function recordLockfile(
       ExitCode.packageManager,
     );
   }
-  const repos = await cachedRepos(br.config);
+  const cacheDir = packageCacheDir(br.config, br.pm.name);
+  const repos = await cachedRepos(br.config, cacheDir);
   const urls = await checkUrls(
     queried.map((r) => locations.get(`${r.name}.${r.arch}`)!),
     repos,
@@ -164,7 +164,7 @@ export async function recordLockfile(
     ...(bootstrap ? { bootstrap } : {}),
     config,
   };
-  return { lock, sidecar: await recordSidecar(repos, rpms) };
+  return { lock, sidecar: await recordSidecar(br.config, cacheDir, repos, rpms) };
 }
 
 /** A repository as dnf cached it: its directory and the base URLs its packages can come from. */
@@ -176,9 +176,9 @@ interface CachedRepo {
 }
 
 /** dnf's cache directory of a repo: `<id>-` and 16 hex digits of the SHA-256 of its metalink, mirrorlist or first baseurl. */
-function repoCacheDir(cachedir: string, repo: Repo): string {
+function repoCacheDir(cacheDir: string, repo: Repo): string {
   const key = repo.metalink ?? repo.mirrorlist ?? repo.baseurl[0] ?? repo.id;
-  return join(cachedir, 'dnf_cache', `${repo.id}-${createHash('sha256').update(key).digest('hex').slice(0, 16)}`);
+  return join(cacheDir, `${repo.id}-${createHash('sha256').update(key).digest('hex').slice(0, 16)}`);
 }
 
 /** The mirrors dnf chose from: the metalink or mirror list it saved in the repo's cache directory. */
@@ -198,11 +198,11 @@ async function cachedMirrors(dir: string): Promise<string[]> {
   return [];
 }
 
-async function cachedRepos(config: BuildConfig): Promise<CachedRepo[]> {
+async function cachedRepos(config: BuildConfig, cacheDir: string): Promise<CachedRepo[]> {
   return Promise.all(
     // Disabled repos too: --enablerepo may have enabled them for this run.
     reposOf(config.dnfConf).map(async (r) => {
-      const dir = repoCacheDir(config.cachedir, r);
+      const dir = repoCacheDir(cacheDir, r);
       const mirrored = r.metalink !== undefined || r.mirrorlist !== undefined;
       const bases = mirrored ? await cachedMirrors(dir) : r.baseurl;
       return { id: r.id, dir, bases: bases.map((b) => (b.endsWith('/') ? b : `${b}/`)), mirrored };
@@ -210,37 +210,26 @@ async function cachedRepos(config: BuildConfig): Promise<CachedRepo[]> {
   );
 }
 
-/** The cached file of a locked package, if dnf kept it (keepcache=1) and it is that package. */
-async function cachedFile(
-  repos: CachedRepo[],
-  rpm: LockedRpm,
-): Promise<{ repo: CachedRepo; path: string } | undefined> {
-  const name = rpmFileName(rpm);
-  for (const repo of repos) {
-    const path = join(repo.dir, 'packages', name);
-    if (!existsSync(path)) continue;
-    const info = await readRpmPackage(path);
-    if (info.sigmd5 === rpm.sigmd5) return { repo, path };
-  }
-  return undefined;
-}
-
 /**
- * isomock's record of the locked files: SHA-256 and size of each RPM as dnf
- * downloaded it, its repo and, for metalink/mirrorlist repos, the mirror its
- * URL is on. A package dnf did not keep gets null sha256 and size.
+ * isomock's record of the locked files: SHA-256 and size of each RPM as the
+ * package manager kept it, or as its URL serves it (package-cache.ts), its
+ * repo and, for metalink/mirrorlist repos, the mirror its URL is on.
  */
-async function recordSidecar(repos: CachedRepo[], rpms: LockedRpm[]): Promise<Sidecar> {
+async function recordSidecar(
+  config: BuildConfig,
+  cacheDir: string,
+  repos: CachedRepo[],
+  rpms: LockedRpm[],
+): Promise<Sidecar> {
   const packages: Record<string, SidecarPackage> = {};
   await Promise.all(
     rpms.map(async (rpm) => {
-      const cached = await cachedFile(repos, rpm);
-      const byUrl = repos.find((r) => r.bases.some((b) => rpm.url.startsWith(b)));
-      const repo = byUrl ?? cached?.repo;
+      const repo = repos.find((r) => r.bases.some((b) => rpm.url.startsWith(b)));
+      const hashed = await hashLockedRpm(cacheDir, config, repo ? [repo.id] : repos.map((r) => r.id), rpm);
       packages[sidecarKey(rpm)] = {
         sigmd5: rpm.sigmd5,
-        sha256: cached ? await sha256OfFile(cached.path) : null,
-        size: cached ? statSync(cached.path).size : null,
+        sha256: hashed.sha256,
+        size: hashed.size,
         repo: repo?.id ?? null,
         mirror: repo?.mirrored ? (repo.bases.find((b) => rpm.url.startsWith(b)) ?? null) : null,
       };

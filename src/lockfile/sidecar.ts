@@ -52,7 +52,9 @@ export function serializeSidecar(sidecar: Sidecar): string {
 const nullableString = (v: unknown): boolean => v === null || typeof v === 'string';
 
 function badEntry(key: string, e: Record<string, unknown>): string | undefined {
-  if (typeof e['sigmd5'] !== 'string' || !/^[0-9a-f]{32}$/.test(e['sigmd5'])) return 'sigmd5 is not 32 hex digits';
+  // `(none)`: a v6 package, as rpm prints and the lockfile records it.
+  if (typeof e['sigmd5'] !== 'string' || !/^([0-9a-f]{32}|\(none\))$/.test(e['sigmd5']))
+    return 'sigmd5 is not 32 hex digits or (none)';
   if (e['sha256'] !== null && (typeof e['sha256'] !== 'string' || !/^[0-9a-f]{64}$/.test(e['sha256'])))
     return 'sha256 is neither null nor 64 hex digits';
   if (e['size'] !== null && !Number.isSafeInteger(e['size'])) return 'size is neither null nor a whole number';
