@@ -212,14 +212,21 @@ export class Buildroot {
     const spec = this.toolSpec(this.pmCommand(subcommand), extraBinds);
     // dnf4 and dnf5 both say so when a transaction would install nothing.
     let nothingToDo = false;
+    let noFileMatch: string | undefined;
     const onLine = (line: string): void => {
       if (/^Nothing to do\.?\s*$/.test(line)) nothingToDo = true;
+      if (/^No match for argument: \//.test(line)) noFileMatch ??= line.trim();
       this.logs.echo(line);
     };
     const { code } = await runSandboxed(spec, { log: this.logs.root, onLine });
     if (code !== 0) {
+      // dnf5 loads no filelists by default (Fedora's configs do not ask for them): say so, it is not a missing package.
+      const hint =
+        this.pm.name === 'dnf5' && noFileMatch
+          ? ` (${noFileMatch}: dnf5 reads file lists only when dnf.conf's optional_metadata_types includes filelists)`
+          : '';
       throw new IsomockError(
-        `package manager failed (exit ${code}): ${subcommand.join(' ')}; see ${join(this.logs.dir, 'root.log')}`,
+        `package manager failed (exit ${code}): ${subcommand.join(' ')}${hint}; see ${join(this.logs.dir, 'root.log')}`,
         ExitCode.packageManager,
       );
     }
