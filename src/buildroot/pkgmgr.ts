@@ -12,7 +12,7 @@
 import { lstatSync, readlinkSync } from 'node:fs';
 import { isAbsolute, join, dirname } from 'node:path';
 import { ExitCode, IsomockError } from '../errors.js';
-import { isDict, pyStr, type PyValue } from '../config/pyvalue.js';
+import { isDict, pyStr, truthy, type PyValue } from '../config/pyvalue.js';
 
 export type PackageManagerName = 'dnf4' | 'dnf5' | 'yum';
 
@@ -110,8 +110,9 @@ export function pmConfigFrom(get: (key: string) => PyValue): PmConfig {
     packageManager: pyStr(get('package_manager') ?? 'dnf'),
     managers: { dnf4: settings('dnf4'), dnf5: settings('dnf5'), yum: settings('yum') },
     forcearch: optional('forcearch'),
-    useBootstrap: get('use_bootstrap') === true,
-    useBootstrapImage: get('use_bootstrap_image') !== false,
+    useBootstrap: truthy(get('use_bootstrap')),
+    // Mock's config.get("use_bootstrap_image", True).
+    useBootstrapImage: get('use_bootstrap_image') === null || truthy(get('use_bootstrap_image')),
   };
 }
 

@@ -241,3 +241,14 @@ test('microdnf is refused with a clear error', () => {
     (e: unknown) => e instanceof IsomockError && /'microdnf' is not supported/.test(e.message),
   );
 });
+
+test("a bootstrap made without an image runs the system command, as Mock's get_command() picks it", () => {
+  const text = `config_opts['package_manager'] = 'dnf5'
+config_opts['dnf5_system_command'] = '/usr/local/bin/dnf5'
+config_opts['use_bootstrap'] = True
+`;
+  const withImage = pmFor(`${text}config_opts['use_bootstrap_image'] = True\n`, ['usr/bin/dnf5']);
+  assert.equal(withImage.command, '/usr/bin/dnf5');
+  const without = pmFor(`${text}config_opts['use_bootstrap_image'] = False\n`, ['usr/local/bin/dnf5']);
+  assert.equal(without.command, '/usr/local/bin/dnf5');
+});
