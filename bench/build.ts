@@ -2,7 +2,8 @@
  * The build pipeline on the demo world, each command a separate process as a
  * packager runs it: per-stage times of --rebuild for every buildable sample
  * (host dnf, and a dnf bootstrap image), then the three isolated steps cold
- * (fresh basedir and caches: the bootstrap image is unpacked again) and warm.
+ * (fresh basedir and caches: the bootstrap image is unpacked again) and warm,
+ * with the dnf4 image (bookworm) and with the dnf5 + rpm 6 one (sid).
  * Floors: one `rpm -i` transaction of the same buildroot set with the host's
  * rpm, and rpmbuild run directly (chroot, no namespaces) in a finished root.
  * Mock's figures for a similar world on these machines are given for scale.
@@ -15,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { ensureWorld } from '../world/build.js';
 import { serveWorld, type ServedWorld } from '../world/serve.js';
 import { startRegistry } from '../world/registry.js';
-import { pushDnfBootstrap } from '../world/images.js';
+import { pushDnf5Bootstrap, pushDnfBootstrap } from '../world/images.js';
 
 const bin = fileURLToPath(new URL('../../bin/isomock', import.meta.url));
 const registryPort = 5098;
@@ -184,18 +185,20 @@ export async function run(): Promise<Record<string, unknown>> {
   const registry = await startRegistry(registryPort);
   const image = `${registry.host}/world/bootstrap:1`;
   await pushDnfBootstrap(registry.host);
-  const served = await serveWorld(await ensureWorld(), { bootstrapImage: image });
+  await pushDnf5Bootstrap(registry.host);
+  const served = await serveWorld(await ensureWorld(), {
+    bootstrapImage: image,
+    dnf5: { image: `${registry.host}/world/bootstrap-dnf5:1` },
+  });
+  const dnf4Image = served.configs.find((c) => c.includes('-bootstrap-'))!;
+  const dnf5Image = served.configs.find((c) => /-dnf5-[^-]+$/.test(c))!;
   const load = loadavg()[0]!;
   try {
     const host = await rebuilds(served, served.configs[0]!, join(work, 'host'));
     const floor = floors(served, join(work, 'host'));
-    const boot = await rebuilds(served, served.configs[served.configs.length - 1]!, join(work, 'bootstrap'));
-    const steps = await isolatedSteps(
-      served,
-      served.configs[served.configs.length - 1]!,
-      join(work, 'steps'),
-      'dyn-br-synth',
-    );
+    const boot = await rebuilds(served, dnf4Image, join(work, 'bootstrap'));
+    const steps = await isolatedSteps(served, dnf4Image, join(work, 'steps'), 'dyn-br-synth');
+    const steps5 = await isolatedSteps(served, dnf5Image, join(work, 'steps-dnf5'), 'dyn-br-synth');
     return {
       benchmark: 'build',
       loadavg_before: r2(load),
@@ -203,6 +206,7 @@ export async function run(): Promise<Record<string, unknown>> {
       rebuild_bootstrap_image: boot,
       floor: floor,
       isolated_steps_dyn_br_synth: steps,
+      isolated_steps_dyn_br_synth_dnf5_rpm6_image: steps5,
       mock_for_scale: {
         'calculate (cold)': '13-16 s',
         'calculate (warm)': '3-4 s',

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { chownSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from './helpers/ports.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isolatedRepo } from '../src/commands/isolated-repo.js';
@@ -29,16 +29,6 @@ let index: BuiltImage;
 let counter = 0;
 let registryStopped = false;
 let first: { out: string; lockfile: string; layout: string };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
 
 function lockfileWith(
   image: BuiltImage,

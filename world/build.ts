@@ -126,7 +126,8 @@ async function buildSamples(work: string, out: string): Promise<WorldManifest['s
     samples.map(async (s) => {
       const file = join('srpms', `${s.name}-1.0-1${dist}.src.rpm`);
       await rename(join(dir, 'top', 'SRPMS', basename(file)), join(out, file));
-      return { name: s.name, file, expect: s.expect, binaries: s.binaries, dynamicRounds: s.dynamicRounds };
+      const srpm = { name: s.name, file, expect: s.expect, binaries: s.binaries, dynamicRounds: s.dynamicRounds };
+      return s.filelists ? { ...srpm, filelists: true } : srpm;
     }),
   );
 }

@@ -38,11 +38,11 @@ skip_if_unavailable=False
 `;
 }
 
-function dnfConf(variant: ConfigVariant, baseUrl: string, manifest: WorldManifest): string {
+function dnfConf(variant: ConfigVariant, baseUrl: string, manifest: WorldManifest, extraMain = ''): string {
   const repos = manifest.repos.filter((r) => variant.repos.includes(r.id));
   return `[main]
 keepcache=1
-debuglevel=2
+${extraMain}debuglevel=2
 reposdir=/dev/null
 logfile=/var/log/yum.log
 retries=20
@@ -101,14 +101,58 @@ config_opts['bootstrap_image_ready'] = True
 }
 
 /**
+ * The dnf5 variants, shaped like Fedora's own templates since Fedora 40:
+ * `package_manager = 'dnf5'`, a bootstrap image holding dnf5, and a dnf.conf
+ * with `system_cachedir=/var/cache/dnf` (where Mock binds its package cache)
+ * and no filelists; the `-filelists` twin asks for them as a user would.
+ */
+function dnf5Configs(baseUrl: string, dnf5: Dnf5Variants, manifest: WorldManifest): Record<string, string> {
+  const all: ConfigVariant = configVariants(manifest)[0]!;
+  const name = `world-${manifest.releasever}-dnf5-${manifest.arch}`;
+  const image = dnf5.image;
+  const config = (root: string, extraMain: string, extraRepos = ''): string => `include(${pyString(`${all.name}.cfg`)})
+
+config_opts['root'] = ${pyString(root)}
+config_opts['package_manager'] = 'dnf5'
+config_opts['use_bootstrap'] = True
+config_opts['use_bootstrap_image'] = True
+config_opts['bootstrap_image'] = ${pyString(image)}
+config_opts['bootstrap_image_ready'] = True
+config_opts['dnf.conf'] = """
+${dnfConf(all, baseUrl, manifest, `system_cachedir=/var/cache/dnf\n${extraMain}`)}${extraRepos}"""
+`;
+  const v6Repo = (url: string): string => `
+[world-v6]
+name=World packages in rpm 6's v6 format
+baseurl=${url.endsWith('/') ? url : `${url}/`}
+gpgcheck=0
+enabled=1
+skip_if_unavailable=False
+`;
+  return {
+    [name]: config(name, ''),
+    [`${name}-filelists`]: config(`${name}-filelists`, 'optional_metadata_types=comps,updateinfo,filelists\n'),
+    ...(dnf5.v6RepoUrl ? { [`${name}-v6`]: config(`${name}-v6`, '', v6Repo(dnf5.v6RepoUrl)) } : {}),
+  };
+}
+
+/** The dnf5 variants' bootstrap image and, for the `-v6` variant, where the v6 packages are served (gen/v6.ts). */
+export interface Dnf5Variants {
+  image: string;
+  v6RepoUrl?: string;
+}
+
+/**
  * Writes the config directory for a world served at baseUrl; returns the
- * chroot config names. With bootstrapImage, also a variant using it.
+ * chroot config names. With bootstrapImage, also a variant using it; with
+ * dnf5, the dnf5 variants (dnf5Configs).
  */
 export async function writeMockConfigs(
   configDir: string,
   baseUrl: string,
   manifest: WorldManifest,
   bootstrapImage?: string,
+  dnf5?: Dnf5Variants,
 ): Promise<string[]> {
   const url = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
   await mkdir(join(configDir, 'templates'), { recursive: true });
@@ -122,6 +166,10 @@ export async function writeMockConfigs(
   if (bootstrapImage) {
     const name = `world-${manifest.releasever}-bootstrap-${manifest.arch}`;
     await writeFile(join(configDir, `${name}.cfg`), bootstrapConfig(names[0]!, bootstrapImage, manifest));
+    names.push(name);
+  }
+  for (const [name, text] of Object.entries(dnf5 ? dnf5Configs(url, dnf5, manifest) : {})) {
+    await writeFile(join(configDir, `${name}.cfg`), text);
     names.push(name);
   }
   return names;

@@ -7,7 +7,7 @@
  * distribution API.
  */
 import { sha256OfFile } from '../src/lockfile/record.js';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   createReadStream,
@@ -27,6 +27,7 @@ import { gzipSync, createGzip } from 'node:zlib';
 import { Header, type ReadEntry } from 'tar';
 import { mediaTypes, sha256Digest } from '../src/image/manifest.js';
 import { ensureWorld } from './build.js';
+import { acquireLock } from './gen/lock.js';
 import type { WorldInfo } from './manifest.js';
 
 export interface Blob {
@@ -233,59 +234,163 @@ export async function pushImage(
     throw new Error(`manifest push to ${host}/${repository}:${tag} failed: HTTP ${res.status} ${res.text}`);
 }
 
-/** mmdebstrap's tree of dnf + rpm, cached outside the clone. */
+/** mmdebstrap's bootstrap trees, cached outside the clone. */
 export const bootstrapCacheDir = '/var/cache/isomock/bootstrap';
 
 const aptSources = '/etc/apt/sources.list.d/debian.sources';
-const mmdebstrapArgs = [
-  '--variant=essential',
-  '--include=dnf,dnf-plugins-core,python3-dnf,rpm,ca-certificates',
+
+/** What goes into a bootstrap image made by mmdebstrap: a Debian suite and its packages. */
+interface DebianBootstrap {
+  suite: string;
+  /** mmdebstrap's MIRROR argument: the machine's apt sources file, or a one-line source for another suite on its mirror. */
+  mirror: () => string;
+  args: string[];
+  /** Pushed as `world/<repository>:1`. */
+  repository: string;
+}
+
+const docsOut = [
   '--dpkgopt=path-exclude=/usr/share/doc/*',
   '--dpkgopt=path-exclude=/usr/share/man/*',
   '--dpkgopt=path-exclude=/usr/share/locale/*',
-  // Debian's rpm keeps its database under ~/.rpmdb; Mock's bootstrap reads /var/lib/rpm.
-  '--customize-hook=mkdir -p "$1/etc/rpm" && echo "%_dbpath /var/lib/rpm" > "$1/etc/rpm/macros.dbpath"',
-  // Debian enables dnf's local plugin, whose repo fails without gpg keys.
-  '--customize-hook=sed -i "s/^enabled.*/enabled = 0/" "$1/etc/dnf/plugins/local.conf"',
+];
+const packOut = [
   '--customize-hook=rm -rf "$1"/var/cache/apt/* "$1"/var/lib/apt/lists/*',
   // No device nodes: the bootstrap's /dev is bind-mounted at run time.
   '--skip=output/dev',
   '--format=tar',
 ];
 
+/** bookworm's dnf 4.14 and rpm 4.18 (argument order kept: it is the cache key). */
+const dnf4Bootstrap: DebianBootstrap = {
+  suite: 'bookworm',
+  mirror: () => aptSources,
+  repository: 'bootstrap',
+  args: [
+    '--variant=essential',
+    '--include=dnf,dnf-plugins-core,python3-dnf,rpm,ca-certificates',
+    ...docsOut,
+    // Debian's rpm keeps its database under ~/.rpmdb; Mock's bootstrap reads /var/lib/rpm.
+    '--customize-hook=mkdir -p "$1/etc/rpm" && echo "%_dbpath /var/lib/rpm" > "$1/etc/rpm/macros.dbpath"',
+    // Debian enables dnf's local plugin, whose repo fails without gpg keys.
+    '--customize-hook=sed -i "s/^enabled.*/enabled = 0/" "$1/etc/dnf/plugins/local.conf"',
+    ...packOut,
+  ],
+};
+
 /**
- * The dnf bootstrap as a gzip layer file (and its diff_id), built once per
- * machine and kept in the cache keyed by the build inputs.
+ * sid's dnf5 and rpm 6 (current Fedora's stack). sid's Release file on the
+ * mirror has an expired Valid-Until, and mmdebstrap does not read the host's
+ * apt.conf; its rpm already keeps the database in /var/lib/rpm. The dnf5
+ * package carries builddep itself.
  */
-export async function dnfBootstrapLayer(): Promise<{ file: string; digest: string; size: number; diffId: string }> {
+const dnf5Bootstrap: DebianBootstrap = {
+  suite: 'sid',
+  mirror: () => mirrorLine('sid'),
+  repository: 'bootstrap-dnf5',
+  args: [
+    '--variant=essential',
+    '--aptopt=Acquire::Check-Valid-Until "false"',
+    '--aptopt=Acquire::Check-Date "false"',
+    '--include=dnf5,libdnf5-2,libdnf5-cli3,rpm,rpm-common,rpm2cpio,ca-certificates',
+    ...docsOut,
+    // libdnf5's local plugin, like dnf4's, fails every call without gpg keys.
+    '--customize-hook=sed -i "s/^enabled.*/enabled = 0/" "$1/etc/dnf/libdnf5-plugins/local.conf"',
+    ...packOut,
+  ],
+};
+
+/**
+ * `deb [signed-by=...] URI SUITE main` on the machine's own Debian mirror (the
+ * first stanza of its sources file): no registry host is written anywhere.
+ */
+function mirrorLine(suite: string): string {
+  const stanza = readFileSync(aptSources, 'utf8').split(/\n\s*\n/)[0] ?? '';
+  const field = (name: string): string | undefined => new RegExp(`^${name}:\\s*(\\S+)`, 'm').exec(stanza)?.[1];
+  const uri = field('URIs');
+  if (!uri) throw new Error(`world: no URIs in the first stanza of ${aptSources}`);
+  const signedBy = field('Signed-By');
+  return `deb ${signedBy ? `[signed-by=${signedBy}] ` : ''}${uri} ${suite} main`;
+}
+
+/** apt's first error line ("E: Unable to locate package ..."), for a one-line failure. */
+function aptError(stderr: string): string {
+  const lines = stderr.split('\n').map((l) => l.trim());
+  return lines.find((l) => /^E:/.test(l)) ?? lines.filter(Boolean).at(-1) ?? 'no output';
+}
+
+/** Runs mmdebstrap, echoing its progress lines (it takes a minute or more); rejects with apt's error. */
+function runMmdebstrap(suite: string, args: string[], progress: (line: string) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('mmdebstrap', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    let partial = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) if (/^[IE]: /.test(line)) progress(line);
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0) resolve();
+      else reject(new Error(`world: mmdebstrap of Debian ${suite} failed (exit ${code}): ${aptError(stderr)}`));
+    });
+  });
+}
+
+/**
+ * A bootstrap as a gzip layer file (and its diff_id), built once per machine
+ * and kept in the cache keyed by the build inputs; concurrent builders of the
+ * same key wait on one lock.
+ */
+async function bootstrapLayer(
+  spec: DebianBootstrap,
+  progress: (line: string) => void,
+): Promise<{ file: string; digest: string; size: number; diffId: string }> {
+  // bookworm's key is what it was before the suite was hashed (its cached image stays valid).
   const key = createHash('sha256')
-    .update(JSON.stringify(mmdebstrapArgs))
+    .update(JSON.stringify(spec.args))
     .update(readFileSync(aptSources))
+    .update(spec.suite === 'bookworm' ? '' : spec.suite)
     .digest('hex')
     .slice(0, 16);
   const base = join(bootstrapCacheDir, key);
-  const layer = `${base}.tar.gz`;
   const meta = `${base}.json`;
-  if (!existsSync(meta)) {
-    mkdirSync(bootstrapCacheDir, { recursive: true });
-    const rawTar = `${base}.tar`;
-    execFileSync('mmdebstrap', [...mmdebstrapArgs, 'bookworm', `${rawTar}.part`, aptSources], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    await pipeline(createReadStream(`${rawTar}.part`), createGzip({ level: 1 }), createWriteStream(`${layer}.part`));
-    const digest = `sha256:${await sha256OfFile(`${layer}.part`)}`;
-    const diffId = `sha256:${await sha256OfFile(`${rawTar}.part`)}`;
-    renameSync(`${layer}.part`, layer);
-    rmSync(`${rawTar}.part`, { force: true });
-    writeFileSync(meta, JSON.stringify({ digest, diffId, size: statSync(layer).size }));
+  mkdirSync(bootstrapCacheDir, { recursive: true });
+  const lock = await acquireLock(`${base}.lock`);
+  try {
+    if (!existsSync(meta)) await buildLayer(spec, base, progress);
+  } finally {
+    await lock.release();
   }
   const m = JSON.parse(readFileSync(meta, 'utf8')) as { digest: string; diffId: string; size: number };
-  return { file: layer, ...m };
+  return { file: `${base}.tar.gz`, ...m };
 }
 
-/** Push the dnf bootstrap as `world/bootstrap:1` (the reference Mock configs in the world use). */
-export async function pushDnfBootstrap(host: string): Promise<BuiltImage> {
-  const l = await dnfBootstrapLayer();
+async function buildLayer(spec: DebianBootstrap, base: string, progress: (line: string) => void): Promise<void> {
+  const layer = `${base}.tar.gz`;
+  const rawTar = `${base}.tar`;
+  const started = Date.now();
+  progress(`world: building the ${spec.suite} bootstrap image with mmdebstrap (once per machine)`);
+  await runMmdebstrap(spec.suite, [...spec.args, spec.suite, `${rawTar}.part`, spec.mirror()], progress);
+  await pipeline(createReadStream(`${rawTar}.part`), createGzip({ level: 1 }), createWriteStream(`${layer}.part`));
+  const digest = `sha256:${await sha256OfFile(`${layer}.part`)}`;
+  const diffId = `sha256:${await sha256OfFile(`${rawTar}.part`)}`;
+  renameSync(`${layer}.part`, layer);
+  rmSync(`${rawTar}.part`, { force: true });
+  writeFileSync(`${base}.json`, JSON.stringify({ digest, diffId, size: statSync(layer).size }));
+  progress(`world: ${spec.suite} bootstrap image built in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}
+
+const stderrProgress = (line: string): void => void process.stderr.write(`${line}\n`);
+
+async function pushBootstrap(
+  host: string,
+  spec: DebianBootstrap,
+  progress: (line: string) => void,
+): Promise<BuiltImage> {
+  const l = await bootstrapLayer(spec, progress);
   const image = buildImage({
     architecture: 'amd64',
     config: { Cmd: ['/bin/bash'], Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] },
@@ -293,8 +398,25 @@ export async function pushDnfBootstrap(host: string): Promise<BuiltImage> {
       { blob: { digest: l.digest, size: l.size, data: { file: l.file } }, diffId: l.diffId, compression: 'gzip' },
     ],
   });
-  await pushImage(host, 'world/bootstrap', '1', image);
+  await pushImage(host, `world/${spec.repository}`, '1', image);
   return image;
+}
+
+/** Push the dnf bootstrap as `world/bootstrap:1` (the reference Mock configs in the world use). */
+export function pushDnfBootstrap(host: string, progress = stderrProgress): Promise<BuiltImage> {
+  return pushBootstrap(host, dnf4Bootstrap, progress);
+}
+
+/** Push the dnf5 + rpm 6 bootstrap (Debian sid) as `world/bootstrap-dnf5:1`. */
+export function pushDnf5Bootstrap(host: string, progress = stderrProgress): Promise<BuiltImage> {
+  return pushBootstrap(host, dnf5Bootstrap, progress);
+}
+
+/** The dnf5 bootstrap's unpacked-layer tarball path (for tools that run its rpm 6 directly). */
+export async function dnf5BootstrapLayer(
+  progress = stderrProgress,
+): Promise<{ file: string; digest: string; size: number; diffId: string }> {
+  return bootstrapLayer(dnf5Bootstrap, progress);
 }
 
 /** The packages rpm needs, closed over Requires among the world's buildsys packages (rpm itself is the judge when installing). */

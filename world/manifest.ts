@@ -41,6 +41,8 @@ export interface WorldSrpm {
   binaries: string[];
   /** Install rounds %generate_buildrequires needs (0: static BuildRequires only). */
   dynamicRounds: number;
+  /** A BuildRequires is a file listed only in filelists.xml. */
+  filelists?: boolean;
 }
 
 export interface WorldManifest {

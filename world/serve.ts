@@ -2,7 +2,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeMockConfigs } from './configs.js';
+import { writeMockConfigs, type Dnf5Variants } from './configs.js';
 import { serveDirectory, type ServeOptions, type StaticServer } from './server.js';
 import type { WorldInfo } from './manifest.js';
 
@@ -23,6 +23,8 @@ export interface ServeWorldOptions extends ServeOptions {
   configDir?: string;
   /** A bootstrap image reference for an extra config variant that uses it. */
   bootstrapImage?: string;
+  /** The dnf5 config variants' image (and v6 repo), see configs.ts. */
+  dnf5?: Dnf5Variants;
 }
 
 export async function serveWorld(world: WorldInfo, options: ServeWorldOptions = {}): Promise<ServedWorld> {
@@ -30,7 +32,7 @@ export async function serveWorld(world: WorldInfo, options: ServeWorldOptions = 
   const ownDir = options.configDir === undefined;
   const configDir = options.configDir ?? (await mkdtemp(join(tmpdir(), 'iso-world-cfg-')));
   try {
-    const configs = await writeMockConfigs(configDir, server.url, world.manifest, options.bootstrapImage);
+    const configs = await writeMockConfigs(configDir, server.url, world.manifest, options.bootstrapImage, options.dnf5);
     return {
       world,
       server,

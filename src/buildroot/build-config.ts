@@ -10,6 +10,7 @@ import { expandedOption } from '../config/template.js';
 import { isDict, pyStr, truthy, type PyDict, type PyValue } from '../config/pyvalue.js';
 import { configError } from '../config/source.js';
 import { badHostPath, hostPathMacros } from '../util/untrusted-text.js';
+import { pmConfigFrom, type PmConfig } from './pkgmgr.js';
 
 export interface BuildConfig extends MockOptions {
   /** Per-root cache (package manager cache). */
@@ -29,6 +30,8 @@ export interface BuildConfig extends MockOptions {
   cleanupOnFailure: boolean;
   /** %_buildhost defaulted to this host's name, as Mock sets it after loading the config. */
   macros: Record<string, string>;
+  /** Every package manager's `<pm>_*` keys (pkgmgr.ts). */
+  pmConfig: PmConfig;
 }
 
 /** The build user's uid: never 0 (Mock takes the invoking user's; as root that would be root). */
@@ -91,5 +94,6 @@ export function buildConfigFrom(raw: PyDict): BuildConfig {
     cleanupOnSuccess: truthy(get('cleanup_on_success')),
     cleanupOnFailure: truthy(get('cleanup_on_failure')),
     extraChrootDirs: words('extra_chroot_dirs'),
+    pmConfig: pmConfigFrom(get),
   };
 }

@@ -81,7 +81,9 @@ export class Buildroot {
 
   /** The package manager, found on first use: a locked build from an rpm-only bootstrap needs none. */
   get pm(): PackageManager {
-    this.foundPm ??= findPackageManager(this.config.packageManager, this.bootstrap ? this.bootstrap.lower : '/');
+    this.foundPm ??= findPackageManager(this.config.pmConfig, this.bootstrap ? this.bootstrap.lower : '/', (m) =>
+      this.logs.info(m),
+    );
     return this.foundPm;
   }
 
@@ -232,7 +234,6 @@ export class Buildroot {
       this.pm,
       {
         installroot: this.config.rootdir,
-        configFile: join(this.config.rootdir, 'etc/dnf/dnf.conf'),
         releasever: this.config.releasever ?? undefined,
         offline: !this.config.online,
         repoToggles: this.config.enableDisableRepos,
@@ -248,14 +249,21 @@ export class Buildroot {
     const spec = this.toolSpec(this.pmCommand(subcommand), extraBinds);
     // dnf4 and dnf5 both say so when a transaction would install nothing.
     let nothingToDo = false;
+    let noFileMatch: string | undefined;
     const onLine = (line: string): void => {
       if (/^Nothing to do\.?\s*$/.test(line)) nothingToDo = true;
+      if (/^No match for argument: \//.test(line)) noFileMatch ??= line.trim();
       this.logs.echo(line);
     };
     const { code } = await runSandboxed(spec, { log: this.logs.root, onLine });
     if (code !== 0) {
+      // dnf5 loads no filelists by default (Fedora's configs do not ask for them): say so, it is not a missing package.
+      const hint =
+        this.pm.name === 'dnf5' && noFileMatch
+          ? ` (${noFileMatch}: dnf5 reads file lists only when dnf.conf's optional_metadata_types includes filelists)`
+          : '';
       throw new IsomockError(
-        `package manager failed (exit ${code}): ${subcommand.join(' ')}; see ${join(this.logs.dir, 'root.log')}`,
+        `package manager failed (exit ${code}): ${subcommand.join(' ')}${hint}; see ${join(this.logs.dir, 'root.log')}`,
         ExitCode.packageManager,
       );
     }

@@ -3,40 +3,32 @@
  * (as Mock queries it: rpm -qa with its fields, then the package manager's
  * repoquery --location for the URL), the config keys Mock keeps, and the
  * bootstrap image; and isomock's own record beside it (lockfile/record.ts),
- * taken from the package manager's cache without downloading anything again.
+ * hashed from the package manager's kept cache, or fetched when it kept none.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { ExitCode, IsomockError } from '../errors.js';
 import {
   currentLockfileVersion,
   recordedConfigKeys,
-  rpmFileName,
   signatureFromPgpsig,
   type LockedBootstrap,
   type LockedRpm,
   type Lockfile,
 } from '../lockfile/lockfile.js';
 import type { JsonValue } from '../lockfile/python-json.js';
-import {
-  sha256OfFile,
-  recordKey,
-  recordVersion,
-  type IsomockRecord,
-  type RecordedPackage,
-} from '../lockfile/record.js';
+import { recordKey, recordVersion, type IsomockRecord, type RecordedPackage } from '../lockfile/record.js';
+import { defaultJobs, mapLimit } from '../util/map-limit.js';
+import { SafeRoot } from '../util/safe-fs.js';
+import { hashLockedRpm, packageCacheDir } from './package-cache.js';
 import { reposOf, type Repo } from '../config/dnfconf.js';
 import { parseMetalink } from '../repo/metalink.js';
-import { readRpmPackage } from '../rpm/package.js';
 import { parseNevra } from '../repo/package.js';
 import type { BuildConfig } from './build-config.js';
 import type { Buildroot } from './buildroot.js';
-import { SafeRoot } from '../util/safe-fs.js';
 import { withUniqueRoot } from '../config/options.js';
 import { expandedOption } from '../config/template.js';
 import { toJson, type PyDict } from '../config/pyvalue.js';
-import { defaultJobs, mapLimit } from '../util/map-limit.js';
 
 /** Mock's separator: rpm's --qf cannot end records with NUL. */
 const sep = '|/@';
@@ -147,7 +139,8 @@ export async function recordLockfile(
       ExitCode.packageManager,
     );
   }
-  const repos = await cachedRepos(br.config);
+  const cacheDir = packageCacheDir(br.config, br.pm.name);
+  const repos = await cachedRepos(br.config, cacheDir);
   const urls = await checkUrls(
     queried.map((r) => locations.get(`${r.name}.${r.arch}`)!),
     repos,
@@ -170,10 +163,10 @@ export async function recordLockfile(
     ...(bootstrap ? { bootstrap } : {}),
     config,
   };
-  return { lock, record: await makeIsomockRecord(br.config.cachedir, repos, rpms) };
+  return { lock, record: await makeIsomockRecord(br.config, cacheDir, repos, rpms) };
 }
 
-/** A repository as dnf cached it: its directory (in dnf_cache) and the base URLs its packages can come from. */
+/** A repository as dnf cached it: its directory and the base URLs its packages can come from. */
 interface CachedRepo {
   id: string;
   dir: string;
@@ -181,29 +174,22 @@ interface CachedRepo {
   mirrored: boolean;
 }
 
-/** dnf's cache directory of a repo (in dnf_cache): `<id>-` and 16 hex digits of the SHA-256 of its metalink, mirrorlist or first baseurl. */
+/** dnf's cache directory of a repo: `<id>-` and 16 hex digits of the SHA-256 of its metalink, mirrorlist or first baseurl. */
 function repoCacheDir(repo: Repo): string {
   const key = repo.metalink ?? repo.mirrorlist ?? repo.baseurl[0] ?? repo.id;
   return `${repo.id}-${createHash('sha256').update(key).digest('hex').slice(0, 16)}`;
 }
 
-/**
- * Host path of a regular file in dnf's cache, if there is one. Package
- * scriptlets can write the cache (it is bound into the buildroot), so a link
- * there is refused, never read through.
- */
-function cacheFile(cachedir: string, file: string): string | undefined {
-  const cache = join(cachedir, 'dnf_cache');
-  if (!existsSync(cache)) return undefined;
-  const found = new SafeRoot(cache, ExitCode.packageManager, "dnf's cache").lookup(file);
-  return found?.kind === 'file' ? found.abs : undefined;
-}
-
 /** The mirrors dnf chose from: the metalink or mirror list it saved in the repo's cache directory. */
-async function cachedMirrors(cachedir: string, dir: string): Promise<string[]> {
+async function cachedMirrors(cacheDir: string, dir: string): Promise<string[]> {
+  // Package scriptlets can write the cache (it is bound into the buildroot): a link there is refused, never read through.
+  const cache = existsSync(cacheDir)
+    ? new SafeRoot(cacheDir, ExitCode.packageManager, "the package manager's cache")
+    : undefined;
   for (const file of ['metalink.xml', 'mirrorlist']) {
-    const path = cacheFile(cachedir, `${dir}/${file}`);
-    if (!path) continue;
+    const found = cache?.lookup(`${dir}/${file}`);
+    if (found?.kind !== 'file') continue;
+    const path = found.abs;
     const text = readFileSync(path);
     // dnf accepts a metalink document given as mirrorlist= too.
     if (/<metalink[\s>]/.test(text.subarray(0, 4096).toString('utf8'))) return (await parseMetalink(text)).mirrors;
@@ -216,49 +202,37 @@ async function cachedMirrors(cachedir: string, dir: string): Promise<string[]> {
   return [];
 }
 
-async function cachedRepos(config: BuildConfig): Promise<CachedRepo[]> {
+async function cachedRepos(config: BuildConfig, cacheDir: string): Promise<CachedRepo[]> {
   return Promise.all(
     // Disabled repos too: --enablerepo may have enabled them for this run.
     reposOf(config.dnfConf).map(async (r) => {
       const dir = repoCacheDir(r);
       const mirrored = r.metalink !== undefined || r.mirrorlist !== undefined;
-      const bases = mirrored ? await cachedMirrors(config.cachedir, dir) : r.baseurl;
+      const bases = mirrored ? await cachedMirrors(cacheDir, dir) : r.baseurl;
       return { id: r.id, dir, bases: bases.map((b) => (b.endsWith('/') ? b : `${b}/`)), mirrored };
     }),
   );
 }
 
-/** The cached file of a locked package, if dnf kept it (keepcache=1) and it is that package. */
-async function cachedFile(
-  cachedir: string,
-  repos: CachedRepo[],
-  rpm: LockedRpm,
-): Promise<{ repo: CachedRepo; path: string } | undefined> {
-  const name = rpmFileName(rpm);
-  for (const repo of repos) {
-    const path = cacheFile(cachedir, `${repo.dir}/packages/${name}`);
-    if (!path) continue;
-    const info = await readRpmPackage(path);
-    if (info.sigmd5 === rpm.sigmd5) return { repo, path };
-  }
-  return undefined;
-}
-
 /**
- * isomock's record of the locked files: SHA-256 and size of each RPM as dnf
- * downloaded it, its repo and, for metalink/mirrorlist repos, the mirror its
- * URL is on. A package dnf did not keep gets null sha256 and size.
+ * isomock's record of the locked files: SHA-256 and size of each RPM as the
+ * package manager kept it, or as its URL serves it (package-cache.ts), its
+ * repo and, for metalink/mirrorlist repos, the mirror its URL is on.
  */
-async function makeIsomockRecord(cachedir: string, repos: CachedRepo[], rpms: LockedRpm[]): Promise<IsomockRecord> {
+async function makeIsomockRecord(
+  config: BuildConfig,
+  cacheDir: string,
+  repos: CachedRepo[],
+  rpms: LockedRpm[],
+): Promise<IsomockRecord> {
   const packages: Record<string, RecordedPackage> = {};
   await mapLimit(rpms, defaultJobs, async (rpm) => {
-    const cached = await cachedFile(cachedir, repos, rpm);
-    const byUrl = repos.find((r) => r.bases.some((b) => rpm.url.startsWith(b)));
-    const repo = byUrl ?? cached?.repo;
+    const repo = repos.find((r) => r.bases.some((b) => rpm.url.startsWith(b)));
+    const hashed = await hashLockedRpm(cacheDir, config, repo ? [repo.id] : repos.map((r) => r.id), rpm);
     packages[recordKey(rpm)] = {
       sigmd5: rpm.sigmd5,
-      sha256: cached ? await sha256OfFile(cached.path) : null,
-      size: cached ? statSync(cached.path).size : null,
+      sha256: hashed.sha256,
+      size: hashed.size,
       repo: repo?.id ?? null,
       mirror: repo?.mirrored ? (repo.bases.find((b) => rpm.url.startsWith(b)) ?? null) : null,
     };

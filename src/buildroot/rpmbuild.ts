@@ -163,9 +163,13 @@ export async function buildSrpm(br: Buildroot, srpm: string, options: BuildOptio
   });
 
   await br.logs.step('Outputting list of installed packages', async () => {
-    // Mock's package_state plugin: what the build ran against, sorted, in the result dir.
-    const list = await br.rpm(['-qa', '--qf', '%{NEVRA} %{BUILDTIME} %{SIZE} %{PKGID} installed\\n'], discard);
-    br.logs.fs.writeFile('installed_pkgs.log', list.split('\n').filter(Boolean).sort().join('\n') + '\n');
+    // Mock's package_state plugin, its query: tags rpm 4.18 and 6 both know (6 dropped PKGID, and rpm says
+    // so on stderr only, exiting 0: an empty list is that failure, never a log to write).
+    const list = (await br.rpm(['-qa', '--qf', '%{nevra} %{buildtime} %{size} installed\\n'], discard))
+      .split('\n')
+      .filter(Boolean);
+    if (list.length === 0) throw buildError('rpm -qa listed no installed package for installed_pkgs.log', br);
+    br.logs.fs.writeFile('installed_pkgs.log', list.sort().join('\n') + '\n');
   });
 
   if (!options.calculateOnly) {

@@ -7,7 +7,7 @@
  */
 import { closeSync } from 'node:fs';
 import { IsomockError, ExitCode } from '../errors.js';
-import { lockfileSignature, type RpmPackageInfo } from '../rpm/package.js';
+import { lockfileSignature, sigmd5Text, type RpmPackageInfo } from '../rpm/package.js';
 import { verifyPackageDigests } from '../rpm/header-verify.js';
 import { nevra, type LockedRpm } from './lockfile.js';
 import { verifyAgainstRecord, type RecordedPackage } from './record.js';
@@ -28,8 +28,8 @@ export async function verifyLockedRpm(
   const identityMismatch = (info: RpmPackageInfo): IsomockError | undefined => {
     const actual = { ...info, epoch: info.epoch === null ? null : String(info.epoch) };
     if (nevra(actual) !== nevra(locked)) return notLocked(`it is ${nevra(actual)}`);
-    if ((info.sigmd5 ?? '(none)') !== locked.sigmd5)
-      return notLocked(`its SIGMD5 is ${info.sigmd5 ?? '(none)'}, the lockfile says ${locked.sigmd5}`);
+    if (sigmd5Text(info) !== locked.sigmd5)
+      return notLocked(`its SIGMD5 is ${sigmd5Text(info)}, the lockfile says ${locked.sigmd5}`);
     const signature = lockfileSignature(info);
     if (locked.signature !== null && signature !== locked.signature) {
       return notLocked(`it is signed by ${signature ?? 'nobody'}, the lockfile says ${locked.signature}`);

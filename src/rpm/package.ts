@@ -36,6 +36,13 @@ export interface RpmSignatures {
   gpg: Buffer | null;
 }
 
+/** One recorded payload digest: node:crypto algorithm, of the uncompressed payload or the compressed one. */
+export interface PayloadDigest {
+  algo: string;
+  uncompressed: boolean;
+  hex: string;
+}
+
 export interface RpmPackageInfo {
   name: string;
   /** null when the package has no Epoch tag. */
@@ -52,18 +59,26 @@ export interface RpmPackageInfo {
   sourceRpm: string | null;
   buildHost: string;
   buildTime: number;
-  /** MD5 of main header + payload, hex. */
+  /** The RPMFORMAT tag: 6 for v6 packages, 4 when absent. */
+  rpmFormat: number;
+  /** MD5 of main header + payload, hex; v6 packages have none. */
   sigmd5: string | null;
   /** Digests of the main header blob, hex. */
   sha1Header: string | null;
   sha256Header: string | null;
-  /** Digest of the compressed payload, and of the uncompressed one (hex). */
+  sha3_256Header: string | null;
+  /** PAYLOADSHA256: digest of the compressed payload, and of the uncompressed one (hex). */
   payloadDigest: string | null;
   payloadDigestAlt: string | null;
-  /** node:crypto name of the payload digests' algorithm. */
+  /** node:crypto name from the PAYLOADDIGESTALGO tag, which v6 packages no longer carry. */
   payloadDigestAlgo: string | null;
-  /** Header + payload size recorded in the signature header. */
+  /** Every payload digest recorded (v4: PAYLOADSHA256 in its tagged algorithm; v6 adds SHA-512 and SHA3-256). */
+  payloadDigests: PayloadDigest[];
+  /** Header + payload size recorded in the signature header (v4). */
   signedSize: number | null;
+  /** Compressed and uncompressed payload sizes recorded in the main header (v6). */
+  payloadSize: number | null;
+  payloadSizeAlt: number | null;
   signatures: RpmSignatures;
   /** The first signature rpm -qi would show (DSA, RSA, GPG, PGP header order), parsed. */
   signer: PgpSignature | null;
@@ -134,6 +149,25 @@ function files(h: RpmHeader): RpmFile[] {
 
 const hexOf = (b: Buffer | null): string | null => (b ? b.toString('hex') : null);
 
+/**
+ * The payload digests as rpm 6 reads them: PAYLOADSHA256 (whose algorithm
+ * v4 packages name in PAYLOADDIGESTALGO; v6 dropped that tag, the digest is
+ * SHA-256), PAYLOADSHA512 and PAYLOADSHA3_256, each with its ALT twin.
+ */
+function payloadDigests(h: RpmHeader, taggedAlgo: string | null): PayloadDigest[] {
+  const tags: [number, number, string][] = [
+    [Tag.payloadDigest, Tag.payloadDigestAlt, taggedAlgo ?? 'sha256'],
+    [Tag.payloadSha512, Tag.payloadSha512Alt, 'sha512'],
+    [Tag.payloadSha3_256, Tag.payloadSha3_256Alt, 'sha3-256'],
+  ];
+  return tags.flatMap(([compressed, uncompressed, algo]) =>
+    [
+      { algo, uncompressed: false, hex: h.string(compressed) },
+      { algo, uncompressed: true, hex: h.string(uncompressed) },
+    ].filter((d): d is PayloadDigest => d.hex !== null),
+  );
+}
+
 /** Builds the package description from headers already read. */
 export function packageInfo(headers: RpmHeaders): RpmPackageInfo {
   const { header: h, signature: s } = headers;
@@ -148,6 +182,7 @@ export function packageInfo(headers: RpmHeaders): RpmPackageInfo {
   };
   const shown = signatures.dsaHeader ?? signatures.rsaHeader ?? signatures.gpg ?? signatures.pgp;
   const payloadAlgo = h.number(Tag.payloadDigestAlgo);
+  const taggedAlgo = payloadAlgo === null ? null : (hashAlgoNames[payloadAlgo] ?? `unknown(${payloadAlgo})`);
   return {
     name: h.string(Tag.name) ?? '',
     epoch: h.number(Tag.epoch),
@@ -160,13 +195,18 @@ export function packageInfo(headers: RpmHeaders): RpmPackageInfo {
     sourceRpm: isSource ? null : h.string(Tag.sourceRpm),
     buildHost: h.string(Tag.buildHost) ?? '',
     buildTime: h.number(Tag.buildTime) ?? 0,
+    rpmFormat: h.number(Tag.rpmFormat) ?? 4,
     sigmd5: hexOf(s.bytes(SigTag.md5)),
     sha1Header: s.string(SigTag.sha1),
     sha256Header: s.string(SigTag.sha256),
+    sha3_256Header: s.string(SigTag.sha3_256),
     payloadDigest: h.string(Tag.payloadDigest),
     payloadDigestAlt: h.string(Tag.payloadDigestAlt),
-    payloadDigestAlgo: payloadAlgo === null ? null : (hashAlgoNames[payloadAlgo] ?? `unknown(${payloadAlgo})`),
+    payloadDigestAlgo: taggedAlgo,
+    payloadDigests: payloadDigests(h, taggedAlgo),
     signedSize: s.number(SigTag.longSize) ?? s.number(SigTag.size),
+    payloadSize: h.number(Tag.payloadSize),
+    payloadSizeAlt: h.number(Tag.payloadSizeAlt),
     signatures,
     signer: shown ? parsePgpSignature(shown) : null,
     dependencies: dependencies(h),
@@ -183,6 +223,11 @@ export function packageInfo(headers: RpmHeaders): RpmPackageInfo {
 /** Reads an RPM file's headers (never its payload) and describes the package. */
 export async function readRpmPackage(source: RpmSource): Promise<RpmPackageInfo> {
   return packageInfo(await readRpmHeaders(source));
+}
+
+/** rpm's `%{sigmd5}`, as Mock's lockfile records it: hex, or `(none)` for a v6 package. */
+export function sigmd5Text(info: RpmPackageInfo): string {
+  return info.sigmd5 ?? '(none)';
 }
 
 /** rpm's `%{sigpgp:pgpsig}`: null where rpm prints "(none)". */

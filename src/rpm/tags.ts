@@ -24,6 +24,8 @@ export const SigTag = {
   sha1: 269,
   longSize: 270,
   sha256: 273,
+  /** v6 packages: the header's SHA3-256 digest. */
+  sha3_256: 279,
   size: 1000,
   pgp: 1002,
   md5: 1004,
@@ -87,6 +89,14 @@ export const Tag = {
   payloadDigest: 5092,
   payloadDigestAlgo: 5093,
   payloadDigestAlt: 5097,
+  // rpm 6 (v6 packages): compressed and uncompressed payload sizes, SHA-512 and SHA3-256 payload digests.
+  payloadSize: 5112,
+  payloadSizeAlt: 5113,
+  rpmFormat: 5114,
+  payloadSha512: 5121,
+  payloadSha512Alt: 5122,
+  payloadSha3_256: 5123,
+  payloadSha3_256Alt: 5124,
 } as const;
 
 /**

@@ -9,6 +9,8 @@ export interface SampleDef {
   expect: SrpmExpectation;
   binaries: string[];
   dynamicRounds: number;
+  /** A BuildRequires is a file listed only in filelists.xml (dnf5 needs `optional_metadata_types` to see it). */
+  filelists?: boolean;
   /** The spec body after the Name/Version/Release/License preamble. */
   body: string;
 }
@@ -96,6 +98,25 @@ for part in main libs devel doc; do install -D -m 0644 "$part.txt" "%{buildroot}
 /usr/share/multi-synth/devel.txt
 %files doc
 /usr/share/multi-synth/doc.txt
+`,
+  },
+  {
+    name: 'filedep-synth',
+    expect: 'builds',
+    binaries: ['filedep-synth'],
+    dynamicRounds: 0,
+    filelists: true,
+    body: `Summary: BuildRequires a file listed only in filelists.xml
+BuildArch: noarch
+BuildRequires: /usr/share/synth-data/data.txt
+%description
+Its build dependency is a path outside /usr/bin and /etc, which primary.xml does not list.
+%build
+cat /usr/share/synth-data/data.txt > filedep.txt
+%install
+${installNote('filedep-synth', 'filedep.txt')}
+%files
+/usr/share/filedep-synth/filedep.txt
 `,
   },
   {
