@@ -22,6 +22,13 @@ module.exports = {
       to: { path: '^src/(buildroot|commands|cli)/|^src/index\\.ts$' },
     },
     {
+      name: 'python-is-a-leaf',
+      comment: "src/python holds Python's semantics for configs and lockfiles: it builds on nothing but errors.",
+      severity: 'error',
+      from: { path: '^src/python/' },
+      to: { path: '^src/', pathNot: ['^src/python/', '^src/errors\\.ts$'] },
+    },
+    {
       name: 'rpm-is-a-leaf',
       comment: 'rpm/ reads RPM files and versions; lockfiles, repositories and configs build on it, not the reverse.',
       severity: 'error',

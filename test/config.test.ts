@@ -19,8 +19,8 @@ import {
 import { loadConfig } from '../src/config/load.js';
 import { mockOptions } from '../src/config/options.js';
 import { parseConfigOpts } from '../src/config/cmdline.js';
-import { pformat } from '../src/config/pformat.js';
-import { pyRepr, type PyDict } from '../src/config/pyvalue.js';
+import { pformat } from '../src/python/pformat.js';
+import { pyRepr, type PyDict } from '../src/python/value.js';
 import { runConfigFile } from '../src/config/source.js';
 import { expandString } from '../src/config/template.js';
 import { ExitCode, IsomockError } from '../src/errors.js';

@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isolatedRepo } from '../src/commands/isolated-repo.js';
 import { IsomockError } from '../src/errors.js';
-import { nevra } from '../src/lockfile/lockfile.js';
+import { nevra } from '../src/rpm/nevra.js';
 import type { Fault } from '../world/server.js';
 import { serveWorld, type ServedWorld } from './helpers/world.js';
 import { lockfileOf, scratch, worldRpms, writeLockfile, type WorldRpm } from './helpers/isolated-repo.js';

@@ -9,10 +9,10 @@ import {
   parseLockfile,
   rpmFileName,
   serializeLockfile,
-  signatureFromPgpsig,
   type Lockfile,
 } from '../src/lockfile/lockfile.js';
-import { pythonJsonDumps, type JsonValue } from '../src/lockfile/python-json.js';
+import { signatureFromPgpsig } from '../src/rpm/header-pgp.js';
+import { pythonJsonDumps, type JsonValue } from '../src/python/json.js';
 import { IsomockError } from '../src/errors.js';
 import { referenceDir } from './helpers/paths.js';
 

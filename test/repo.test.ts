@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { IsomockError } from '../src/errors.js';
 import { loadRepository, packageLocation, readChangelogs, type Repository } from '../src/repo/repository.js';
 import { type Provide, type RepoPackage } from '../src/repo/package.js';
-import { nevra as formatNevra } from '../src/lockfile/lockfile.js';
+import { nevra as formatNevra } from '../src/rpm/nevra.js';
 import { buildFixtureRpms, dnfOracle, makeRepo, type Compression, type Oracle } from './helpers/repo-fixture.js';
 
 const flagSymbols: Record<string, string> = { EQ: '=', LT: '<', LE: '<=', GT: '>', GE: '>=' };

@@ -16,7 +16,7 @@ import {
   type RpmPackageInfo,
 } from '../src/rpm/package.js';
 import { SigTag, hashAlgoNames } from '../src/rpm/tags.js';
-import { signatureFromPgpsig } from '../src/lockfile/lockfile.js';
+import { signatureFromPgpsig } from '../src/rpm/header-pgp.js';
 import { removeRpmFixtures, rpmFixtures } from './helpers/rpmfixtures.js';
 
 after(removeRpmFixtures);

@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { mockOptions, withUniqueRoot, type MockOptions } from '../config/options.js';
 import { expandedOption } from '../config/template.js';
-import { isDict, pyStr, truthy, type PyDict, type PyValue } from '../config/pyvalue.js';
+import { isDict, pyStr, truthy, type PyDict, type PyValue } from '../python/value.js';
 import { configError } from '../config/source.js';
 import { badHostPath, hostPathMacros } from '../util/untrusted-text.js';
 import { pmConfigFrom, type PmConfig } from './pkgmgr.js';

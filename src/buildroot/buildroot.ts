@@ -15,7 +15,7 @@ import type { BuildConfig } from './build-config.js';
 import type { BuildLogs } from './logs.js';
 import { findPackageManager, pmArgv, type PackageManager } from './pkgmgr.js';
 import { removeTree } from './remove.js';
-import { nevra } from '../lockfile/lockfile.js';
+import { nevra } from '../rpm/nevra.js';
 import { reposOf } from '../config/dnfconf.js';
 import { runSandboxed, type Bind, type SandboxSpec } from './sandbox.js';
 import { discard } from './process.js';

@@ -11,24 +11,24 @@ import { ExitCode, IsomockError } from '../errors.js';
 import {
   currentLockfileVersion,
   recordedConfigKeys,
-  signatureFromPgpsig,
   type LockedBootstrap,
   type LockedRpm,
   type Lockfile,
 } from '../lockfile/lockfile.js';
-import type { JsonValue } from '../lockfile/python-json.js';
+import type { JsonValue } from '../python/json.js';
 import { recordKey, recordVersion, type IsomockRecord, type RecordedPackage } from '../lockfile/record.js';
 import { defaultJobs, mapLimit } from '../util/map-limit.js';
 import { SafeRoot } from '../util/safe-fs.js';
 import { hashLockedRpm, packageCacheDir } from './package-cache.js';
 import { reposOf, type Repo } from '../config/dnfconf.js';
 import { parseMetalink } from '../repo/metalink.js';
-import { parseNevra } from '../repo/package.js';
+import { parseNevra } from '../rpm/nevra.js';
+import { signatureFromPgpsig } from '../rpm/header-pgp.js';
 import type { BuildConfig } from './build-config.js';
 import type { Buildroot } from './buildroot.js';
 import { withUniqueRoot } from '../config/options.js';
 import { expandedOption } from '../config/template.js';
-import { toJson, type PyDict } from '../config/pyvalue.js';
+import { toJson, type PyDict } from '../python/value.js';
 
 /** Mock's separator: rpm's --qf cannot end records with NUL. */
 const sep = '|/@';

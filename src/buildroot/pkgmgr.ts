@@ -12,7 +12,7 @@
 import { lstatSync, readlinkSync } from 'node:fs';
 import { isAbsolute, join, dirname } from 'node:path';
 import { ExitCode, IsomockError } from '../errors.js';
-import { isDict, pyStr, truthy, type PyValue } from '../config/pyvalue.js';
+import { isDict, pyStr, truthy, type PyValue } from '../python/value.js';
 
 export type PackageManagerName = 'dnf4' | 'dnf5' | 'yum';
 

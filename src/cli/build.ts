@@ -8,7 +8,7 @@ import { buildConfigFrom, type BuildConfig } from '../buildroot/build-config.js'
 import { prepareBootstrap } from '../buildroot/bootstrap.js';
 import type { BuildLogs, Verbosity } from '../buildroot/logs.js';
 import { runnable } from '../config/arch.js';
-import { loadOptionsFromArgs } from '../config/fromargs.js';
+import { loadOptionsFromArgs } from './config-options.js';
 import { loadConfig } from '../config/load.js';
 import { runBuild, type BuildReport } from '../commands/build.js';
 import { runIsolatedBuild } from '../commands/isolated-build.js';

@@ -39,13 +39,13 @@ const subcommands: Record<string, Subcommand> = {
     options: isolatedRepoOptions,
     usage:
       'usage: isomock isolated-repo --lockfile FILE --output-repo DIR [--client-cert-for HOST CERT [KEY]] [--jobs N] [--timeout S] [--minrate B] [--max-size B] [--allow-link-local] [--bootstrap-tar]',
-    run: async (args) => (await import('../commands/isolated-repo.js')).isolatedRepoCommand(args),
+    run: async (args) => (await import('./isolated-repo.js')).isolatedRepoCommand(args),
     exitOnSignal: true,
   },
   image: {
     options: imageOptions,
     usage: 'usage: isomock image {pull REF | inspect REF [--json] | save REF DIR [--format dir|oci-archive]}',
-    run: async (args) => (await import('../commands/image.js')).imageCommand(args),
+    run: async (args) => (await import('./image.js')).imageCommand(args),
     exitOnSignal: true,
   },
 };
@@ -83,7 +83,7 @@ async function runMain(args: ParsedArgs, argv: string[], signal: AbortSignal): P
   if (flag(args, 'print-root-path')) {
     const [{ mockOptions }, { loadOptionsFromArgs }, { loadConfig }] = await Promise.all([
       import('../config/options.js'),
-      import('../config/fromargs.js'),
+      import('./config-options.js'),
       import('../config/load.js'),
     ]);
     // Mock prints the buildroot's path joined with '' (so with a trailing slash) and exits.
@@ -94,7 +94,7 @@ async function runMain(args: ParsedArgs, argv: string[], signal: AbortSignal): P
   if (mode === 'debug-config' || mode === 'debug-config-expanded') {
     const [{ renderDebugConfig }, { loadOptionsFromArgs }, { loadConfig }] = await Promise.all([
       import('../config/debug.js'),
-      import('../config/fromargs.js'),
+      import('./config-options.js'),
       import('../config/load.js'),
     ]);
     const loaded = loadConfig(loadOptionsFromArgs(args, argv));

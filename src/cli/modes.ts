@@ -5,9 +5,9 @@
  */
 import { CommandLineError, ExitCode } from '../errors.js';
 import { buildConfigFrom } from '../buildroot/build-config.js';
-import { loadOptionsFromArgs } from '../config/fromargs.js';
+import { loadOptionsFromArgs } from './config-options.js';
 import { loadConfig } from '../config/load.js';
-import { truthy } from '../config/pyvalue.js';
+import { truthy } from '../python/value.js';
 import { expandedOption } from '../config/template.js';
 import {
   chroot,

@@ -13,7 +13,7 @@ import { BuildLogs, type Verbosity } from '../buildroot/logs.js';
 import { withAbortSignal } from '../buildroot/process.js';
 import { recordLockfile } from '../buildroot/lock-record.js';
 import { buildSrpm, buildSrpmFromSpec, type BuildOutcome } from '../buildroot/rpmbuild.js';
-import { isDict, truthy, type PyDict } from '../config/pyvalue.js';
+import { isDict, truthy, type PyDict } from '../python/value.js';
 import { withUniqueRoot } from '../config/options.js';
 import { expandedOption } from '../config/template.js';
 import { serializeLockfile, type LockedBootstrap } from '../lockfile/lockfile.js';

@@ -11,10 +11,9 @@
  * cap, minimum rate, deadline) and never reach a link-local address unless
  * the command line allows it (net/address-policy).
  */
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { CommandLineError, ExitCode, IsomockError } from '../errors.js';
-import { flag, str, type ParsedArgs } from '../cli/args.js';
+import { ExitCode, IsomockError } from '../errors.js';
 import { lockRoot } from '../buildroot/lock.js';
 import { readLockfile, rpmFileName, type LockedRpm, type Lockfile } from '../lockfile/lockfile.js';
 import { verifyLockedRpm } from '../lockfile/verify-rpm.js';
@@ -35,7 +34,7 @@ import {
   type RepoState,
 } from '../repo/repo-state.js';
 import { checkUrlHost } from '../net/address-policy.js';
-import { defaultMinRate, defaultSizeCeiling, defaultTimeoutSeconds, downloadLimits } from '../net/download-policy.js';
+import { defaultSizeCeiling, downloadLimits } from '../net/download-policy.js';
 import { removeOwn } from '../util/no-follow.js';
 import { defaultJobs } from '../util/map-limit.js';
 import { makeRepodata, removeRepodataLeftovers, retireRepodata } from './repodata.js';
@@ -220,100 +219,4 @@ function saveVerified(state: RepoState, dir: string, onError: (err: unknown) => 
   } catch (err) {
     onError(err);
   }
-}
-
-const mib = (bytes: number): string => `${(bytes / 1048576).toFixed(1)} MiB`;
-
-function rate(bytes: number, seconds: number): string {
-  return seconds > 0 ? `${mib(bytes / seconds)}/s` : '-';
-}
-
-function progressLine(p: DownloadProgress): string {
-  const known = p.bytesKnown > p.bytesDone ? ` of ${mib(p.bytesKnown)} known` : '';
-  return `isolated-repo: ${p.filesDone}/${p.filesTotal} files, ${mib(p.bytesDone)}${known} downloaded, ${rate(p.bytesDone, p.elapsedSeconds)}`;
-}
-
-function clientCerts(args: ParsedArgs): Map<string, ClientCert> {
-  const certs = new Map<string, ClientCert>();
-  for (const entry of (args.options.get('client-cert-for') ?? []) as string[][]) {
-    const [host, cert, key] = entry;
-    for (const file of [cert, key]) {
-      if (file !== undefined && !existsSync(file))
-        throw new CommandLineError(`--client-cert-for ${host}: ${file} does not exist`);
-    }
-    certs.set(host!, { cert: cert!, ...(key !== undefined && { key }) });
-  }
-  return certs;
-}
-
-/** A numeric option within [min, max] (whole when asked), or the default when absent. */
-function numberOption(args: ParsedArgs, name: string, fallback: number, min: number, max: number, whole: boolean) {
-  const text = str(args, name);
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (
-    text.trim() === '' ||
-    !Number.isFinite(value) ||
-    value < min ||
-    value > max ||
-    (whole && !Number.isInteger(value))
-  )
-    throw new CommandLineError(`--${name} ${text}: a ${whole ? 'whole ' : ''}number from ${min} to ${max} is needed`);
-  return value;
-}
-
-/** The CLI: options in, progress and a summary on stderr, Mock's exit codes out. */
-export async function isolatedRepoCommand(args: ParsedArgs): Promise<number> {
-  const lockfile = str(args, 'lockfile');
-  const outputRepo = str(args, 'output-repo');
-  const isomockRecord = str(args, 'isomock-record');
-  if (lockfile === undefined || outputRepo === undefined)
-    throw new CommandLineError('isolated-repo needs --lockfile FILE and --output-repo DIR');
-  if (args.positionals.length > 0)
-    throw new CommandLineError(`isolated-repo: unexpected argument '${args.positionals[0]}'`);
-  const jobs = numberOption(args, 'jobs', defaultJobs, 1, 64, true);
-  const timeoutSeconds = numberOption(args, 'timeout', defaultTimeoutSeconds, 0.1, 3600, false);
-  const minRate = numberOption(args, 'minrate', defaultMinRate, 0, 2 ** 40, true);
-  const sizeCeiling = numberOption(args, 'max-size', defaultSizeCeiling, 1, 2 ** 50, true);
-  const quiet = flag(args, 'quiet');
-  const tty = process.stderr.isTTY;
-  let shown = 0;
-  let finished = false;
-  const say = (line: string): void => {
-    if (!quiet) process.stderr.write(`${line}\n`);
-  };
-  const result = await isolatedRepo({
-    lockfile,
-    outputRepo,
-    ...(isomockRecord !== undefined && { isomockRecord }),
-    jobs,
-    timeoutSeconds,
-    minRate,
-    sizeCeiling,
-    allowLinkLocal: flag(args, 'allow-link-local'),
-    clientCerts: clientCerts(args),
-    bootstrapTar: flag(args, 'bootstrap-tar'),
-    onNotice: say,
-    onProgress: (p) => {
-      if (quiet) return;
-      // A terminal gets one live line; a log gets a line every few seconds.
-      const last = p.filesDone === p.filesTotal;
-      if (finished) return;
-      finished = last;
-      if (tty) process.stderr.write(`\r${progressLine(p)}\x1b[K${last ? '\n' : ''}`);
-      else if (last || p.elapsedSeconds - shown >= 5) {
-        shown = p.elapsedSeconds;
-        say(progressLine(p));
-      }
-    },
-  });
-  const image = result.image
-    ? `; bootstrap image ${result.image.reused ? 'already in' : 'saved to'} ${result.image.dir}`
-    : '';
-  say(
-    `isolated-repo: ${result.rpms} RPMs verified in ${result.dir} (${result.downloaded} downloaded, ${result.reused} already there), ` +
-      `${mib(result.bytesDownloaded)} in ${result.downloadSeconds.toFixed(1)} s (${rate(result.bytesDownloaded, result.downloadSeconds)}); ` +
-      `repodata ${result.repodataWritten ? 'written' : 'unchanged'}${image}`,
-  );
-  return ExitCode.ok;
 }

@@ -10,7 +10,7 @@
  * --debug-config reflects.
  */
 import { IsomockError, ExitCode } from '../errors.js';
-import { isDict, pyStr, type PyDict, type PyValue } from './pyvalue.js';
+import { isDict, pyStr, type PyDict, type PyValue } from '../python/value.js';
 import { expandedOption } from './template.js';
 
 export function checkArchCombination(config: PyDict): void {

@@ -6,8 +6,8 @@
  */
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { CommandLineError } from '../errors.js';
-import { isDict, type PyDict, type PyValue } from './pyvalue.js';
-import { optionAliases } from './pyexec.js';
+import { isDict, type PyDict, type PyValue } from '../python/value.js';
+import { optionAliases } from '../python/exec.js';
 import { expandedOption, expandString } from './template.js';
 import { configError } from './source.js';
 

@@ -15,8 +15,8 @@ import { personalityMachine } from './arch.js';
 import { defaultConfig } from './defaults.js';
 import type { LoadedConfig } from './load.js';
 import { withUniqueRoot } from './options.js';
-import { pformat } from './pformat.js';
-import { deepCopy, isDict, pyEquals, pyStr, sortedKeys, toJson, type PyDict, type PyValue } from './pyvalue.js';
+import { pformat } from '../python/pformat.js';
+import { deepCopy, isDict, pyEquals, pyStr, sortedKeys, toJson, type PyDict, type PyValue } from '../python/value.js';
 import { expandedOption, expandValue } from './template.js';
 
 export interface DebugConfigOptions {

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { machine } from 'node:os';
 import { version } from '../version.js';
-import { newDict, PyTuple, type PyDict, type PyValue } from './pyvalue.js';
+import { newDict, PyTuple, type PyDict, type PyValue } from '../python/value.js';
 
 type Plain = string | number | boolean | null | PyTuple | Plain[] | { [k: string]: Plain };
 

@@ -9,7 +9,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { IsomockError, ExitCode } from '../errors.js';
 import { readConfigFiles, type LoadOptions } from './load.js';
-import { comparePyStr, pyStr } from './pyvalue.js';
+import { comparePyStr, pyStr } from '../python/value.js';
 import { expandedOption } from './template.js';
 
 function configsIn(dir: string): string[] {

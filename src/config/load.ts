@@ -26,7 +26,7 @@ import { applyCmdline, type CmdlineOptions } from './cmdline.js';
 import { defaultConfig } from './defaults.js';
 import { applyLogFormats } from './logging-ini.js';
 import { applySubscription } from './subscription.js';
-import { isDict, truthy, type PyDict } from './pyvalue.js';
+import { isDict, truthy, type PyDict } from '../python/value.js';
 import { configError, runConfigFile } from './source.js';
 
 export const systemConfigDirs = ['/etc/isomock', '/etc/mock'];

@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExitCode, IsomockError } from '../errors.js';
-import { pyStr, type PyDict } from './pyvalue.js';
+import { pyStr, type PyDict } from '../python/value.js';
 import { expandedOption } from './template.js';
 
 const mockFormatters: Record<string, string> = {

@@ -4,7 +4,7 @@
  * paths here are expanded with that root name, as Mock's are.
  */
 import { basearch, parseDnfConf, substituteVars, type DnfConf } from './dnfconf.js';
-import { deepCopy, isDict, pyStr, truthy, type PyDict, type PyValue } from './pyvalue.js';
+import { deepCopy, isDict, pyStr, truthy, type PyDict, type PyValue } from '../python/value.js';
 import { configError } from './source.js';
 import { expandedOption } from './template.js';
 

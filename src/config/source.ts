@@ -8,10 +8,10 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { ExitCode, IsomockError } from '../errors.js';
-import { SourceError } from './pylexer.js';
-import { parseExpression, parseProgram } from './pyparser.js';
-import { evaluate, execute, Namespace } from './pyexec.js';
-import type { PyDict } from './pyvalue.js';
+import { SourceError } from '../python/lexer.js';
+import { parseExpression, parseProgram } from '../python/parser.js';
+import { evaluate, execute, Namespace } from '../python/exec.js';
+import type { PyDict } from '../python/value.js';
 
 export interface Origin {
   file: string;

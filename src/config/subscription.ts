@@ -8,7 +8,7 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { configError } from './source.js';
-import { truthy, type PyDict } from './pyvalue.js';
+import { truthy, type PyDict } from '../python/value.js';
 import { expandedOption } from './template.js';
 
 export function applySubscription(config: PyDict, entitlementDir = '/etc/pki/entitlement'): void {

@@ -13,7 +13,7 @@
  * so a template cannot reach JavaScript's Function constructor.
  */
 import nunjucks from 'nunjucks';
-import { isDict, newDict, PyFloat, pyStr, PyTuple, type PyDict, type PyValue } from './pyvalue.js';
+import { isDict, newDict, PyFloat, pyStr, PyTuple, type PyDict, type PyValue } from '../python/value.js';
 import { configError } from './source.js';
 
 nunjucks.installJinjaCompat();

@@ -7,7 +7,7 @@
  * omitempty, so unknown (Docker-only) keys and empty values disappear.
  */
 import { createHash } from 'node:crypto';
-import { pythonJsonDumps, type JsonValue } from '../lockfile/python-json.js';
+import { pythonJsonDumps, type JsonValue } from '../python/json.js';
 import { digestHex, type ImageConfig } from './manifest.js';
 import type { StoredImage } from './pull.js';
 

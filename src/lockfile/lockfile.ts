@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { ErrorObject } from 'ajv';
 import { IsomockError, ExitCode } from '../errors.js';
-import { pythonJsonDumps, type JsonValue } from './python-json.js';
+import { pythonJsonDumps, type JsonValue } from '../python/json.js';
 import { lockfileSchemas, type LockfileVersion } from './schema.js';
 import { validate_1_0_0, validate_1_1_0 } from './validators.js';
 import { badHostPath, badHttpUrl, badLineText, badNameComponent, hostPathMacros } from '../util/untrusted-text.js';
@@ -231,17 +231,4 @@ export function rpmFileName(rpm: LockedRpm, where = rpm.name): string {
 /** Serializes as Mock does: json.dumps(indent=4, sort_keys=True) plus a newline. */
 export function serializeLockfile(lock: Lockfile): string {
   return pythonJsonDumps(lock as unknown as JsonValue, { indent: 4 }) + '\n';
-}
-
-/** Mock's `signature` field: the last 8 characters of rpm's `%{sigpgp:pgpsig}`, null when unsigned. */
-export function signatureFromPgpsig(pgpsig: string): string | null {
-  if (pgpsig === '(none)' || pgpsig === '') return null;
-  const lastToken = pgpsig.trim().split(/\s+/).pop()!;
-  return lastToken.slice(-8);
-}
-
-/** `name-[epoch:]version-release.arch`, the epoch shown only when it is not 0, as rpm and dnf print it. */
-export function nevra(rpm: Pick<LockedRpm, 'name' | 'epoch' | 'version' | 'release' | 'arch'>): string {
-  const epoch = rpm.epoch && rpm.epoch !== '0' ? `${rpm.epoch}:` : '';
-  return `${rpm.name}-${epoch}${rpm.version}-${rpm.release}.${rpm.arch}`;
 }

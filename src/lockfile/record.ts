@@ -15,7 +15,7 @@ import { pipeline } from 'node:stream/promises';
 import { ExitCode, IsomockError } from '../errors.js';
 import { openRegularFile, readFromStart } from '../util/open-regular.js';
 import { badHttpUrl, badLineText, badNameComponent } from '../util/untrusted-text.js';
-import { pythonJsonDumps, type JsonValue } from './python-json.js';
+import { pythonJsonDumps, type JsonValue } from '../python/json.js';
 import type { LockedRpm } from './lockfile.js';
 
 export const recordVersion = 1;

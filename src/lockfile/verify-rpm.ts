@@ -9,7 +9,8 @@ import { closeSync } from 'node:fs';
 import { IsomockError, ExitCode } from '../errors.js';
 import { lockfileSignature, sigmd5Text, type RpmPackageInfo } from '../rpm/package.js';
 import { verifyPackageDigests } from '../rpm/header-verify.js';
-import { nevra, type LockedRpm } from './lockfile.js';
+import type { LockedRpm } from './lockfile.js';
+import { nevra } from '../rpm/nevra.js';
 import { verifyAgainstRecord, type RecordedPackage } from './record.js';
 import { openRegularFile, readFromStart } from '../util/open-regular.js';
 

@@ -3,7 +3,8 @@
  * provides a capability or a file. Not a solver: it answers "which file is
  * NEVRA X, where is it, what must its digest be", and dnf resolves.
  */
-import { parseNevra, type RepoPackage } from './package.js';
+import type { RepoPackage } from './package.js';
+import { parseNevra } from '../rpm/nevra.js';
 
 export class PackageIndex {
   private readonly names = new Map<string, RepoPackage[]>();

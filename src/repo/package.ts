@@ -39,23 +39,3 @@ export interface RepoPackage {
 export function pkgid(pkg: RepoPackage): string {
   return pkg.checksum.value;
 }
-
-/**
- * Splits `name-[epoch:]version-release.arch` (an rpm file name without `.rpm`
- * too); returns undefined when the text cannot be a NEVRA.
- */
-export function parseNevra(
-  text: string,
-): Pick<RepoPackage, 'name' | 'epoch' | 'version' | 'release' | 'arch'> | undefined {
-  const dot = text.lastIndexOf('.');
-  const relDash = text.lastIndexOf('-', dot);
-  const verDash = text.lastIndexOf('-', relDash - 1);
-  if (dot < 0 || relDash < 0 || verDash <= 0) return undefined;
-  const name = text.slice(0, verDash);
-  const ev = text.slice(verDash + 1, relDash);
-  const colon = ev.indexOf(':');
-  const epoch = colon >= 0 ? ev.slice(0, colon) : '0';
-  const version = ev.slice(colon + 1);
-  if (!/^\d+$/.test(epoch) || !name || !version) return undefined;
-  return { name, epoch, version, release: text.slice(relDash + 1, dot), arch: text.slice(dot + 1) };
-}

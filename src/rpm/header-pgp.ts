@@ -217,3 +217,10 @@ export function formatPgpsig(blob: Uint8Array | null): string | null {
   const hash = hashNames[sig.hashAlgo] ?? 'Unknown hash algorithm';
   return `${pubkey}/${hash}, ${formatCDate(sig.created)}, Key ID ${sig.keyId}`;
 }
+
+/** Mock's lockfile `signature` field: the last 8 characters of rpm's `%{sigpgp:pgpsig}`, null when unsigned. */
+export function signatureFromPgpsig(pgpsig: string): string | null {
+  if (pgpsig === '(none)' || pgpsig === '') return null;
+  const lastToken = pgpsig.trim().split(/\s+/).pop()!;
+  return lastToken.slice(-8);
+}

@@ -2,7 +2,7 @@
  * What isomock needs to know about one .rpm / .src.rpm file, read from its
  * headers only (the payload is never read here).
  */
-import { signatureFromPgpsig } from '../lockfile/lockfile.js';
+import { signatureFromPgpsig } from './header-pgp.js';
 import type { Dependency } from './deps.js';
 import type { RpmHeader } from './header.js';
 import { formatPgpsig, parsePgpSignature, type PgpSignature } from './header-pgp.js';

@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.js';
-import { pyRepr, type PyValue } from '../../src/config/pyvalue.js';
+import { pyRepr, type PyValue } from '../../src/python/value.js';
 import { expandedOption } from '../../src/config/template.js';
 import { IsomockError } from '../../src/errors.js';
 

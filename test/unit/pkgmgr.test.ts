@@ -14,7 +14,7 @@ import { referenceDir } from '../helpers/paths.js';
 import { defaultConfig } from '../../src/config/defaults.js';
 import { runConfigFile } from '../../src/config/source.js';
 import { expandedOption } from '../../src/config/template.js';
-import type { PyDict } from '../../src/config/pyvalue.js';
+import type { PyDict } from '../../src/python/value.js';
 import { findPackageManager, pmArgv, pmConfigFrom, type PackageManager } from '../../src/buildroot/pkgmgr.js';
 import { IsomockError } from '../../src/errors.js';
 

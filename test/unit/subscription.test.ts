@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { newDict } from '../../src/config/pyvalue.js';
+import { newDict } from '../../src/python/value.js';
 import { applySubscription } from '../../src/config/subscription.js';
 import { IsomockError } from '../../src/errors.js';
 

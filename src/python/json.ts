@@ -5,7 +5,7 @@
  * ensure_ascii=True. JSON.stringify differs in separators, key order and the
  * escaping of non-ASCII characters.
  */
-import { comparePyStr, floatRepr } from '../config/pyvalue.js';
+import { comparePyStr, floatRepr } from './value.js';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 

@@ -4,8 +4,8 @@
  * and str(), len() and bool(), which go with it in hand-written configs. A
  * config that defines a name of its own shadows the builtin, as in Python.
  */
-import { SourceError } from './pylexer.js';
-import { PyFloat, pyRepr, pyStr, strRepr, truthy, typeName, type PyValue } from './pyvalue.js';
+import { SourceError } from './lexer.js';
+import { PyFloat, pyRepr, pyStr, strRepr, truthy, typeName, type PyValue } from './value.js';
 
 type Builtin = (args: PyValue[], line: number) => PyValue;
 

@@ -1,6 +1,6 @@
 /** The config-related command-line options, as loadConfig() takes them. */
-import { flag, list, str, type ParsedArgs } from '../cli/args.js';
-import type { LoadOptions } from './load.js';
+import { flag, list, str, type ParsedArgs } from './args.js';
+import type { LoadOptions } from '../config/load.js';
 
 /** --enablerepo/--disablerepo keep their relative order, as Mock hands them to dnf. */
 function repoToggles(argv: string[]): string[] {

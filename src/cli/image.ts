@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { CommandLineError, ExitCode } from '../errors.js';
-import { flag, str, type ParsedArgs } from '../cli/args.js';
+import { flag, str, type ParsedArgs } from './args.js';
 import { imageMetadata } from '../image/inspect.js';
 import { saveDir, saveOciArchive } from '../image/layouts.js';
 import { formatReference } from '../image/reference.js';

@@ -5,9 +5,9 @@
  * e.g. `dnf_install_command` the same option as `dnf4_install_command`; the
  * root dictionary here honours the same table.
  */
-import { builtins } from './pybuiltins.js';
-import type { Expr, Stmt, Target } from './pyparser.js';
-import { SourceError } from './pylexer.js';
+import { builtins } from './builtins.js';
+import type { Expr, Stmt, Target } from './parser.js';
+import { SourceError } from './lexer.js';
 import {
   isDict,
   newDict,
@@ -19,7 +19,7 @@ import {
   typeName,
   type PyDict,
   type PyValue,
-} from './pyvalue.js';
+} from './value.js';
 
 /** Option aliases as Mock declares them: alias -> the option it stands for. */
 export const optionAliases: ReadonlyMap<string, string> = (() => {

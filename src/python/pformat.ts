@@ -3,7 +3,7 @@
  * Mock's --debug-config prints every option through it, so the layout of long
  * lists, dicts and strings must match line for line.
  */
-import { isDict, PyTuple, pyRepr, sortedKeys, strRepr, type PyValue } from './pyvalue.js';
+import { isDict, PyTuple, pyRepr, sortedKeys, strRepr, type PyValue } from './value.js';
 
 const WIDTH = 80;
 

@@ -3,8 +3,8 @@
  * configs. Everything else is refused by name (a `for` loop, a function
  * definition, an import...), at the line where it appears.
  */
-import { PyFloat, type PyValue } from './pyvalue.js';
-import { SourceError, tokenize, type Token } from './pylexer.js';
+import { PyFloat, type PyValue } from './value.js';
+import { SourceError, tokenize, type Token } from './lexer.js';
 
 export type Expr =
   | { type: 'const'; value: PyValue; line: number }
