@@ -149,6 +149,8 @@ test('remove: links are unlinked, never followed; the root itself can be emptied
   assert.ok(!existsSync(join(root, 'dirlink')));
   assert.throws(() => fs.remove('filelink/x'), /'filelink' is a symlink/);
   fs.remove('absent');
+  fs.remove('absent/below/too');
+  assert.equal(fs.lookup('absent/below'), undefined);
   fs.remove('');
   assert.deepEqual(readdirSync(root), []);
   assertSentinelUntouched();
