@@ -84,9 +84,10 @@ export interface CopyOptions {
 }
 
 /**
- * Creates (mkdir -p) a trusted host directory that only root may enter:
- * 0700, owned by root, and a real directory, not a link. For caches holding
- * unpacked trees (setuid binaries included) that no other user may reach.
+ * Creates (mkdir -p) a trusted host directory that only its owner, the
+ * caller's user (root for a build), may enter: 0700, owned by the caller, and
+ * a real directory, not a link. For caches holding unpacked trees (setuid
+ * binaries included) or image layers that no other user may reach.
  */
 export function privateDir(path: string, exitCode: ExitCodeValue = ExitCode.error): string {
   let fd: number | undefined;
@@ -94,7 +95,8 @@ export function privateDir(path: string, exitCode: ExitCodeValue = ExitCode.erro
     mkdirSync(path, { recursive: true, mode: 0o700 });
     fd = openSync(path, O_RDONLY | O_NOFOLLOW | O_DIRECTORY);
     const st = fstatSync(fd);
-    if (st.uid !== 0 || st.gid !== 0) fchownSync(fd, 0, 0);
+    const [uid, gid] = [process.geteuid?.() ?? 0, process.getegid?.() ?? 0];
+    if (st.uid !== uid || st.gid !== gid) fchownSync(fd, uid, gid);
     if ((st.mode & 0o7777) !== 0o700) fchmodSync(fd, 0o700);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;

@@ -156,10 +156,11 @@ test('remove: links are unlinked, never followed; the root itself can be emptied
   assertSentinelUntouched();
 });
 
-test('privateDir: made 0700 and root-owned, a link in its place refused', { skip: process.getuid?.() !== 0 }, () => {
+test('privateDir: made 0700 and owned by the caller, a link in its place refused', () => {
   const dir = join(work, 'cache', 'private');
   privateDir(dir);
   assert.equal(statSync(dir).mode & 0o7777, 0o700);
+  assert.equal(statSync(dir).uid, process.geteuid!());
   chmodSync(dir, 0o755);
   privateDir(dir);
   assert.equal(statSync(dir).mode & 0o7777, 0o700);
