@@ -84,9 +84,10 @@ export interface CopyOptions {
 }
 
 /**
- * Creates (mkdir -p) a trusted host directory that only root may enter:
- * 0700, owned by root, and a real directory, not a link. For caches holding
- * unpacked trees (setuid binaries included) that no other user may reach.
+ * Creates (mkdir -p) a trusted host directory that only its owner, the
+ * caller's user (root for a build), may enter: 0700, owned by the caller, and
+ * a real directory, not a link. For caches holding unpacked trees (setuid
+ * binaries included) or image layers that no other user may reach.
  */
 export function privateDir(path: string, exitCode: ExitCodeValue = ExitCode.error): string {
   let fd: number | undefined;
@@ -94,7 +95,8 @@ export function privateDir(path: string, exitCode: ExitCodeValue = ExitCode.erro
     mkdirSync(path, { recursive: true, mode: 0o700 });
     fd = openSync(path, O_RDONLY | O_NOFOLLOW | O_DIRECTORY);
     const st = fstatSync(fd);
-    if (st.uid !== 0 || st.gid !== 0) fchownSync(fd, 0, 0);
+    const [uid, gid] = [process.geteuid?.() ?? 0, process.getegid?.() ?? 0];
+    if (st.uid !== uid || st.gid !== gid) fchownSync(fd, uid, gid);
     if ((st.mode & 0o7777) !== 0o700) fchmodSync(fd, 0o700);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
@@ -145,24 +147,28 @@ export class SafeRoot {
     return parts;
   }
 
-  /** Host path of a relative path, its parents checked to be real directories (the last is not). */
-  private walk(rel: string, createParents = false): { abs: string; parts: string[] } {
+  /**
+   * Host path of a path inside, its parents checked to be real directories
+   * (the last component is not checked); a missing parent is made when
+   * `createParents`, else reported as `missing` (so nothing is there).
+   */
+  private walk(rel: string, createParents = false): { abs: string; parts: string[]; missing: boolean } {
     const parts = this.parts(rel);
     let abs = this.root;
     for (let i = 0; i < parts.length - 1; i++) {
       abs = join(abs, parts[i]!);
       const st = lstatOrUndefined(abs);
       if (!st && createParents) mkdirSync(abs, { mode: 0o755 });
-      else if (!st) throw this.refuse(rel, `'${parts.slice(0, i + 1).join('/')}' does not exist`);
+      else if (!st) return { abs: join(this.root, ...parts), parts, missing: true };
       else if (!st.isDirectory()) throw this.refuse(rel, `'${parts.slice(0, i + 1).join('/')}' is ${kindOf(st)}`);
     }
-    return { abs: parts.length ? join(abs, parts[parts.length - 1]!) : abs, parts };
+    return { abs: parts.length ? join(abs, parts[parts.length - 1]!) : abs, parts, missing: false };
   }
 
   /** The host path of `rel`, if it is a regular file or directory (undefined if absent). */
   lookup(rel: string): { abs: string; kind: EntryKind } | undefined {
-    const { abs } = this.walk(rel);
-    const st = lstatOrUndefined(abs);
+    const { abs, missing } = this.walk(rel);
+    const st = missing ? undefined : lstatOrUndefined(abs);
     if (!st) return undefined;
     const kind = kindOf(st);
     if (kind !== 'file' && kind !== 'dir') throw this.refuse(rel, `is ${kind}`);
@@ -311,7 +317,8 @@ export class SafeRoot {
    * following a link: for logs in a directory other users may write.
    */
   openAppend(rel: string): number {
-    const { abs } = this.walk(rel);
+    const { abs, missing } = this.walk(rel);
+    if (missing) throw this.refuse(rel, 'its directory does not exist');
     const st = lstatOrUndefined(abs);
     if (st && !st.isFile()) throw this.refuse(rel, `is ${kindOf(st)}`);
     let fd: number;
@@ -359,8 +366,8 @@ export class SafeRoot {
    * is refused before anything below it is touched. `rel` '' empties the root.
    */
   remove(rel: string): void {
-    const { abs, parts } = this.walk(rel);
-    const st = lstatOrUndefined(abs);
+    const { abs, parts, missing } = this.walk(rel);
+    const st = missing ? undefined : lstatOrUndefined(abs);
     if (!st) return;
     if (!st.isDirectory()) {
       if (parts.length === 0) throw this.refuse(rel, `is ${kindOf(st)}`);

@@ -149,15 +149,18 @@ test('remove: links are unlinked, never followed; the root itself can be emptied
   assert.ok(!existsSync(join(root, 'dirlink')));
   assert.throws(() => fs.remove('filelink/x'), /'filelink' is a symlink/);
   fs.remove('absent');
+  fs.remove('absent/below/too');
+  assert.equal(fs.lookup('absent/below'), undefined);
   fs.remove('');
   assert.deepEqual(readdirSync(root), []);
   assertSentinelUntouched();
 });
 
-test('privateDir: made 0700 and root-owned, a link in its place refused', { skip: process.getuid?.() !== 0 }, () => {
+test('privateDir: made 0700 and owned by the caller, a link in its place refused', () => {
   const dir = join(work, 'cache', 'private');
   privateDir(dir);
   assert.equal(statSync(dir).mode & 0o7777, 0o700);
+  assert.equal(statSync(dir).uid, process.geteuid!());
   chmodSync(dir, 0o755);
   privateDir(dir);
   assert.equal(statSync(dir).mode & 0o7777, 0o700);
