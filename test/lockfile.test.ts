@@ -5,12 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { Ajv } from 'ajv';
-import {
-  parseLockfile,
-  rpmFileName,
-  serializeLockfile,
-  type Lockfile,
-} from '../src/lockfile/lockfile.js';
+import { parseLockfile, rpmFileName, serializeLockfile, type Lockfile } from '../src/lockfile/lockfile.js';
 import { signatureFromPgpsig } from '../src/rpm/header-pgp.js';
 import { pythonJsonDumps, type JsonValue } from '../src/python/json.js';
 import { IsomockError } from '../src/errors.js';
