@@ -1,0 +1,26 @@
+/**
+ * Reading a whole small response body (a manifest, repomd.xml, a token)
+ * with a ceiling, so that an endless or huge answer fails instead of
+ * filling memory.
+ */
+
+interface Body extends AsyncIterable<Uint8Array> {
+  destroy(error?: Error): unknown;
+}
+
+export class BodyTooLargeError extends Error {}
+
+/** The bytes of `body`, refusing more than `limit`. */
+export async function readBody(body: Body, limit: number): Promise<Buffer> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > limit) {
+      body.destroy();
+      throw new BodyTooLargeError(`response larger than ${limit} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
