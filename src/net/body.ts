@@ -8,6 +8,13 @@ interface Body extends AsyncIterable<Uint8Array> {
   destroy(error?: Error): unknown;
 }
 
+/** Drop a body that is not wanted (a redirect's, an error page, the rest of a 200 to a range check). */
+export function discard(body: Body & { on(event: 'error', listener: () => void): unknown }): void {
+  // Destroying an unread undici body emits an abort error nobody is listening for.
+  body.on('error', () => undefined);
+  body.destroy();
+}
+
 export class BodyTooLargeError extends Error {}
 
 /** The bytes of `body`, refusing more than `limit`. */

@@ -32,7 +32,8 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
-import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
+import { Agent, ProxyAgent, buildConnector, request, type Dispatcher } from 'undici';
+import { discard } from './body.js';
 import { NetError, netErrorFrom, oneLine } from './net-error.js';
 import { chooseProxy, type Env, type ProxyConfig, type ProxySettings } from './proxy-choice.js';
 import { defaultMaxRedirects, headersForHop, isRedirect, redirectTarget, sameOrigin } from './redirect-policy.js';
@@ -105,6 +106,12 @@ export class Transport {
   private readonly dispatchers = new Map<string, Dispatcher>();
   private readonly files = new Map<string, string>();
   private readonly env: Env;
+  /**
+   * The first error of each failed direct TLS socket, by local port. A TLS 1.3 server refusing a
+   * client certificate sends its alert after the handshake; undici then reports "other side
+   * closed" and drops the alert, which names the cause.
+   */
+  private readonly socketErrors = new Map<number, Error>();
 
   constructor(private readonly opts: TransportOptions = {}) {
     this.env = opts.env ?? {};
@@ -156,11 +163,11 @@ export class Transport {
           ...(opts.signal && { signal: opts.signal }),
         });
       } catch (err) {
-        throw netErrorFrom(err, url, via || {});
+        throw netErrorFrom(this.socketError(err) ?? err, url, via || {});
       }
       const headers = res.headers as TransportResponse['headers'];
       if (isRedirect(res.statusCode)) {
-        res.body.destroy();
+        discard(res.body);
         const next = redirectTarget(header(headers, 'location'), url);
         if (typeof next === 'string') throw new NetError('bad-redirect', shownUrl(url), next);
         if (hop >= maxRedirects)
@@ -170,7 +177,7 @@ export class Transport {
         continue;
       }
       if (accept(res.statusCode)) return { status: res.statusCode, headers, body: res.body, url, redirects: hop };
-      res.body.destroy();
+      discard(res.body);
       const status = res.statusCode;
       if (status === 407 && via)
         throw new NetError('proxy-auth', shownUrl(url), `the proxy ${via.proxyHost} requires authentication (407)`);
@@ -178,6 +185,30 @@ export class Transport {
       const reason = oneLine(`HTTP ${status}${via ? ` (through the proxy ${via.proxyHost})` : ''}`);
       throw new NetError('http-status', shownUrl(url), reason, status, retryAfter);
     }
+  }
+
+  private socketError(err: unknown): Error | undefined {
+    const port = (err as { socket?: { localPort?: number } }).socket?.localPort;
+    return port === undefined ? undefined : this.socketErrors.get(port);
+  }
+
+  /** undici's connector, noting each socket's first error (see socketErrors). */
+  private noteErrors(options: Record<string, unknown>): buildConnector.connector {
+    const connect = buildConnector(options);
+    return (opts, callback) =>
+      connect(opts, (err, socket) => {
+        if (socket) {
+          const port = socket.localPort;
+          socket.prependListener('error', (e: Error) => {
+            if (port !== undefined && !this.socketErrors.has(port)) this.socketErrors.set(port, e);
+          });
+          socket.once('close', () => {
+            if (port !== undefined) setTimeout(() => this.socketErrors.delete(port), 1000).unref();
+          });
+        }
+        // undici's callback overloads: an error, or a socket.
+        (callback as (e: Error | null, s: typeof socket) => void)(err, socket);
+      });
   }
 
   private readPem(path: string): string {
@@ -247,7 +278,7 @@ export class Transport {
         proxyTunnel: false,
         ...common,
       });
-    } else d = new Agent({ connect, ...common });
+    } else d = new Agent({ connect: this.noteErrors(connect), ...common });
     this.dispatchers.set(key, d);
     return d;
   }

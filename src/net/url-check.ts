@@ -4,6 +4,7 @@
  * refuse HEAD), through the transport's redirects, and the final origin and
  * path (never the query string: presigned URLs carry credentials there).
  */
+import { discard } from './body.js';
 import type { RequestOptions, Transport } from './transport.js';
 import { shownUrl } from './url.js';
 
@@ -26,7 +27,7 @@ export async function checkUrl(
     accept: (s) => s === 200 || s === 206,
   });
   // A 200 is the whole file: one byte was asked for, the rest is not wanted.
-  res.body.destroy();
+  discard(res.body);
   const range = /\/(\d+)\s*$/.exec(String(res.headers['content-range'] ?? ''));
   const length = res.status === 200 ? Number(res.headers['content-length']) : NaN;
   const size = range ? Number(range[1]) : Number.isFinite(length) ? length : undefined;
