@@ -15,8 +15,6 @@ export function discard(body: Body & { on(event: 'error', listener: () => void):
   body.destroy();
 }
 
-export class BodyTooLargeError extends Error {}
-
 /** The bytes of `body`, refusing more than `limit`. */
 export async function readBody(body: Body, limit: number): Promise<Buffer> {
   const chunks: Uint8Array[] = [];
@@ -25,7 +23,7 @@ export async function readBody(body: Body, limit: number): Promise<Buffer> {
     size += chunk.length;
     if (size > limit) {
       body.destroy();
-      throw new BodyTooLargeError(`response larger than ${limit} bytes`);
+      throw new Error(`response larger than ${limit} bytes`);
     }
     chunks.push(chunk);
   }

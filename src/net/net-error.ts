@@ -3,10 +3,16 @@
  * retry decisions and for the caller's hint: which setting to give). Pure:
  * it reads the error objects Node and undici throw, nothing else.
  *
+ * Worth retrying: the server or the path to it failing for now (5xx but 501
+ * and 505, 408, 429, a reset or cut connection, a timeout, a name lookup
+ * that failed for now). Never: TLS verification, a client certificate
+ * refused, proxy authentication, other 4xx, too many redirects, a local
+ * file (a full disk included), an abort: the next attempt would fail the
+ * same way.
+ *
  * The message names the URL only as shownUrl() gives it (no user info, no
  * query string), and the proxy by its host only.
  */
-import { isRetryable } from './retry-policy.js';
 import { shownUrl } from './url.js';
 
 export type FailureKind =
@@ -31,6 +37,17 @@ export type FailureKind =
   | 'local-file'
   | 'aborted'
   | 'other';
+
+const retryableKinds: ReadonlySet<FailureKind> = new Set(['reset', 'timeout', 'dns-temporary']);
+
+export function retryableStatus(status: number): boolean {
+  return status === 408 || status === 429 || (status >= 500 && status <= 599 && status !== 501 && status !== 505);
+}
+
+export function isRetryable(kind: FailureKind, status?: number): boolean {
+  if (kind === 'http-status' || kind === 'proxy-status') return status !== undefined && retryableStatus(status);
+  return retryableKinds.has(kind);
+}
 
 export class NetError extends Error {
   readonly retryable: boolean;

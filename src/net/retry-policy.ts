@@ -1,18 +1,12 @@
 /**
- * When another attempt can help, and how long to wait before it. Pure (the
- * random source and the clock are parameters).
- *
- * Worth retrying: the server or the path to it failing for now (5xx but 501
- * and 505, 408, 429, a reset or cut connection, a timeout, a name lookup
- * that failed for now). Never: TLS verification, a client certificate
- * refused, proxy authentication, other 4xx, too many redirects, a full disk,
- * an abort: the next attempt would fail the same way.
+ * How long to wait before another attempt (which failures get one is
+ * net-error.ts's isRetryable). Pure: the random source and the clock are
+ * parameters.
  *
  * The delay doubles from `baseMs` up to `maxMs`, with "equal jitter" (half
  * fixed, half random) so that parallel downloads that failed together do not
  * retry together; a server's Retry-After is honoured up to `maxRetryAfterMs`.
  */
-import type { FailureKind } from './net-error.js';
 
 export interface RetryPolicy {
   /** Attempts in all, the first one included. */
@@ -24,17 +18,6 @@ export interface RetryPolicy {
 }
 
 export const defaultRetryPolicy: RetryPolicy = { attempts: 4, baseMs: 250, maxMs: 10_000, maxRetryAfterMs: 60_000 };
-
-const retryableKinds: ReadonlySet<FailureKind> = new Set(['reset', 'timeout', 'dns-temporary']);
-
-export function retryableStatus(status: number): boolean {
-  return status === 408 || status === 429 || (status >= 500 && status <= 599 && status !== 501 && status !== 505);
-}
-
-export function isRetryable(kind: FailureKind, status?: number): boolean {
-  if (kind === 'http-status' || kind === 'proxy-status') return status !== undefined && retryableStatus(status);
-  return retryableKinds.has(kind);
-}
 
 /** Retry-After (delta seconds or an HTTP date) in ms from `nowMs`; undefined when absent or unreadable. */
 export function parseRetryAfter(value: string | undefined, nowMs: number): number | undefined {

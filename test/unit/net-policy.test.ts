@@ -1,15 +1,9 @@
 /** Retry classification, backoff, redirects and the URL forms of the transport (pure modules of src/net/). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NetError, netErrorFrom, oneLine } from '../../src/net/net-error.js';
+import { isRetryable, NetError, netErrorFrom, oneLine, retryableStatus } from '../../src/net/net-error.js';
 import { headersForHop, redirectTarget } from '../../src/net/redirect-policy.js';
-import {
-  defaultRetryPolicy,
-  isRetryable,
-  parseRetryAfter,
-  retryDelayMs,
-  retryableStatus,
-} from '../../src/net/retry-policy.js';
+import { defaultRetryPolicy, parseRetryAfter, retryDelayMs } from '../../src/net/retry-policy.js';
 import { originOf, shownUrl } from '../../src/net/url.js';
 
 test('retried: 5xx but 501/505, 408, 429, resets, timeouts; never 4xx, TLS, proxy auth, redirects, abort', () => {

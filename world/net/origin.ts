@@ -29,7 +29,7 @@ export interface OriginOptions {
   gate?: (req: IncomingMessage) => string | undefined;
 }
 
-export interface OriginRequest {
+interface OriginRequest {
   method: string;
   /** Path and query as sent. */
   url: string;
