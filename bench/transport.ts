@@ -9,13 +9,13 @@
  * side. The product's target is a ratio (transport / curl throughput) of at
  * least 0.8.
  */
-import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { pipeline } from 'node:stream/promises';
 import { Transport } from '../src/net/transport.js';
+import { timedSpawn as timed } from './timed-spawn.js';
 import { serveDirectory } from '../world/server.js';
 import { startOrigin } from '../world/net/origin.js';
 import { makeTestPki } from '../world/net/pki.js';
@@ -29,24 +29,6 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 
 const self = fileURLToPath(import.meta.url);
-
-/** Seconds from spawn to exit, and what the process printed. */
-function timed(argv: string[]): Promise<{ seconds: number; stdout: string }> {
-  const start = performance.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0
-        ? resolve({ seconds: (performance.now() - start) / 1000, stdout })
-        : reject(new Error(`${argv[0]} exited ${code}: ${stderr}`)),
-    );
-  });
-}
 
 /** The transport side, in its own process: `node transport.js --client JOB.json`. */
 async function client(job: { urls: string[]; out: string; ca: string }): Promise<void> {

@@ -179,8 +179,11 @@ export class RegistryClient {
       });
       discard(res.body);
       this.schemes.set(ep.host, 'https:');
-    } catch {
-      this.schemes.set(ep.host, 'http:');
+    } catch (err) {
+      // A TLS failure with verification off (a client certificate wanted or refused) means the
+      // server speaks TLS: plain HTTP would only hide the cause behind a 400.
+      const kind = netErrorFrom(err, ep.host).kind;
+      this.schemes.set(ep.host, kind === 'tls-cert-required' || kind === 'tls-cert-refused' ? 'https:' : 'http:');
     }
     return `${this.schemes.get(ep.host)}//${ep.host}`;
   }

@@ -28,6 +28,8 @@ export interface ContextOptions {
   authFile?: string;
   /** Proxy variables and SSL_CERT_FILE for the registry client (default: this process's environment, as podman). */
   env?: Env;
+  /** Where certs.d directories are looked for (default: podman's). */
+  certsDRoots?: readonly string[];
 }
 
 export function imageContext(opts: ContextOptions = {}): ImageContext {
@@ -35,7 +37,12 @@ export function imageContext(opts: ContextOptions = {}): ImageContext {
   return {
     store: new BlobStore(opts.storeDir),
     conf,
-    client: new RegistryClient({ conf, auth: loadAuthFile(opts.authFile), env: opts.env ?? process.env }),
+    client: new RegistryClient({
+      conf,
+      auth: loadAuthFile(opts.authFile),
+      env: opts.env ?? process.env,
+      ...(opts.certsDRoots && { certsDRoots: opts.certsDRoots }),
+    }),
     platform: ociPlatform(opts.arch ?? hostRpmArch()),
   };
 }

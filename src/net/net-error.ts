@@ -115,7 +115,13 @@ export function oneLine(text: string, max = 300): string {
   return flat.length > max ? `${flat.slice(0, max)}…` : flat;
 }
 
-function describe(err: unknown, via: { proxyHost?: string }): Described {
+/** How the request was made: through which proxy, with or without a client certificate. */
+export interface RequestContext {
+  proxyHost?: string;
+  clientCert?: boolean;
+}
+
+function describe(err: unknown, via: RequestContext): Described {
   const errors = chain(err);
   for (const e of errors) {
     const code = codeOf(e) ?? '';
@@ -130,7 +136,10 @@ function describe(err: unknown, via: { proxyHost?: string }): Described {
         cause: 'the server ended the TLS handshake (a client certificate may be required)',
       };
     if (/alert (unknown ca|bad certificate|certificate unknown|decrypt error|access denied)/i.test(message))
-      return { kind: 'tls-cert-refused', cause: 'the server refused the client certificate' };
+      // Some servers (Go's) answer a missing certificate with the alert for a bad one.
+      return via.clientCert === false
+        ? { kind: 'tls-cert-required', cause: 'the server requires a client certificate' }
+        : { kind: 'tls-cert-refused', cause: 'the server refused the client certificate' };
     if (/^ERR_SSL_|^ERR_OSSL_/.test(code))
       return { kind: 'tls-other', cause: `TLS failure (${oneLine(message, 120)})` };
     if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR' || /PEM|no start line/i.test(message))
@@ -165,7 +174,7 @@ function describe(err: unknown, via: { proxyHost?: string }): Described {
 }
 
 /** A NetError naming the cause of `err` for a request to `url`. */
-export function netErrorFrom(err: unknown, url: URL | string, via: { proxyHost?: string } = {}): NetError {
+export function netErrorFrom(err: unknown, url: URL | string, via: RequestContext = {}): NetError {
   if (err instanceof NetError) return err;
   const { kind, cause } = describe(err, via);
   return new NetError(kind, shownUrl(url), cause);

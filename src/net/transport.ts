@@ -154,6 +154,7 @@ export class Transport {
       const proxy = chooseProxy(url, this.opts.proxy, this.env);
       const via = proxy && { proxyHost: new URL(proxy.url).host };
       const grant = sameOrigin(first, url) ? opts.tls : undefined;
+      const context = { ...via, clientCert: url.protocol === 'https:' && !!this.tlsFor(url, grant).clientCert };
       let res: Dispatcher.ResponseData;
       try {
         res = await request(url, {
@@ -165,7 +166,7 @@ export class Transport {
           ...(opts.signal && { signal: opts.signal }),
         });
       } catch (err) {
-        throw netErrorFrom(this.socketError(err) ?? err, url, via || {});
+        throw netErrorFrom(this.socketError(err) ?? err, url, context);
       }
       const headers = res.headers as TransportResponse['headers'];
       if (isRedirect(res.statusCode)) {
