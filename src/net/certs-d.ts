@@ -49,7 +49,9 @@ export function readCertsD(registry: string, roots: readonly string[]): TlsSetti
       files = readdirSync(dir);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') continue;
+      // A directory this user may not enter holds nothing for it (as auth.ts treats the default
+      // auth file): a user's run with root's HOME must not fail on /root/.config.
+      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EACCES') continue;
       throw new CertsDError(`${dir}: cannot read (${code ?? (err as Error).message})`);
     }
     return certsDSettings(dir, files);
