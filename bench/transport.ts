@@ -40,7 +40,7 @@ async function client(job: { urls: string[]; out: string; ca: string }): Promise
     while (next < urls.length) {
       const i = next++;
       const res = await transport.request(urls[i]!);
-      await pipeline(res.body, createWriteStream(join(out, `f${i}`)));
+      await pipeline(res.body, createWriteStream(join(out, `f${i}`), { highWaterMark: 1 << 20 }));
     }
   };
   const start = performance.now();
