@@ -8,7 +8,7 @@
  * rpm, and rpmbuild run directly (chroot, no namespaces) in a finished root.
  * Mock's figures for a similar world on these machines are given for scale.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -17,30 +17,13 @@ import { ensureWorld } from '../world/build.js';
 import { serveWorld, type ServedWorld } from '../world/serve.js';
 import { startRegistry } from '../world/registry.js';
 import { pushDnf5Bootstrap, pushDnfBootstrap } from '../world/images.js';
+import { timedSpawn, type Timed } from './timed-spawn.js';
 
 const bin = fileURLToPath(new URL('../../bin/isomock', import.meta.url));
 const registryPort = 5098;
 
-interface Timed {
-  seconds: number;
-  stdout: string;
-}
-
 function isomock(args: string[]): Promise<Timed> {
-  const start = performance.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0
-        ? resolve({ seconds: (performance.now() - start) / 1000, stdout })
-        : reject(new Error(`isomock ${args.join(' ')}: exit ${code}\n${stderr}`)),
-    );
-  });
+  return timedSpawn([bin, ...args]);
 }
 
 const r2 = (x: number): number => Math.round(x * 100) / 100;

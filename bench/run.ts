@@ -7,12 +7,14 @@ import * as build from './build.js';
 import * as image from './image.js';
 import * as isolatedRepo from './isolated-repo.js';
 import * as repodata from './repodata.js';
+import * as transport from './transport.js';
 
 const modules: Record<string, { run(): Promise<Record<string, unknown>> }> = {
   repodata,
   image,
   'isolated-repo': isolatedRepo,
   build,
+  transport,
 };
 const wanted = process.argv.slice(2);
 for (const name of wanted)

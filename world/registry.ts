@@ -10,8 +10,9 @@
  * backed by object storage do.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { serveDirectory, type RequestRecord, type StaticServer } from './server.js';
@@ -44,11 +45,28 @@ export interface RegistryOptions {
   storage?: string;
   /** Answer blob GETs with a redirect to a file server on this port that serves the storage. */
   blobsOnPort?: number;
+  /**
+   * Serve HTTPS with this certificate; with `clientCa`, require a client certificate signed by it
+   * (`client` is the one the readiness probe presents).
+   */
+  tls?: { cert: string; key: string; clientCa?: string; client?: { cert: string; key: string } };
 }
 
-function probe(port: number): Promise<number> {
+function probe(port: number, tls: RegistryOptions['tls']): Promise<number> {
   return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/v2/' }, (res) => {
+    const options = { host: '127.0.0.1', port, path: '/v2/' };
+    const get = tls
+      ? (cb: (res: http.IncomingMessage) => void) =>
+          https.get(
+            {
+              ...options,
+              rejectUnauthorized: false,
+              ...(tls.client && { cert: readFileSync(tls.client.cert), key: readFileSync(tls.client.key) }),
+            },
+            cb,
+          )
+      : (cb: (res: http.IncomingMessage) => void) => http.get(options, cb);
+    const req = get((res) => {
       res.resume();
       resolve(res.statusCode ?? 0);
     });
@@ -58,6 +76,12 @@ function probe(port: number): Promise<number> {
 
 function registryConf(host: string): string {
   return `[[registry]]\nlocation = "${host}"\ninsecure = true\n`;
+}
+
+function tlsSection(tls: RegistryOptions['tls']): string {
+  if (!tls) return '';
+  const clientCas = tls.clientCa ? `    clientcas:\n      - ${tls.clientCa}\n` : '';
+  return `  tls:\n    certificate: ${tls.cert}\n    key: ${tls.key}\n${clientCas}`;
 }
 
 function authSection(dir: string, auth: RegistryAuth | undefined): string {
@@ -90,7 +114,7 @@ export async function startRegistry(port: number, opts: RegistryOptions = {}): P
   const config = join(dir, 'config.yml');
   writeFileSync(
     config,
-    `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${dataDir}\n  delete:\n    enabled: true\n${redirect}http:\n  addr: 127.0.0.1:${port}\n${authSection(dir, opts.auth)}`,
+    `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${dataDir}\n  delete:\n    enabled: true\n${redirect}http:\n  addr: 127.0.0.1:${port}\n${tlsSection(opts.tls)}${authSection(dir, opts.auth)}`,
   );
   const marker = join(dir, 'locked');
   const child: ChildProcess = spawn(
@@ -119,7 +143,7 @@ export async function startRegistry(port: number, opts: RegistryOptions = {}): P
   }
   // A registry that wants a login answers /v2/ with 401: it is up all the same.
   const upStatus = opts.auth ? 401 : 200;
-  for (let tries = 0; (await probe(port)) !== upStatus; tries++) {
+  for (let tries = 0; (await probe(port, opts.tls)) !== upStatus; tries++) {
     if (exitedEarly || tries > 100) throw new Error(`docker-registry on port ${port} did not answer: ${stderr}`);
     await sleep(100);
   }

@@ -80,7 +80,7 @@ export function renderDnfConf(conf: DnfConf): string {
     .join('\n');
 }
 
-function parseBool(value: string, what: string): boolean {
+export function parseBool(value: string, what: string): boolean {
   const v = value.trim().toLowerCase();
   if (['1', 'yes', 'true', 'on'].includes(v)) return true;
   if (['0', 'no', 'false', 'off'].includes(v)) return false;

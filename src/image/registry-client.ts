@@ -1,14 +1,20 @@
 /**
  * A client for the OCI distribution API (the registry HTTP API v2): manifests
  * and blobs, with basic and bearer-token authentication, mirrors and insecure
- * registries from registries.conf, retries, and redirects that never carry
- * credentials to another host.
+ * registries from registries.conf, TLS from certs.d as podman reads it,
+ * proxies from the environment, and retries and redirects by the shared
+ * transport (src/net/), which never carries credentials or a client
+ * certificate to another origin.
  */
-import type { IncomingMessage } from 'node:http';
+import { readCertsD, defaultCertsDRoots, CertsDError } from '../net/certs-d.js';
+import { readBody, discard } from '../net/body.js';
+import { NetError, netErrorFrom, oneLine } from '../net/net-error.js';
+import type { Env } from '../net/proxy-choice.js';
+import { retryDelayMs, defaultRetryPolicy } from '../net/retry-policy.js';
+import { Transport, type TlsSettings, type TransportResponse } from '../net/transport.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ExitCode, IsomockError } from '../errors.js';
 import { basicHeader, credentialsFor, parseChallenge, type AuthStore } from './auth.js';
-import { httpRequest, readBody } from './http.js';
 import { manifestAccept, sha256Digest, type Descriptor } from './manifest.js';
 import { formatReference, manifestSelector, type ImageReference } from './reference.js';
 import { findRegistry, type RegistriesConf } from './registries-conf.js';
@@ -29,6 +35,10 @@ export interface ClientOptions {
   auth: AuthStore;
   /** Attempts per request on network errors, 429 and 5xx. */
   attempts?: number;
+  /** Proxy variables (http_proxy, https_proxy, no_proxy) and SSL_CERT_FILE, as podman reads them. */
+  env?: Env;
+  /** Where certs.d directories are looked for (default: podman's). */
+  certsDRoots?: readonly string[];
 }
 
 export interface FetchedManifest {
@@ -44,29 +54,38 @@ interface Endpoint {
 }
 
 const maxManifestBytes = 4 * 1024 * 1024;
-const maxRedirects = 10;
-
-class HttpStatusError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-function retryable(err: unknown): boolean {
-  if (err instanceof HttpStatusError) return err.status === 429 || err.status >= 500;
-  return !(err instanceof IsomockError);
-}
 
 export class RegistryClient {
   private readonly schemes = new Map<string, 'https:' | 'http:'>();
   private readonly tokens = new Map<string, string>();
+  private readonly tls = new Map<string, TlsSettings>();
   private readonly attempts: number;
+  private readonly transport: Transport;
 
   constructor(private readonly opts: ClientOptions) {
     this.attempts = opts.attempts ?? 3;
+    this.transport = new Transport({ env: opts.env ?? {}, retry: { attempts: this.attempts } });
+  }
+
+  /** Close the pooled connections. */
+  close(): Promise<void> {
+    return this.transport.close();
+  }
+
+  /** TLS granted to an endpoint's origin: its certs.d directory, verification off when insecure. */
+  private tlsFor(ep: Endpoint): TlsSettings {
+    let tls = this.tls.get(ep.host);
+    if (!tls) {
+      try {
+        tls = readCertsD(ep.host, this.opts.certsDRoots ?? defaultCertsDRoots(this.opts.env ?? {})) ?? {};
+      } catch (err) {
+        if (err instanceof CertsDError) throw new IsomockError(err.message, ExitCode.config);
+        throw err;
+      }
+      if (ep.insecure) tls = { ...tls, verify: false };
+      this.tls.set(ep.host, tls);
+    }
+    return tls;
   }
 
   /** Mirrors first, then the registry itself, as podman tries them. */
@@ -94,9 +113,9 @@ export class RegistryClient {
     const res = await this.fromAnyEndpoint(ref, what, `manifests/${selector}`, { Accept: manifestAccept });
     let bytes: Buffer;
     try {
-      bytes = await readBody(res, maxManifestBytes);
+      bytes = await readBody(res.body, maxManifestBytes);
     } catch (err) {
-      throw new IsomockError(`${what}: ${(err as Error).message}`, ExitCode.bootstrap);
+      throw new IsomockError(`${what}: ${netErrorFrom(err, res.url).message}`, ExitCode.bootstrap);
     }
     const digest = sha256Digest(bytes);
     if (selector.startsWith('sha256:') && digest !== selector) {
@@ -109,11 +128,21 @@ export class RegistryClient {
   async fetchBlob(ref: ImageReference, desc: Descriptor, store: BlobStore): Promise<boolean> {
     if (store.has(desc.digest, desc.size)) return false;
     const what = `${formatReference(ref)} (blob ${desc.digest})`;
-    await this.withRetries(async () => {
-      const res = await this.fromAnyEndpoint(ref, what, `blobs/${desc.digest}`, {}, 1);
-      await store.write(desc.digest, desc.size, res, what);
-    });
-    return true;
+    // The transport retries until the headers; a body cut later is retried here, from the start.
+    for (let attempt = 1; ; attempt++) {
+      const res = await this.fromAnyEndpoint(ref, what, `blobs/${desc.digest}`, {});
+      try {
+        await store.write(desc.digest, desc.size, res.body, what);
+        return true;
+      } catch (err) {
+        if (err instanceof IsomockError) throw err;
+        const failure = netErrorFrom(err, res.url);
+        const delay = retryDelayMs(attempt, defaultRetryPolicy);
+        if (!failure.retryable || attempt >= this.attempts || delay === undefined)
+          throw new IsomockError(`${what}: ${failure.message}`, ExitCode.bootstrap);
+        await sleep(delay);
+      }
+    }
   }
 
   private async fromAnyEndpoint(
@@ -121,31 +150,19 @@ export class RegistryClient {
     what: string,
     path: string,
     headers: Record<string, string>,
-    attempts = this.attempts,
-  ): Promise<IncomingMessage> {
+  ): Promise<TransportResponse> {
     let last: unknown;
     for (const ep of this.endpoints(ref)) {
       try {
-        return await this.withRetries(() => this.get(ep, path, headers), attempts);
+        return await this.get(ep, path, headers);
       } catch (err) {
         last = err;
       }
     }
     if (last instanceof IsomockError) throw last;
-    if (last instanceof HttpStatusError && last.status === 404)
+    if (last instanceof NetError && last.status === 404)
       throw new IsomockError(`${what}: not found in the registry`, ExitCode.bootstrap);
     throw new IsomockError(`${what}: ${(last as Error).message}`, ExitCode.bootstrap);
-  }
-
-  private async withRetries<T>(fn: () => Promise<T>, attempts = this.attempts): Promise<T> {
-    for (let i = 1; ; i++) {
-      try {
-        return await fn();
-      } catch (err) {
-        if (i >= attempts || !retryable(err)) throw err;
-        await sleep(200 * 2 ** (i - 1));
-      }
-    }
   }
 
   /** Insecure registries: try TLS without verification, then plain HTTP (as containers/image does). */
@@ -154,57 +171,50 @@ export class RegistryClient {
     if (known) return `${known}//${ep.host}`;
     if (!ep.insecure) return `https://${ep.host}`;
     try {
-      const res = await httpRequest(new URL(`https://${ep.host}/v2/`), {
+      const res = await this.transport.request(`https://${ep.host}/v2/`, {
         method: 'HEAD',
-        insecure: true,
-        timeoutMs: 10_000,
+        tls: this.tlsFor(ep),
+        accept: () => true,
+        retry: { attempts: 1 },
       });
-      res.resume();
+      discard(res.body);
       this.schemes.set(ep.host, 'https:');
-    } catch {
-      this.schemes.set(ep.host, 'http:');
+    } catch (err) {
+      // A TLS failure with verification off (a client certificate wanted or refused) means the
+      // server speaks TLS: plain HTTP would only hide the cause behind a 400.
+      const kind = netErrorFrom(err, ep.host).kind;
+      this.schemes.set(ep.host, kind === 'tls-cert-required' || kind === 'tls-cert-refused' ? 'https:' : 'http:');
     }
     return `${this.schemes.get(ep.host)}//${ep.host}`;
   }
 
-  private async get(ep: Endpoint, path: string, headers: Record<string, string>): Promise<IncomingMessage> {
+  /**
+   * GET from an endpoint, answering one 401 challenge. The transport follows redirects and
+   * drops the Authorization header (and the certs.d grant) on a hop to another origin.
+   */
+  private async get(ep: Endpoint, path: string, headers: Record<string, string>): Promise<TransportResponse> {
     const scopeKey = `${ep.host}/${ep.repository}`;
-    let url = new URL(`${await this.baseUrl(ep)}/v2/${ep.repository}/${path}`);
-    let authTried = false;
-    for (let hop = 0; hop <= maxRedirects; hop++) {
-      const auth = url.host === ep.host ? this.tokens.get(scopeKey) : undefined;
-      const res = await httpRequest(url, {
+    const url = `${await this.baseUrl(ep)}/v2/${ep.repository}/${path}`;
+    for (let authTried = false; ; authTried = true) {
+      const auth = this.tokens.get(scopeKey);
+      const res = await this.transport.request(url, {
         headers: { ...headers, ...(auth !== undefined && { Authorization: auth }) },
-        insecure: ep.insecure,
+        tls: this.tlsFor(ep),
+        accept: (s) => s === 200 || s === 401 || s === 403,
       });
-      const status = res.statusCode ?? 0;
-      if (status >= 300 && status < 400 && res.headers.location) {
-        res.resume();
-        url = new URL(res.headers.location, url);
-        continue;
-      }
-      if (status === 401 && !authTried && url.host === ep.host) {
-        res.resume();
-        authTried = true;
+      if (res.status === 401 && !authTried && res.url.host === ep.host) {
+        discard(res.body);
         this.tokens.set(scopeKey, await this.authorize(ep, String(res.headers['www-authenticate'] ?? '')));
-        hop--;
         continue;
       }
-      if (status !== 200) {
-        const body = (await readBody(res, 64 * 1024).catch(() => Buffer.alloc(0)))
-          .toString('utf8')
-          .trim()
-          .slice(0, 300);
-        if (status === 401 || status === 403)
-          throw new IsomockError(
-            `access denied by ${ep.host} (HTTP ${status}) for ${url.pathname}${body ? `: ${body}` : ''}`,
-            ExitCode.bootstrap,
-          );
-        throw new HttpStatusError(status, `HTTP ${status} from ${url.host}${url.pathname}${body ? `: ${body}` : ''}`);
-      }
-      return res;
+      if (res.status === 200) return res;
+      const body = (await readBody(res.body, 64 * 1024).catch(() => Buffer.alloc(0))).toString('utf8');
+      const detail = oneLine(body);
+      throw new IsomockError(
+        `access denied by ${ep.host} (HTTP ${res.status}) for ${res.url.pathname}${detail ? `: ${detail}` : ''}`,
+        ExitCode.bootstrap,
+      );
     }
-    throw new IsomockError(`too many redirects from ${ep.host} for ${path}`, ExitCode.bootstrap);
   }
 
   /** Answer a 401 challenge: basic credentials, or a bearer token from the realm. */
@@ -224,16 +234,22 @@ export class RegistryClient {
     const realm = new URL(params.realm);
     if (params.service) realm.searchParams.set('service', params.service);
     realm.searchParams.set('scope', params.scope ?? `repository:${ep.repository}:pull`);
-    const res = await httpRequest(realm, {
-      headers: creds ? { Authorization: basicHeader(creds) } : {},
-      insecure: ep.insecure,
-    });
-    const body = await readBody(res, 1024 * 1024);
-    if (res.statusCode !== 200)
-      throw new IsomockError(
-        `token server ${realm.host} refused (HTTP ${res.statusCode}) for ${ep.host}/${ep.repository}`,
-        ExitCode.bootstrap,
-      );
+    let body: Buffer;
+    try {
+      const res = await this.transport.request(realm, {
+        headers: creds ? { Authorization: basicHeader(creds) } : {},
+        ...(ep.insecure && { tls: { verify: false } }),
+      });
+      body = await readBody(res.body, 1024 * 1024);
+    } catch (err) {
+      const failure = netErrorFrom(err, realm);
+      if (failure.kind === 'http-status')
+        throw new IsomockError(
+          `token server ${realm.host} refused (HTTP ${failure.status}) for ${ep.host}/${ep.repository}`,
+          ExitCode.bootstrap,
+        );
+      throw new IsomockError(`token server for ${ep.host}/${ep.repository}: ${failure.message}`, ExitCode.bootstrap);
+    }
     let token: unknown;
     try {
       const doc = JSON.parse(body.toString('utf8')) as { token?: unknown; access_token?: unknown };

@@ -3,6 +3,7 @@
  * fully qualified, optionally `docker://`), or a saved `dir:` / `oci-archive:`
  * layout, always ending as a verified image in the blob store.
  */
+import type { Env } from '../net/proxy-choice.js';
 import { loadAuthFile } from './auth.js';
 import { loadDir, loadOciArchive } from './layouts.js';
 import type { Platform } from './manifest.js';
@@ -25,6 +26,10 @@ export interface ContextOptions {
   storeDir?: string;
   registriesConf?: string;
   authFile?: string;
+  /** Proxy variables and SSL_CERT_FILE for the registry client (default: this process's environment, as podman). */
+  env?: Env;
+  /** Where certs.d directories are looked for (default: podman's). */
+  certsDRoots?: readonly string[];
 }
 
 export function imageContext(opts: ContextOptions = {}): ImageContext {
@@ -32,7 +37,12 @@ export function imageContext(opts: ContextOptions = {}): ImageContext {
   return {
     store: new BlobStore(opts.storeDir),
     conf,
-    client: new RegistryClient({ conf, auth: loadAuthFile(opts.authFile) }),
+    client: new RegistryClient({
+      conf,
+      auth: loadAuthFile(opts.authFile),
+      env: opts.env ?? process.env,
+      ...(opts.certsDRoots && { certsDRoots: opts.certsDRoots }),
+    }),
     platform: ociPlatform(opts.arch ?? hostRpmArch()),
   };
 }
