@@ -3,15 +3,17 @@
  * this process opened itself, so a crashed or killed holder never leaves a
  * stale lock, and PIDs (meaningless across PID namespaces) play no part.
  *
- * The lock file is opened O_NOFOLLOW (O_EXCL when it is created), must be a
- * regular file with one link owned by this process's user, and is never
- * unlinked (unlinking a held lock lets a second taker lock a new file).
+ * The lock file is opened O_NOFOLLOW (O_EXCL when it is created) and must be
+ * a regular file with one link owned by this process's user. It is removed
+ * on release while still locked; a taker that locked a file someone removed
+ * meanwhile (its path no longer names that file) starts over, so two takers
+ * never hold locks on two different files of one path.
  * Node has no flock(2): flock(1) is given the descriptor itself (`flock 3`,
  * inherited), never the path, and locks the open file description that this
  * process keeps; closing it releases the lock.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, constants, fstatSync, openSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, unlinkSync } from 'node:fs';
 import { ExitCode, IsomockError } from '../errors.js';
 
 export interface HeldLock {
@@ -94,23 +96,41 @@ function flockFd(fd: number, waitMs: number, signal?: AbortSignal): Promise<bool
  * options.waitMs; throws LockBusyError (Mock's exit code 60) when still busy.
  */
 export async function takeLock(path: string, what: string, options: LockOptions): Promise<HeldLock> {
-  const fd = openLockFile(path);
-  try {
-    let held = await flockFd(fd, 0, options.signal);
-    if (!held && options.waitMs > 0) {
-      options.onWait?.();
-      held = await flockFd(fd, options.waitMs, options.signal);
+  for (;;) {
+    const fd = openLockFile(path);
+    try {
+      let held = await flockFd(fd, 0, options.signal);
+      if (!held && options.waitMs > 0) {
+        options.onWait?.();
+        held = await flockFd(fd, options.waitMs, options.signal);
+      }
+      if (!held) throw new LockBusyError(what, path);
+    } catch (err) {
+      closeSync(fd);
+      throw err;
     }
-    if (!held) throw new LockBusyError(what, path);
-  } catch (err) {
-    closeSync(fd);
-    throw err;
+    if (!namesFile(path, fd)) {
+      closeSync(fd); // its holder removed it while we waited: lock the file the path names now
+      continue;
+    }
+    let open = true;
+    return {
+      release: () => {
+        if (!open) return;
+        open = false;
+        if (namesFile(path, fd)) unlinkSync(path);
+        closeSync(fd);
+      },
+    };
   }
-  let open = true;
-  return {
-    release: () => {
-      if (open) closeSync(fd);
-      open = false;
-    },
-  };
+}
+
+/** Whether path (not followed) is still the file open as fd. */
+function namesFile(path: string, fd: number): boolean {
+  try {
+    const [a, b] = [lstatSync(path), fstatSync(fd)];
+    return a.ino === b.ino && a.dev === b.dev;
+  } catch {
+    return false;
+  }
 }

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync, linkSync } from 'node:fs';
+import { existsSync, linkSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initCommand, sandboxScript, shellQuote } from '../../src/buildroot/sandbox.js';
@@ -122,4 +122,22 @@ test('system errors are one line naming the operation and path', () => {
   assert.deepEqual(errorLine(new IsomockError('held', ExitCode.lockHeld)), { message: 'held', exitCode: 60 });
   assert.equal(exitCodeFor('SIGTERM'), 143);
   assert.equal(exitCodeFor('SIGINT'), 130);
+});
+
+test('the lock file goes on release; a taker that waited on a removed file takes the new one', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'isomock-unit-lock-'));
+  try {
+    const path = join(dir, '.isomock-lock');
+    const first = await takeLock(path, 'repo', { waitMs: 0 });
+    const second = takeLock(path, 'repo', { waitMs: 10_000 });
+    await new Promise((r) => setTimeout(r, 200));
+    first.release();
+    const held = await second;
+    // The second holds the lock on the file the path names now, so a third cannot take it.
+    await assert.rejects(takeLock(path, 'repo', { waitMs: 0 }), LockBusyError);
+    held.release();
+    assert.equal(existsSync(path), false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
