@@ -36,6 +36,7 @@ function timed(argv: string[]): Promise<number> {
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 
+/** @public bench/run.ts calls every bench module's run() by name. */
 export async function run(): Promise<Record<string, unknown>> {
   const served = await serveWorld(await ensureWorld());
   const work = '/tmp/iso-isorepo/bench';

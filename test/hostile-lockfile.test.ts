@@ -36,7 +36,6 @@ let calcDir: string;
 let repo: string;
 let srpm: string;
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 
 before(async () => {

@@ -8,13 +8,13 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { WorldManifest, WorldRepo } from './manifest.js';
 
-export interface ConfigVariant {
+interface ConfigVariant {
   /** The chroot config's name (`-r NAME`). */
   name: string;
   repos: WorldRepo['id'][];
 }
 
-export function configVariants(manifest: WorldManifest): ConfigVariant[] {
+function configVariants(manifest: WorldManifest): ConfigVariant[] {
   const all = manifest.repos.map((r) => r.id);
   return [
     { name: `world-${manifest.releasever}-${manifest.arch}`, repos: all },
@@ -23,7 +23,7 @@ export function configVariants(manifest: WorldManifest): ConfigVariant[] {
 }
 
 /** A Python string literal (single-quoted, escaped). */
-export function pyString(value: string): string {
+function pyString(value: string): string {
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n')}'`;
 }
 

@@ -30,7 +30,7 @@ import { ensureWorld } from './build.js';
 import { acquireLock } from './gen/lock.js';
 import type { WorldInfo } from './manifest.js';
 
-export interface Blob {
+interface Blob {
   digest: string;
   size: number;
   /** In memory, or a file for big layers. */
@@ -235,7 +235,7 @@ export async function pushImage(
 }
 
 /** mmdebstrap's bootstrap trees, cached outside the clone. */
-export const bootstrapCacheDir = '/var/cache/isomock/bootstrap';
+const bootstrapCacheDir = '/var/cache/isomock/bootstrap';
 
 const aptSources = '/etc/apt/sources.list.d/debian.sources';
 

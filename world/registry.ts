@@ -33,7 +33,7 @@ export interface TestRegistry {
   stop(): Promise<void>;
 }
 
-export type RegistryAuth =
+type RegistryAuth =
   /** Basic auth against a bcrypt htpasswd file made with `htpasswd -B`. */
   | { htpasswd: Record<string, string> }
   /** Bearer tokens: what world/token-server.ts's TokenServer offers. */

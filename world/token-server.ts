@@ -12,7 +12,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 
-export interface TokenRequest {
+interface TokenRequest {
   service: string;
   /** The `scope` parameters, as sent. */
   scopes: string[];
@@ -21,7 +21,7 @@ export interface TokenRequest {
 }
 
 /** The actions `account` (undefined: anonymous) may perform on a repository. */
-export type TokenPolicy = (account: string | undefined, repository: string) => string[];
+type TokenPolicy = (account: string | undefined, repository: string) => string[];
 
 export interface TokenServerOptions {
   port: number;

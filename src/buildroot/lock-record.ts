@@ -40,7 +40,7 @@ const queryFormat =
 
 type Queried = Omit<LockedRpm, 'url'>;
 
-export async function queryInstalledForLock(br: Buildroot): Promise<Queried[]> {
+async function queryInstalledForLock(br: Buildroot): Promise<Queried[]> {
   const out = await br.rpm(['-qa', '--qf', queryFormat]);
   return out
     .split('\n')

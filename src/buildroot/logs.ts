@@ -13,7 +13,7 @@ import { SafeRoot } from '../util/safe-fs.js';
 export type Verbosity = 'quiet' | 'normal' | 'verbose';
 
 /** Mock's timestamp format: 2026-11-26 09:10:39,175 (local time). */
-export function logTimestamp(date = new Date()): string {
+function logTimestamp(date = new Date()): string {
   const p = (n: number, w = 2): string => String(n).padStart(w, '0');
   return (
     `${date.getFullYear()}-${p(date.getMonth() + 1)}-${p(date.getDate())} ` +

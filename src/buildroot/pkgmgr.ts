@@ -17,7 +17,7 @@ import { isDict, pyStr, truthy, type PyValue } from '../python/value.js';
 export type PackageManagerName = 'dnf4' | 'dnf5' | 'yum';
 
 /** One package manager's keys from the config. */
-export interface PmSettings {
+interface PmSettings {
   command: string;
   systemCommand: string | null;
   commonOpts: string[];
@@ -55,7 +55,7 @@ const fallbacks: Record<PackageManagerName, PackageManagerName[]> = {
   dnf5: ['dnf5', 'dnf4', 'yum'],
 };
 
-export function normalizeName(configured: string): PackageManagerName {
+function normalizeName(configured: string): PackageManagerName {
   if (configured === 'dnf' || configured === 'dnf4') return 'dnf4';
   if (configured === 'dnf5' || configured === 'yum') return configured;
   if (configured === 'microdnf') {

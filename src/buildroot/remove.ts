@@ -13,7 +13,7 @@ import { ExitCode, IsomockError } from '../errors.js';
 import { lstatOrUndefined, SafeRoot } from '../util/safe-fs.js';
 
 /** Mount points (decoded) at or below dir, from this process's mountinfo. */
-export function mountsBelow(dir: string): string[] {
+function mountsBelow(dir: string): string[] {
   const base = resolve(dir);
   return readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')

@@ -23,7 +23,7 @@ export interface OptionSpec {
   help: string;
 }
 
-export type OptionValue = boolean | string | string[] | string[][];
+type OptionValue = boolean | string | string[] | string[][];
 
 export interface ParsedArgs {
   /** Key of the mode option given (e.g. 'rebuild'), or undefined for the default. */
@@ -32,7 +32,7 @@ export interface ParsedArgs {
   positionals: string[];
 }
 
-export function optionKey(spec: OptionSpec): string {
+function optionKey(spec: OptionSpec): string {
   const long = spec.names.find((n) => n.startsWith('--')) ?? spec.names[0]!;
   return long.replace(/^-+/, '');
 }

@@ -24,16 +24,7 @@ import { runnable } from '../config/arch.js';
 import { flag, list, str, type ParsedArgs } from './args.js';
 import { bootstrapFor, verbosity } from './build.js';
 
-export const buildrootModes = [
-  'init',
-  'clean',
-  'scrub',
-  'shell',
-  'chroot',
-  'installdeps',
-  'install',
-  'update',
-] as const;
+const buildrootModes = ['init', 'clean', 'scrub', 'shell', 'chroot', 'installdeps', 'install', 'update'] as const;
 export type BuildrootMode = (typeof buildrootModes)[number];
 
 export function isBuildrootMode(mode: string): mode is BuildrootMode {

@@ -19,7 +19,7 @@ import { loadConfig, type LoadOptions } from '../config/load.js';
 import { fromJson, newDict } from '../python/value.js';
 import type { Buildroot } from '../buildroot/buildroot.js';
 import type { Verbosity } from '../buildroot/logs.js';
-import { buildrootDefiningKeys, readLockfile, rpmFileName, type Lockfile } from '../lockfile/lockfile.js';
+import { recordedConfigKeys, readLockfile, rpmFileName, type Lockfile } from '../lockfile/lockfile.js';
 import { nevra } from '../rpm/nevra.js';
 import { verifyLockedRpm } from '../lockfile/verify-rpm.js';
 import { readRecord, recordEntry, recordPathFor, sha256OfFile, type IsomockRecord } from '../lockfile/record.js';
@@ -44,10 +44,10 @@ export interface IsolatedBuildRequest {
 }
 
 /** isomock's own config for --isolated-build, shipped beside dist/. */
-export const isolatedBuildConfig = fileURLToPath(new URL('../../../etc/isolated-build.cfg', import.meta.url));
+const isolatedBuildConfig = fileURLToPath(new URL('../../../etc/isolated-build.cfg', import.meta.url));
 
 /** Where the offline repository appears inside the buildroot, as in Mock >= 6.7. */
-export const repoMountPoint = '/hermetic_repo';
+const repoMountPoint = '/hermetic_repo';
 
 function checkArch(lock: Lockfile, source: string): void {
   const host = hostRpmArch();
@@ -174,7 +174,7 @@ export async function isolatedBuildInCut(
   const paths = await checkRepo(lock, repo, record);
 
   const overrides = newDict([['offline_local_repository', repo]]);
-  for (const key of buildrootDefiningKeys) if (key in lock.config) overrides[key] = fromJson(lock.config[key]);
+  for (const key of recordedConfigKeys) if (key in lock.config) overrides[key] = fromJson(lock.config[key]);
   const raw = runnable(loadConfig({ root: isolatedBuildConfig, ...req.configOptions, overrides }).raw);
   raw['use_bootstrap'] = lock.bootstrap !== undefined;
   raw['online'] = false;

@@ -87,7 +87,7 @@ export function parseConfigOpts(items: string[]): Map<string, PyValue> {
 }
 
 /** Mock's repo id for --addrepo: the URL without its scheme, '/' as '_', other punctuation dropped. */
-export function generateRepoId(baseurl: string, taken: string[]): string {
+function generateRepoId(baseurl: string, taken: string[]): string {
   const parts = baseurl.split('://');
   const base = (parts.length > 1 ? parts.slice(1).join('/') : baseurl)
     .replace(/\//g, '_')

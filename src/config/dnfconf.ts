@@ -98,7 +98,7 @@ function parseList(value: string | undefined): string[] {
 }
 
 /** One repository with dnf's defaults and the options it takes from [main]. */
-export function repoOf(conf: DnfConf, section: IniSection): Repo {
+function repoOf(conf: DnfConf, section: IniSection): Repo {
   const get = (k: string): string | undefined => section.options.get(k);
   const inherited = (k: string): string | undefined => section.options.get(k) ?? conf.main.options.get(k);
   const what = (k: string): string => `dnf.conf [${section.id}] ${k}`;

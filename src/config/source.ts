@@ -13,7 +13,7 @@ import { parseExpression, parseProgram } from '../python/parser.js';
 import { evaluate, execute, Namespace } from '../python/exec.js';
 import type { PyDict } from '../python/value.js';
 
-export interface Origin {
+interface Origin {
   file: string;
   line: number;
 }
@@ -37,7 +37,7 @@ function where(o: Origin): string {
   return `${o.file}:${o.line}`;
 }
 
-export function expandIncludes(file: string, configDir: string): ExpandedSource {
+function expandIncludes(file: string, configDir: string): ExpandedSource {
   const out: ExpandedSource = { text: '', origins: [], files: [], warnings: [] };
   const lines: string[] = [];
   const seen = new Set<string>();

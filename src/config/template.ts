@@ -56,7 +56,7 @@ function fromTemplate(v: unknown): PyValue {
 /** Compiled templates by text: Mock's configs repeat the same few hundred strings in every config. */
 const compiled = new Map<string, nunjucks.Template>();
 
-export function renderString(template: string, context: PyDict, key: string): string {
+function renderString(template: string, context: PyDict, key: string): string {
   // Without a '{' there is no tag: the text renders as itself.
   if (!template.includes('{')) return template;
   rendering++;

@@ -16,7 +16,7 @@ export interface ImageReference {
   digest?: string;
 }
 
-export const dockerHub = 'docker.io';
+const dockerHub = 'docker.io';
 const defaultTag = 'latest';
 
 const componentRe = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
@@ -95,7 +95,7 @@ export function parseReference(text: string, registry?: string): ImageReference 
 }
 
 /** `registry/repository` */
-export function repositoryName(ref: ImageReference): string {
+function repositoryName(ref: ImageReference): string {
   return `${ref.registry}/${ref.repository}`;
 }
 

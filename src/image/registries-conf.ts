@@ -9,7 +9,7 @@ import { parse as parseToml, TomlError } from 'smol-toml';
 import { ExitCode, IsomockError } from '../errors.js';
 import { isShortName, parseReference, splitReference, type ImageReference } from './reference.js';
 
-export interface Endpoint {
+interface Endpoint {
   /** Registry host (with port) and optional path prefix that replaces the matched prefix. */
   location: string;
   insecure: boolean;
@@ -28,9 +28,9 @@ export interface RegistriesConf {
   registries: RegistryEntry[];
 }
 
-export const systemRegistriesConf = '/etc/containers/registries.conf';
+const systemRegistriesConf = '/etc/containers/registries.conf';
 
-export function emptyRegistriesConf(): RegistriesConf {
+function emptyRegistriesConf(): RegistriesConf {
   return { unqualifiedSearch: [], aliases: new Map(), registries: [] };
 }
 

@@ -24,12 +24,12 @@ import { digestHex, sha256Digest } from './manifest.js';
 
 export const defaultStoreDir = '/var/cache/isomock/images';
 
-export function blobMismatch(where: string, digest: string, got: string): IsomockError {
+function blobMismatch(where: string, digest: string, got: string): IsomockError {
   return new IsomockError(`${where}: blob ${digest} does not match its digest (got ${got})`, ExitCode.bootstrap);
 }
 
 /** A pass-through that hashes and counts, failing as soon as more than `size` bytes arrive. */
-export class DigestTap extends Transform {
+class DigestTap extends Transform {
   private readonly hash = createHash('sha256');
   bytes = 0;
 

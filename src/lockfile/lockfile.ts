@@ -40,7 +40,12 @@ export interface Lockfile {
   config: Record<string, JsonValue>;
 }
 
-/** The config keys Mock's buildroot_lock plugin records, when present. */
+/**
+ * The config keys Mock's buildroot_lock plugin records, when present; also the
+ * only keys isomock takes back from a lockfile for --isolated-build: those that
+ * define the buildroot. Mock copies every key, so a crafted lockfile could set
+ * any option; isomock ignores the rest.
+ */
 export const recordedConfigKeys = [
   'target_arch',
   'legal_host_arches',
@@ -50,13 +55,6 @@ export const recordedConfigKeys = [
   'bootstrap_image_ready',
   'macros',
 ] as const;
-
-/**
- * The config keys isomock takes back from a lockfile for --isolated-build:
- * those that define the buildroot. Mock copies every key, so a crafted lockfile
- * could set any option; isomock ignores the rest.
- */
-export const buildrootDefiningKeys: readonly string[] = recordedConfigKeys;
 
 export const currentLockfileVersion: LockfileVersion = '1.1.0';
 

@@ -36,7 +36,7 @@ export interface RecordedPackage {
  * calculate step wrote (rpmbuild -bs makes other bytes of the same package).
  * --isolated-build refuses any other unless told to accept it.
  */
-export interface RecordedSrpm {
+interface RecordedSrpm {
   /** Its file name, for messages. */
   name: string;
   sha256: string;

@@ -22,7 +22,7 @@ export function isLinkLocal(address: string): boolean {
   return isIP(ip) === 6 && /^fe[89ab][0-9a-f]:/.test(ip);
 }
 
-export const linkLocalHint = 'give --allow-link-local to fetch from it';
+const linkLocalHint = 'give --allow-link-local to fetch from it';
 
 function refused(url: string, address: string): IsomockError {
   return new IsomockError(`refused ${url}: ${address} is a link-local address (${linkLocalHint})`, ExitCode.badCmdline);

@@ -76,7 +76,7 @@ export function execute(stmts: Stmt[], ns: Namespace): void {
 }
 
 /** The source form of an expression, for messages (`config_opts['a']['b']`). */
-export function show(e: Expr): string {
+function show(e: Expr): string {
   switch (e.type) {
     case 'name':
       return e.id;

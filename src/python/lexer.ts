@@ -6,7 +6,7 @@
  */
 
 /** 'error' marks a lexical problem the parser reports when it gets there, so earlier errors win. */
-export type TokenKind = 'name' | 'number' | 'string' | 'op' | 'newline' | 'eof' | 'error';
+type TokenKind = 'name' | 'number' | 'string' | 'op' | 'newline' | 'eof' | 'error';
 
 export interface Token {
   kind: TokenKind;

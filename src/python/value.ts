@@ -46,10 +46,6 @@ export function isDict(v: unknown): v is PyDict {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === null;
 }
 
-export function isList(v: unknown): v is PyValue[] {
-  return Array.isArray(v) && !(v instanceof PyTuple);
-}
-
 export function typeName(v: PyValue): string {
   if (v === null) return 'NoneType';
   if (typeof v === 'string') return 'str';

@@ -86,7 +86,7 @@ class TransientError extends Error {
 
 export const partSuffix = '.isomock-part';
 
-export function partName(name: string): string {
+function partName(name: string): string {
   return `.${name}${partSuffix}`;
 }
 

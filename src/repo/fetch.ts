@@ -18,7 +18,7 @@ export interface FetchOptions {
   retries?: number;
 }
 
-export const isRemote = (location: string): boolean => /^https?:\/\//i.test(location);
+const isRemote = (location: string): boolean => /^https?:\/\//i.test(location);
 
 /** `rel` inside the repository at `base` (a directory, a file:// URL or an http(s) URL). */
 export function resolveLocation(base: string, rel: string): string {
@@ -27,7 +27,7 @@ export function resolveLocation(base: string, rel: string): string {
   return join(base.startsWith('file:') ? fileURLToPath(base) : base, rel);
 }
 
-export function fetchFailed(location: string, reason: string): IsomockError {
+function fetchFailed(location: string, reason: string): IsomockError {
   return new IsomockError(`cannot read ${location}: ${reason}`, ExitCode.packageManager);
 }
 

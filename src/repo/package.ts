@@ -34,8 +34,3 @@ export interface RepoPackage {
   /** Files known to the index: those in primary, plus all of filelists once read. */
   files: string[];
 }
-
-/** The package's pkgid (the checksum primary marks with pkgid="YES"). */
-export function pkgid(pkg: RepoPackage): string {
-  return pkg.checksum.value;
-}

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { ExitCode, IsomockError } from '../errors.js';
 import { createExclusive, readRegular, removeOwn } from '../util/no-follow.js';
 
-export const stateFileName = '.isomock-state.json';
+const stateFileName = '.isomock-state.json';
 
 export interface FileRecord {
   sigmd5: string;

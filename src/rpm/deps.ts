@@ -50,7 +50,7 @@ const epochValue = (e: string | null): number => (e ? parseInt(e, 10) || 0 : 0);
  * epoch given on one side only counts when it is above 0, and when just one
  * side has a release an '=' on the release-less side matches any release.
  */
-export function evrRangesOverlap(a: Evr, fa: number, b: Evr, fb: number): boolean {
+function evrRangesOverlap(a: Evr, fa: number, b: Evr, fb: number): boolean {
   let order: Ordering = 0;
   if (a.epoch && b.epoch) order = rpmvercmp(a.epoch, b.epoch);
   else if (epochValue(a.epoch) > 0) order = 1;

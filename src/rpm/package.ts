@@ -9,7 +9,7 @@ import { formatPgpsig, parsePgpSignature, type PgpSignature } from './header-pgp
 import { readRpmHeaders, type RpmHeaders, type RpmSource } from './header-stream.js';
 import { SigTag, Tag, hashAlgoNames } from './tags.js';
 
-export interface RpmFile {
+interface RpmFile {
   path: string;
   mode: number;
   size: number;
@@ -26,7 +26,7 @@ export interface RpmFile {
 export type DependencyKind =
   'requires' | 'provides' | 'conflicts' | 'obsoletes' | 'recommends' | 'suggests' | 'supplements' | 'enhances';
 
-export interface RpmSignatures {
+interface RpmSignatures {
   /** RSA header-only signature (RSAHEADER). */
   rsaHeader: Buffer | null;
   /** DSA (or EdDSA/ECDSA) header-only signature (DSAHEADER). */

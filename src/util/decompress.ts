@@ -8,7 +8,7 @@ import { createGunzip } from 'node:zlib';
 // The xz, bzip2 and zstd decoders load when a stream needs them: most runs
 // see only gzip, and loading all three costs ~25 ms at every CLI start.
 
-export type Compression = 'gzip' | 'xz' | 'zstd' | 'bzip2' | 'none';
+type Compression = 'gzip' | 'xz' | 'zstd' | 'bzip2' | 'none';
 
 const magics: [Compression, number[]][] = [
   ['gzip', [0x1f, 0x8b]],
@@ -18,7 +18,7 @@ const magics: [Compression, number[]][] = [
 ];
 const longestMagic = Math.max(...magics.map(([, m]) => m.length));
 
-export function detectCompression(head: Uint8Array): Compression {
+function detectCompression(head: Uint8Array): Compression {
   for (const [kind, magic] of magics) {
     if (magic.every((b, i) => head[i] === b)) return kind;
   }

@@ -7,6 +7,7 @@
 import { posix } from 'node:path';
 
 /** Control characters other than tab: a newline ends a line of .rpmmacros or dnf.conf and starts another. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const controlRe = /[\u0000-\u0008\u000a-\u001f\u007f]/;
 
 /** Where Jinja (nunjucks) would find a template: data must never be expanded as one. */

@@ -5,12 +5,11 @@
  * exit code 5; the values Mock itself writes are accepted. Unit tier: no
  * root, no servers.
  */
-/* eslint-disable @typescript-eslint/no-explicit-any -- the tests mutate JSON data of any shape */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildrootDefiningKeys, parseLockfile, type Lockfile } from '../../src/lockfile/lockfile.js';
+import { recordedConfigKeys, parseLockfile, type Lockfile } from '../../src/lockfile/lockfile.js';
 import { parseRecord } from '../../src/lockfile/record.js';
 import { IsomockError } from '../../src/errors.js';
 import { badHostPath } from '../../src/util/untrusted-text.js';
@@ -175,7 +174,7 @@ describe('a hostile isomock record is refused at parse time', () => {
 
 describe('the keys a lockfile may set for --isolated-build', () => {
   it('define the buildroot only: no host path, host command, network, signature or proxy option', () => {
-    assert.deepEqual([...buildrootDefiningKeys].sort(), [
+    assert.deepEqual([...recordedConfigKeys].sort(), [
       'bootstrap_image',
       'bootstrap_image_ready',
       'dist',

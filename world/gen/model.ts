@@ -1,7 +1,7 @@
 /** The generator's description of one world package, before it is built. */
 import type { RepoId, Signature } from '../manifest.js';
 
-export interface DebianContent {
+interface DebianContent {
   /** Debian packages whose installed files are wrapped. */
   debs: string[];
   /** The Debian package whose version the RPM takes (default: the first). */

@@ -6,7 +6,7 @@
 import type { FileEntry, StagedPackage } from './stage.js';
 
 /** %files reads [ ] * ? { } as globs and % as a macro; spaces need quotes. */
-export function filesPath(path: string): string {
+function filesPath(path: string): string {
   const escaped = path.replace(/[[\]*?{}]/g, (c) => `[${c}]`).replace(/%/g, '%%');
   return /\s/.test(escaped) ? `"${escaped}"` : escaped;
 }
