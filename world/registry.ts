@@ -117,13 +117,20 @@ export async function startRegistry(port: number, opts: RegistryOptions = {}): P
     `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${dataDir}\n  delete:\n    enabled: true\n${redirect}http:\n  addr: 127.0.0.1:${port}\n${tlsSection(opts.tls)}${authSection(dir, opts.auth)}`,
   );
   const marker = join(dir, 'locked');
+  // Both die with this process (parent-death signals), and only flock holds the lock (-o): a test
+  // killed mid-run leaves no registry behind to keep the port's lock from the next one.
   const child: ChildProcess = spawn(
-    'flock',
+    'setpriv',
     [
+      '--pdeathsig',
+      'KILL',
+      '--',
+      'flock',
+      '-o',
       join(scratchRoot, `registry-${port}.lock`),
       'sh',
       '-c',
-      `touch "$1" && exec docker-registry serve "$2"`,
+      `touch "$1" && exec setpriv --pdeathsig KILL -- docker-registry serve "$2"`,
       'sh',
       marker,
       config,
