@@ -15,6 +15,7 @@ import { getImage, imageContext } from '../image/source.js';
 import { unpackImage } from '../image/unpack.js';
 import type { LockedBootstrap } from '../lockfile/lockfile.js';
 import type { BootstrapTree } from './buildroot.js';
+import type { BuildConfig } from './build-config.js';
 import type { BuildLogs } from './logs.js';
 import { run } from './process.js';
 import { privateDir, SafeRoot } from '../util/safe-fs.js';
@@ -145,4 +146,23 @@ export async function prepareBootstrap(req: BootstrapRequest): Promise<PreparedB
     });
   }
   return { tree: { lower: root }, lock: meta };
+}
+
+/** The bootstrap for an online build, as the config asks for it (undefined: the host's package manager). */
+export function onlineBootstrap(config: BuildConfig): ((logs: BuildLogs) => Promise<PreparedBootstrap>) | undefined {
+  if (!config.useBootstrap || !config.useBootstrapImage) return undefined;
+  return (logs) => {
+    if (!config.bootstrapImageReady) {
+      logs.info(
+        `bootstrap_image_ready is False: isomock uses ${config.bootstrapImage} as it is (it must hold the package manager)`,
+      );
+    }
+    return prepareBootstrap({
+      image: config.bootstrapImage,
+      targetArch: config.targetArch,
+      assertDigest: config.bootstrapImageAssertDigest ?? undefined,
+      cacheTopdir: config.cacheTopdir,
+      logs,
+    });
+  };
 }

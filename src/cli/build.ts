@@ -4,9 +4,9 @@
  * the options, then calls the library (src/commands).
  */
 import { CommandLineError, ExitCode } from '../errors.js';
-import { buildConfigFrom, type BuildConfig } from '../buildroot/build-config.js';
-import { prepareBootstrap } from '../buildroot/bootstrap.js';
-import type { BuildLogs, Verbosity } from '../buildroot/logs.js';
+import { buildConfigFrom } from '../buildroot/build-config.js';
+import { onlineBootstrap } from '../buildroot/bootstrap.js';
+import type { Verbosity } from '../buildroot/logs.js';
 import { runnable } from '../config/arch.js';
 import { loadOptionsFromArgs } from './config-options.js';
 import { loadConfig } from '../config/load.js';
@@ -16,27 +16,6 @@ import { flag, pair, str, type ParsedArgs } from './args.js';
 
 export function verbosity(args: ParsedArgs): Verbosity {
   return flag(args, 'quiet') ? 'quiet' : flag(args, 'verbose') ? 'verbose' : 'normal';
-}
-
-/** The bootstrap for an online build, as the config asks for it. */
-export function bootstrapFor(
-  config: BuildConfig,
-): ((logs: BuildLogs) => ReturnType<typeof prepareBootstrap>) | undefined {
-  if (!config.useBootstrap || !config.useBootstrapImage) return undefined;
-  return (logs) => {
-    if (!config.bootstrapImageReady) {
-      logs.info(
-        `bootstrap_image_ready is False: isomock uses ${config.bootstrapImage} as it is (it must hold the package manager)`,
-      );
-    }
-    return prepareBootstrap({
-      image: config.bootstrapImage,
-      targetArch: config.targetArch,
-      assertDigest: config.bootstrapImageAssertDigest ?? undefined,
-      cacheTopdir: config.cacheTopdir,
-      logs,
-    });
-  };
 }
 
 function report(r: BuildReport, args: ParsedArgs): void {
@@ -97,7 +76,7 @@ export async function buildCommand(args: ParsedArgs, argv: string[], signal?: Ab
       nocheck,
 
       verbosity: verbosity(args),
-      bootstrap: bootstrapFor(config),
+      bootstrap: onlineBootstrap(config),
       signal,
     }),
     args,

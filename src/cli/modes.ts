@@ -22,7 +22,8 @@ import { withRootLock } from '../commands/chroot-session.js';
 import { cleanRoot, isScrubType, scrub, scrubTypes } from '../commands/scrub.js';
 import { runnable } from '../config/arch.js';
 import { flag, list, str, type ParsedArgs } from './args.js';
-import { bootstrapFor, verbosity } from './build.js';
+import { verbosity } from './build.js';
+import { onlineBootstrap } from '../buildroot/bootstrap.js';
 
 const buildrootModes = ['init', 'clean', 'scrub', 'shell', 'chroot', 'installdeps', 'install', 'update'] as const;
 export type BuildrootMode = (typeof buildrootModes)[number];
@@ -34,7 +35,7 @@ export function isBuildrootMode(mode: string): mode is BuildrootMode {
 export async function buildrootModeCommand(mode: BuildrootMode, args: ParsedArgs, argv: string[]): Promise<number> {
   const loaded = loadConfig(loadOptionsFromArgs(args, argv));
   const config = buildConfigFrom(runnable(loaded.raw));
-  const req: ChrootRequest = { config, verbosity: verbosity(args), bootstrap: bootstrapFor(config) };
+  const req: ChrootRequest = { config, verbosity: verbosity(args), bootstrap: onlineBootstrap(config) };
   const notify = (m: string): void => {
     if (req.verbosity !== 'quiet') process.stderr.write(`INFO: ${m}\n`);
   };

@@ -154,9 +154,9 @@ export async function isolatedRepo(o: IsolatedRepoOptions): Promise<IsolatedRepo
       url: rpm.url,
       name,
       size: recorded.get(name)?.size ?? null,
-      verify: async (path, shownAs) => {
-        if (path !== join(dir, name) || !trusted(name, rpm, path))
-          await verifyLockedRpm(path, rpm, shownAs, recorded.get(name));
+      verify: async (file, shownAs) => {
+        if (file !== join(dir, name) || !trusted(name, rpm, file))
+          await verifyLockedRpm(file, rpm, shownAs, recorded.get(name));
       },
       replaceable: (path) => unchanged(state.files[name], path),
       placed: (path) => {

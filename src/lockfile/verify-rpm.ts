@@ -12,16 +12,18 @@ import { verifyPackageDigests } from '../rpm/header-verify.js';
 import type { LockedRpm } from './lockfile.js';
 import { nevra } from '../rpm/nevra.js';
 import { verifyAgainstRecord, type RecordedPackage } from './record.js';
-import { openRegularFile, readFromStart } from '../util/open-regular.js';
+import { openRegularFile, readFromStart, regularDescriptor } from '../util/open-regular.js';
 
 /**
+ * `source` is a path (opened here, never through a link) or a descriptor the
+ * caller opened so (a download not yet renamed into place; the caller closes it).
  * `shownAs` names the file in messages (a partial download's path means little
  * to a user); `recorded` is isomock's record of the exact file, when there is one.
  */
 export async function verifyLockedRpm(
-  path: string,
+  source: string | number,
   locked: LockedRpm,
-  shownAs = path,
+  shownAs = String(source),
   recorded?: RecordedPackage,
 ): Promise<void> {
   const notLocked = (what: string): IsomockError =>
@@ -38,7 +40,8 @@ export async function verifyLockedRpm(
     return undefined;
   };
   // Read through one descriptor opened O_NOFOLLOW: the file checked is the file hashed, and never a link's target.
-  const file = openRegularFile(path, shownAs);
+  const owned = typeof source === 'string';
+  const file = owned ? openRegularFile(source, shownAs) : regularDescriptor(source, shownAs);
   try {
     // One pass: the identity is checked on the headers, before the payload's digests are computed.
     let headersRead = false;
@@ -59,6 +62,6 @@ export async function verifyLockedRpm(
     }
     if (recorded) await verifyAgainstRecord(file, recorded, shownAs);
   } finally {
-    closeSync(file.fd);
+    if (owned) closeSync(file.fd);
   }
 }

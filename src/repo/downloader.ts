@@ -32,7 +32,8 @@ export interface DownloadItem {
   /** The size a record states: the body is capped at it (else at opts.sizeCeiling). */
   size?: number | null;
   /** Throws (an IsomockError naming `shownAs`) when the file at path is not the expected one. */
-  verify: (path: string, shownAs: string) => Promise<void>;
+  /** Checks a file: at its final path, or a partial download by its open descriptor. */
+  verify: (file: string | number, shownAs: string) => Promise<void>;
   /** True when a file already at the final name that fails verify() is isomock's own and may be replaced. */
   replaceable?: (path: string) => boolean;
   /** Called once the verified file is at its final name (downloaded or found there). */
@@ -299,7 +300,7 @@ async function attempt(s: Session, item: DownloadItem, part: string, file: Progr
 async function place(item: DownloadItem, part: string, dest: string, shownAs: string): Promise<void> {
   const { fd } = reopenOwn(part, constants.O_RDONLY);
   try {
-    await item.verify(`/proc/self/fd/${fd}`, shownAs);
+    await item.verify(fd, shownAs);
     const st = fstatSync(fd);
     const now = lstatOrNone(part);
     if (!now || now.ino !== st.ino || now.dev !== st.dev) {

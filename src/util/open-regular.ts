@@ -21,9 +21,18 @@ function kind(st: Stats): string {
   return 'of another kind';
 }
 
+const refusal = (shownAs: string, why: string): IsomockError =>
+  new IsomockError(`${shownAs} is ${why}, not a regular file: refused`, ExitCode.error);
+
+/** A descriptor the caller already opened without following links, checked a regular file (the caller keeps it). */
+export function regularDescriptor(fd: number, shownAs: string): { fd: number; size: number } {
+  const st = fstatSync(fd);
+  if (!st.isFile()) throw refusal(shownAs, kind(st));
+  return { fd, size: st.size };
+}
+
 export function openRegularFile(path: string, shownAs = path): { fd: number; size: number } {
-  const refused = (why: string): IsomockError =>
-    new IsomockError(`${shownAs} is ${why}, not a regular file: refused`, ExitCode.error);
+  const refused = (why: string): IsomockError => refusal(shownAs, why);
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
