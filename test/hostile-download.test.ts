@@ -283,7 +283,7 @@ describe('link-local lockfile URLs', () => {
                 image_digest: `sha256:${'a'.repeat(64)}`,
                 pull_digest: `sha256:${'b'.repeat(64)}`,
                 architecture: 'amd64',
-                id: `sha256:${'c'.repeat(64)}`,
+                id: 'c'.repeat(64),
               },
             }
           : undefined,
