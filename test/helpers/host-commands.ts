@@ -119,9 +119,13 @@ function parseWrapper(w: Wrapper, args: Array<string | undefined>): Parsed {
   return { options, operands: args.slice(i) };
 }
 
+/** What sh (dash) and execvp search when PATH is unset or empty. */
+const defaultShellPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
 /** Where execvp finds name: a path with a slash is taken as is (from cwd), else the first executable file on PATH. */
 export function findExecutable(name: string, path: string, cwd: string): string | undefined {
-  const candidates = name.includes('/') ? [resolve(cwd, name)] : path.split(':').map((d) => resolve(cwd, d, name));
+  const dirs = (path || defaultShellPath).split(':');
+  const candidates = name.includes('/') ? [resolve(cwd, name)] : dirs.map((d) => resolve(cwd, d, name));
   return candidates.find((c) => {
     try {
       accessSync(c, constants.X_OK);
