@@ -23,7 +23,8 @@ import { ExitCode, IsomockError } from '../errors.js';
 import { guardedLookup } from '../net/address-policy.js';
 import { RateWatch, bodyCap, retryStatuses, retryableCode, type DownloadLimits } from '../net/download-policy.js';
 import { mapLimit } from '../util/map-limit.js';
-import { createExclusive, lstatOrNone, notOurs, removeOwn, reopenOwn } from '../util/no-follow.js';
+import { createExclusive, notOurs, removeOwn, reopenOwn } from '../util/no-follow.js';
+import { lstatOrUndefined } from '../util/safe-fs.js';
 
 export interface DownloadItem {
   url: string;
@@ -150,7 +151,7 @@ function retryAfter(res: IncomingMessage): number | undefined {
 
 /** Size of the partial file, 0 when there is none; refuses one isomock did not make. */
 function partSize(part: string): number {
-  const st = lstatOrNone(part);
+  const st = lstatOrUndefined(part);
   if (!st) return 0;
   const why = notOurs(st);
   if (why) throw new IsomockError(`${part} is ${why}, not a partial download of isomock's; move it away`);
@@ -159,7 +160,7 @@ function partSize(part: string): number {
 
 /** The partial file opened for writing from offset `start` (created when absent), anything beyond cut off. */
 function openPart(part: string, start: number): number {
-  const fd = lstatOrNone(part) ? reopenOwn(part, constants.O_WRONLY).fd : createExclusive(part);
+  const fd = lstatOrUndefined(part) ? reopenOwn(part, constants.O_WRONLY).fd : createExclusive(part);
   ftruncateSync(fd, start);
   return fd;
 }
@@ -302,7 +303,7 @@ async function place(item: DownloadItem, part: string, dest: string, shownAs: st
   try {
     await item.verify(fd, shownAs);
     const st = fstatSync(fd);
-    const now = lstatOrNone(part);
+    const now = lstatOrUndefined(part);
     if (!now || now.ino !== st.ino || now.dev !== st.dev) {
       throw new IsomockError(`${part} was replaced while it was verified`, ExitCode.error);
     }
@@ -315,7 +316,7 @@ async function place(item: DownloadItem, part: string, dest: string, shownAs: st
 /** Downloads one item unless it is already in place; true when something was downloaded. */
 async function fetchOne(s: Session, item: DownloadItem): Promise<boolean> {
   const dest = join(s.opts.dir, item.name);
-  const there = lstatOrNone(dest);
+  const there = lstatOrUndefined(dest);
   if (there) {
     try {
       if (!there.isFile()) throw new Error(there.isSymbolicLink() ? 'a symbolic link' : 'not a regular file');

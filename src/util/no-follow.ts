@@ -7,6 +7,7 @@
  */
 import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync, unlinkSync, type Stats } from 'node:fs';
 import { ExitCode, IsomockError } from '../errors.js';
+import { lstatOrUndefined } from './safe-fs.js';
 
 const { O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_WRONLY } = constants;
 
@@ -17,16 +18,6 @@ export function notOurs(st: Stats): string | undefined {
   if (st.uid !== process.geteuid!()) return `owned by uid ${st.uid}`;
   if (st.nlink !== 1) return `a file with ${st.nlink} links`;
   return undefined;
-}
-
-/** lstat, or undefined when nothing is there. */
-export function lstatOrNone(path: string): Stats | undefined {
-  try {
-    return lstatSync(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
 }
 
 function refuse(path: string, why: string): IsomockError {
@@ -73,6 +64,6 @@ export function readRegular(path: string): Buffer | undefined {
 
 /** Removes path if it is isomock's own file (never a link's target, never someone else's file). */
 export function removeOwn(path: string): void {
-  const st = lstatOrNone(path);
+  const st = lstatOrUndefined(path);
   if (st && !notOurs(st)) unlinkSync(path);
 }
