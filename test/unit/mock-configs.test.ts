@@ -13,6 +13,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import {
+  chmodSync,
   cpSync,
   existsSync,
   lstatSync,
@@ -84,6 +85,12 @@ mkdirSync(home);
  */
 const configDir = join(scratch, 'mock');
 cpSync(configs, configDir, { recursive: true });
+// The shared copy has no write bits: this copy is the test's own to change (an unprivileged run needs that).
+for (const dir of [
+  configDir,
+  ...readdirSync(configDir, { recursive: true, encoding: 'utf8' }).map((f) => join(configDir, f)),
+])
+  if (lstatSync(dir).isDirectory()) chmodSync(dir, 0o755);
 for (const name of readdirSync(configDir)) {
   const file = join(configDir, name);
   if (!lstatSync(file).isFile()) continue;
@@ -179,7 +186,9 @@ test('the CLI prints what the library renders (one config, as the reference ran 
   const { stdout } = await run(isomockBin, ['--configdir', configDir, '-r', name, '--debug-config-expanded'], {
     env: { ...process.env, HOME: home, SUDO_USER: 'nobody', SUDO_UID: String(runUid), SUDO_GID: String(runUid) },
   });
-  const expected = renderDebugConfig(loadConfig(loadOptions(name)), { expanded: true });
+  // SUDO_UID counts only for root (as for Mock under sudo): unprivileged, the CLI reads the config as itself.
+  const uid = process.getuid!() === 0 ? runUid : process.getuid!();
+  const expected = renderDebugConfig(loadConfig({ ...loadOptions(name), uid }), { expanded: true });
   const strip = (t: string): string => t.replace(/^config_opts\['mock_run_uuid'\].*\n/m, '');
   assert.equal(strip(stdout), strip(expected));
 });
