@@ -53,6 +53,8 @@ async function rebuilds(served: ServedWorld, config: string, work: string): Prom
     `basedir=${join(work, 'lib')}`,
     '--config-opts',
     `cache_topdir=${join(work, 'cache')}`,
+    // The last buildroot stays for the rpmbuild floor (cleanup_on_success removes it otherwise).
+    '-N',
     '-q',
     '--json',
   ];
