@@ -90,6 +90,8 @@ export function checkSpawned(records: SpawnRecord[], packagesFile: string, scanR
   const add = (argv: Array<string | undefined>, where: { path: string; cwd: string }, by: string): void => {
     const r = hostExecutables(argv, where);
     for (const u of r.unfollowed) {
+      // A program of the tests' own (an installed copy in a scratch dir) that is gone by now.
+      if (u.missing && u.name?.startsWith('/') && (inside(u.name, tmpdir()) || inside(u.name, repoRoot))) continue;
       const line = `${u.name ?? '?'} (${u.reason}; ${describe({ by, via: u.via })})`;
       if (u.missing) failures.push(`${tag}: ${line}: no package of scripts/setup brings it`);
       else details.push(`not followed: ${line}`);
@@ -111,7 +113,17 @@ export function checkSpawned(records: SpawnRecord[], packagesFile: string, scanR
   const statics = scanRoot ? staticSpawns(scanRoot) : [];
   for (const s of statics) add(s.argv, { path: freshPath, cwd: repoRoot }, s.caller);
 
-  const owners = packageOwners(uses.keys());
+  const owners = packageOwners([...uses.keys(), runtime]);
+  // The Node.js installation that runs the suite (node, npm, npx), installed before setup: by its package, or,
+  // outside any package, by its own tree (npm is a link into PREFIX/lib/node_modules).
+  const runtimePackages = owners.get(runtime) ?? [];
+  const runtimeTree = join(dirname(dirname(runtime)), 'lib', 'node_modules');
+  const isRuntime = (path: string, real: string): boolean =>
+    real === runtime ||
+    inside(real, runtimeTree) ||
+    (runtimePackages.length > 0 &&
+      (owners.get(path) ?? []).every((p) => runtimePackages.includes(p)) &&
+      owners.has(path));
   const base = basePackages([...owners.values()].flat());
   const declared = declaredPackages(packagesFile);
   const listName = relative(repoRoot, packagesFile) || packagesFile;
@@ -121,7 +133,7 @@ export function checkSpawned(records: SpawnRecord[], packagesFile: string, scanR
     const owner = owners.get(path);
     const real = existsSync(path) ? realpathSync(path) : path;
     details.push(`${path}: ${owner?.join(', ') ?? 'no package'} (${by})`);
-    if (real === runtime) {
+    if (isRuntime(path, real)) {
       // The Node.js that runs all this, installed before setup (Debian 12 has no Node 20).
     } else if (!owner) {
       if (systemDirs.test(real)) failures.push(`${tag}: ${path} belongs to no Debian package (${by})`);
