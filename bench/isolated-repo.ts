@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureWorld } from '../world/build.js';
 import { serveWorld } from '../world/serve.js';
-import { defaultJobs } from '../src/commands/isolated-repo.js';
+import { defaultJobs } from '../src/util/map-limit.js';
 import { lockfileOf, worldRpms, writeLockfile } from '../test/helpers/isolated-repo.js';
 
 const rounds = 5;

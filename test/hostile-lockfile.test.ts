@@ -24,7 +24,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { serveWorld, type ServedWorld } from './helpers/world.js';
+import { scratchOpts, serveWorld, type ServedWorld } from './helpers/world.js';
 import { isomock, type CliResult } from './helpers/isomock.js';
 import { isomockMounts } from './helpers/mounts.js';
 import { createSigner } from '../world/gen/sign.js';
@@ -72,15 +72,7 @@ after(async () => {
 
 /** A private basedir and cache, the result dir named. */
 function common(result: string): string[] {
-  return [
-    '--config-opts',
-    `basedir=${join(scratch, 'lib')}`,
-    '--config-opts',
-    `cache_topdir=${join(scratch, 'cache')}`,
-    '--resultdir',
-    join(scratch, result),
-    '-q',
-  ];
+  return [...scratchOpts(scratch, result), '-q'];
 }
 
 /** A copy of the genuine lockfile (and its record), changed; returns the lockfile's path. */

@@ -45,7 +45,6 @@ import {
   type SavedImage,
 } from './isolated-repo-image.js';
 
-export { defaultJobs };
 const lockName = '.isomock-lock';
 
 export interface IsolatedRepoOptions {

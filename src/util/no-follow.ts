@@ -8,8 +8,9 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync, unlinkSync, type Stats } from 'node:fs';
 import { ExitCode, IsomockError } from '../errors.js';
 import { lstatOrUndefined } from './safe-fs.js';
+import { openRegularFile } from './open-regular.js';
 
-const { O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_WRONLY } = constants;
+const { O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_WRONLY } = constants;
 
 /** Why the entry at path is not a file isomock may take up, or undefined when it may. */
 export function notOurs(st: Stats): string | undefined {
@@ -50,12 +51,11 @@ export function reopenOwn(path: string, flags: number): { fd: number; size: numb
 export function readRegular(path: string): Buffer | undefined {
   let fd: number;
   try {
-    fd = openSync(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+    ({ fd } = openRegularFile(path));
   } catch {
     return undefined;
   }
   try {
-    if (!fstatSync(fd).isFile()) return undefined;
     return readFileSync(fd);
   } finally {
     closeSync(fd);
