@@ -1,12 +1,11 @@
 /**
  * What --calculate-build-dependencies records: every RPM in the buildroot
- * (as Mock queries it: rpm -qa with its fields, then the package manager's
- * repoquery --location for the URL), the config keys Mock keeps, and the
+ * (as Mock queries it: rpm -qa with its fields; the URL its package manager's
+ * repoquery --location would give, read from the metadata it cached:
+ * repo-locations.ts), the config keys Mock keeps, and the
  * bootstrap image; and isomock's own record beside it (lockfile/record.ts),
  * hashed from the package manager's kept cache, or fetched when it kept none.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
 import { ExitCode, IsomockError } from '../errors.js';
 import {
   currentLockfileVersion,
@@ -18,11 +17,8 @@ import {
 import type { JsonValue } from '../python/json.js';
 import { recordKey, recordVersion, type IsomockRecord, type RecordedPackage } from '../lockfile/record.js';
 import { defaultJobs, mapLimit } from '../util/map-limit.js';
-import { SafeRoot } from '../util/safe-fs.js';
 import { hashLockedRpm, packageCacheDir } from './package-cache.js';
-import { reposOf, type Repo } from '../config/dnfconf.js';
-import { parseMetalink } from '../repo/metalink.js';
-import { parseNevra } from '../rpm/nevra.js';
+import { cachedRepos, locateInMetadata, openCache, type CachedRepo } from './repo-locations.js';
 import { signatureFromPgpsig } from '../rpm/header-pgp.js';
 import type { BuildConfig } from './build-config.js';
 import type { Buildroot } from './buildroot.js';
@@ -66,22 +62,8 @@ async function queryInstalledForLock(br: Buildroot): Promise<Queried[]> {
     .filter((r) => r.name !== 'gpg-pubkey');
 }
 
-/** N-V-R.A, the form repoquery takes (and Mock names packages in its errors). */
+/** N-V-R.A, as Mock names packages in its errors. */
 const nvra = (r: Queried): string => `${r.name}-${r.version}-${r.release}.${r.arch}`;
-
-/** Locations by name.arch, as Mock keys them: from each URL's file name, N-V-R.A.rpm. */
-async function locate(br: Buildroot, rpms: Queried[]): Promise<Map<string, string>> {
-  const out = await br.repoquery(['repoquery', '-q', '--location', ...rpms.map(nvra)]);
-  const byNameArch = new Map<string, string>();
-  for (const url of out
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => /^[a-z]+:\/\//.test(l))) {
-    const parsed = parseNevra(decodeURIComponent(url.split('/').pop()!).replace(/\.rpm$/, ''));
-    if (parsed) byNameArch.set(`${parsed.name}.${parsed.arch}`, url);
-  }
-  return byNameArch;
-}
 
 async function answers(url: string): Promise<string | undefined> {
   if (url.startsWith('file://')) return undefined;
@@ -131,7 +113,10 @@ export async function recordLockfile(
   bootstrap?: LockedBootstrap,
 ): Promise<{ lock: Lockfile; record: IsomockRecord }> {
   const queried = await queryInstalledForLock(br);
-  const locations = await locate(br, queried);
+  const cacheDir = packageCacheDir(br.config, br.pm.name);
+  const cache = openCache(cacheDir);
+  const repos = await cachedRepos(br.config, cache);
+  const locations = await locateInMetadata(cache, repos, queried);
   const missing = queried.filter((r) => !locations.has(`${r.name}.${r.arch}`));
   if (missing.length) {
     throw new IsomockError(
@@ -139,8 +124,6 @@ export async function recordLockfile(
       ExitCode.packageManager,
     );
   }
-  const cacheDir = packageCacheDir(br.config, br.pm.name);
-  const repos = await cachedRepos(br.config, cacheDir);
   const urls = await checkUrls(
     queried.map((r) => locations.get(`${r.name}.${r.arch}`)!),
     repos,
@@ -164,54 +147,6 @@ export async function recordLockfile(
     config,
   };
   return { lock, record: await makeIsomockRecord(br.config, cacheDir, repos, rpms) };
-}
-
-/** A repository as dnf cached it: its directory and the base URLs its packages can come from. */
-interface CachedRepo {
-  id: string;
-  dir: string;
-  bases: string[];
-  mirrored: boolean;
-}
-
-/** dnf's cache directory of a repo: `<id>-` and 16 hex digits of the SHA-256 of its metalink, mirrorlist or first baseurl. */
-function repoCacheDir(repo: Repo): string {
-  const key = repo.metalink ?? repo.mirrorlist ?? repo.baseurl[0] ?? repo.id;
-  return `${repo.id}-${createHash('sha256').update(key).digest('hex').slice(0, 16)}`;
-}
-
-/** The mirrors dnf chose from: the metalink or mirror list it saved in the repo's cache directory. */
-async function cachedMirrors(cacheDir: string, dir: string): Promise<string[]> {
-  // Package scriptlets can write the cache (it is bound into the buildroot): a link there is refused, never read through.
-  const cache = existsSync(cacheDir)
-    ? new SafeRoot(cacheDir, ExitCode.packageManager, "the package manager's cache")
-    : undefined;
-  for (const file of ['metalink.xml', 'mirrorlist']) {
-    const found = cache?.lookup(`${dir}/${file}`);
-    if (found?.kind !== 'file') continue;
-    const path = found.abs;
-    const text = readFileSync(path);
-    // dnf accepts a metalink document given as mirrorlist= too.
-    if (/<metalink[\s>]/.test(text.subarray(0, 4096).toString('utf8'))) return (await parseMetalink(text)).mirrors;
-    return text
-      .toString('utf8')
-      .split('\n')
-      .map((l) => l.trim())
-      .filter((l) => l && !l.startsWith('#'));
-  }
-  return [];
-}
-
-async function cachedRepos(config: BuildConfig, cacheDir: string): Promise<CachedRepo[]> {
-  return Promise.all(
-    // Disabled repos too: --enablerepo may have enabled them for this run.
-    reposOf(config.dnfConf).map(async (r) => {
-      const dir = repoCacheDir(r);
-      const mirrored = r.metalink !== undefined || r.mirrorlist !== undefined;
-      const bases = mirrored ? await cachedMirrors(cacheDir, dir) : r.baseurl;
-      return { id: r.id, dir, bases: bases.map((b) => (b.endsWith('/') ? b : `${b}/`)), mirrored };
-    }),
-  );
 }
 
 /**

@@ -4,7 +4,7 @@ import { ExitCode, IsomockError } from '../errors.js';
 import type { Checksum } from './package.js';
 
 /** Node's name for a checksum type as repodata writes it ("sha" is SHA-1). */
-export function hashAlgorithm(type: string, what: string): string {
+function hashAlgorithm(type: string, what: string): string {
   const name = type.toLowerCase() === 'sha' ? 'sha1' : type.toLowerCase();
   if (!getHashes().includes(name)) {
     throw new IsomockError(`${what}: unsupported checksum type "${type}"`, ExitCode.packageManager);
