@@ -111,7 +111,7 @@ test("isomock's sandbox script: the host tools before chroot are followed, the c
     'sh',
     'mkdir',
     'mount',
-    'touch',
+    'cp',
     'ln',
     'dirname',
     'ip',

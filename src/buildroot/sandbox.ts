@@ -4,9 +4,10 @@
  * mount namespace: nothing is ever mounted on the host, so no mount can
  * outlive the command, whatever happens to isomock, and no process of the
  * command outlives isomock (the init below keeps its parent-death signal). Host tools only
- * (unshare, mount, chroot, ip), the way Mock's simple isolation works, plus
+ * (unshare, mount, cp, ln, chroot, ip), the way Mock's simple isolation works, plus
  * the namespaces Mock leaves out.
  */
+import { readFileSync, realpathSync } from 'node:fs';
 import { run, type RunOptions, type RunResult } from './process.js';
 
 export interface Bind {
@@ -37,7 +38,7 @@ export interface SandboxSpec {
   env: Record<string, string>;
 }
 
-/** Device nodes bind-mounted from the host into a tree's private /dev (as Mock creates them). */
+/** Device nodes copied from the host into a tree's private /dev (made as Mock makes them: mknod, here by cp -a). */
 const devices = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
 
 export function shellQuote(s: string): string {
@@ -49,36 +50,55 @@ function mountinfoPath(path: string): string {
   return path.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
 }
 
+/** True when the host has a mount strictly below `path` (which an rbind of it carries along). */
+function hasSubmounts(path: string): boolean {
+  const prefix = `${mountinfoPath(realpathSync(path).replace(/\/+$/, ''))}/`;
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .some((line) => line.split(' ')[4]?.startsWith(prefix));
+}
+
 /**
  * Remounts every mount at or below dir with `flags` (ro...): after an rbind,
  * a remount changes only the top mount, and util-linux 2.38 has no
- * ro=recursive, so each submount (cgroup v1 under /sys, say) is remounted by
- * name from mountinfo, its octal escapes undone by printf %b.
+ * ro=recursive, so each submount is remounted by name from mountinfo, its
+ * octal escapes undone by printf %b. A bind with no submount needs only the
+ * one remount (the loop costs a read(2) per byte of mountinfo in sh, and a
+ * mount(8) per match).
  */
-function remountBelow(dir: string, flags: string): string {
+function remountBelow(source: string, dir: string, flags: string): string {
+  const opts = shellQuote(`remount,bind,${flags}`);
+  if (!hasSubmounts(source)) return `mount -o ${opts} ${shellQuote(dir)}`;
   const p = shellQuote(mountinfoPath(dir));
   return (
     `while read -r _ _ _ _ mp _; do case "$mp" in ${p}|${p}/*) ` +
-    `mount -o ${shellQuote(`remount,bind,${flags}`)} "$(printf '%b' "$mp")";; esac; done < /proc/self/mountinfo`
+    `mount -o ${opts} "$(printf '%b' "$mp")";; esac; done < /proc/self/mountinfo`
   );
 }
 
+/**
+ * A tree's /dev, /proc and /sys, in as few processes as the mounts allow (each
+ * process start on this path is paid by every sandboxed command): /dev a
+ * private tmpfs with Mock's device nodes, devpts, shm and links; /proc of the
+ * new PID namespace; /sys a fresh read-only sysfs, which shows the namespace's
+ * own network devices and nothing mounted under the host's /sys (no cgroup
+ * tree), so no submount can be left writable.
+ */
 function systemTreeScript(tree: string): string[] {
   const t = shellQuote(tree);
   const q = (p: string): string => shellQuote(`${tree}/${p}`);
   return [
     `mkdir -p ${t}/dev ${t}/proc ${t}/sys`,
     `mount -t tmpfs -o mode=0755,nosuid,size=64m isomock-dev ${t}/dev`,
-    ...devices.map((d) => `touch ${q(`dev/${d}`)} && mount --bind /dev/${d} ${q(`dev/${d}`)}`),
-    `mkdir -p ${q('dev/pts')} ${q('dev/shm')}`,
+    `cp -a ${devices.map((d) => `/dev/${d}`).join(' ')} ${q('dev')}/`,
+    `mkdir ${q('dev/pts')} ${q('dev/shm')}`,
     `mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts ${q('dev/pts')}`,
     `mount -t tmpfs -o mode=1777,nosuid,nodev isomock-shm ${q('dev/shm')}`,
-    `ln -s pts/ptmx ${q('dev/ptmx')}`,
-    `ln -s /proc/self/fd ${q('dev/fd')}`,
+    // Named after their targets' last component: dev/ptmx and dev/fd.
+    `ln -s pts/ptmx /proc/self/fd ${q('dev')}/`,
     `ln -s /proc/self/fd/0 ${q('dev/stdin')} && ln -s /proc/self/fd/1 ${q('dev/stdout')} && ln -s /proc/self/fd/2 ${q('dev/stderr')}`,
     `mount -t proc -o nosuid,nodev,noexec proc ${t}/proc`,
-    `mount --rbind /sys ${t}/sys`,
-    remountBelow(`${tree}/sys`, 'ro,nosuid,nodev,noexec'),
+    `mount -t sysfs -o ro,nosuid,nodev,noexec isomock-sys ${t}/sys`,
   ];
 }
 
@@ -86,9 +106,9 @@ function bindScript(bind: Bind): string[] {
   const src = shellQuote(bind.source);
   const dst = shellQuote(bind.target);
   return [
-    `if [ -d ${src} ]; then mkdir -p ${dst}; else mkdir -p "$(dirname ${dst})" && touch ${dst}; fi`,
+    `if [ -d ${src} ]; then mkdir -p ${dst}; else mkdir -p "$(dirname ${dst})" && : >> ${dst}; fi`,
     `mount --rbind ${src} ${dst}`,
-    ...(bind.readOnly ? [remountBelow(bind.target, 'ro')] : []),
+    ...(bind.readOnly ? [remountBelow(bind.source, bind.target, 'ro')] : []),
   ];
 }
 
