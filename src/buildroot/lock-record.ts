@@ -21,45 +21,32 @@ import { hashLockedRpm, packageCacheDir } from './package-cache.js';
 import { cachedRepos, locateInMetadata, openCache, type CachedRepo } from './repo-locations.js';
 import { signatureFromPgpsig } from '../rpm/header-pgp.js';
 import type { BuildConfig } from './build-config.js';
-import type { Buildroot } from './buildroot.js';
+import type { Buildroot, InstalledHeader } from './buildroot.js';
 import { withUniqueRoot } from '../config/options.js';
 import { expandedOption } from '../config/template.js';
 import { toJson, type PyDict } from '../python/value.js';
 
-/** Mock's separator: rpm's --qf cannot end records with NUL. */
-const sep = '|/@';
-const fields = ['name', 'arch', 'license', 'version', 'release', 'epoch', 'sigmd5', 'signature'] as const;
-const queryFormat =
-  ['%{name}', '%{arch}', '%{license}', '%{version}', '%{release}', '%{epoch}', '%{sigmd5}', '%{sigpgp:pgpsig}'].join(
-    sep,
-  ) + '\\n';
-
 type Queried = Omit<LockedRpm, 'url'>;
 
+/** Mock's lock query line (its fields in its order): the packages are sorted by it. */
+const lockLine = (h: InstalledHeader): string =>
+  [h.name, h.arch, h.license, h.version, h.release, h.epoch, h.sigmd5, h['sigpgp:pgpsig']].join('|/@');
+
+/** The installed packages as Mock's lock query reads them (buildroot.ts asks rpm once for these and the package list). */
 async function queryInstalledForLock(br: Buildroot): Promise<Queried[]> {
-  const out = await br.rpm(['-qa', '--qf', queryFormat]);
-  return out
-    .split('\n')
-    .filter(Boolean)
-    .sort()
-    .map((line) => {
-      const values = line.split(sep);
-      const rec = Object.fromEntries(fields.map((f, i) => [f, values[i] ?? ''])) as Record<
-        (typeof fields)[number],
-        string
-      >;
-      return {
-        name: rec.name,
-        arch: rec.arch,
-        license: rec.license,
-        version: rec.version,
-        release: rec.release,
-        epoch: rec.epoch === '(none)' ? null : rec.epoch,
-        sigmd5: rec.sigmd5,
-        signature: signatureFromPgpsig(rec.signature),
-      };
-    })
-    .filter((r) => r.name !== 'gpg-pubkey');
+  return (await br.installedHeaders())
+    .filter((h) => h.name !== 'gpg-pubkey')
+    .sort((a, b) => (lockLine(a) < lockLine(b) ? -1 : lockLine(a) > lockLine(b) ? 1 : 0))
+    .map((h) => ({
+      name: h.name,
+      arch: h.arch,
+      license: h.license,
+      version: h.version,
+      release: h.release,
+      epoch: h.epoch === '(none)' ? null : h.epoch,
+      sigmd5: h.sigmd5,
+      signature: signatureFromPgpsig(h['sigpgp:pgpsig']),
+    }));
 }
 
 /** N-V-R.A, as Mock names packages in its errors. */

@@ -15,7 +15,6 @@
  * -> /etc/shadow, SRPMS -> /etc) is refused, never followed or deleted through.
  */
 import { readdirSync, statSync } from 'node:fs';
-import { discard } from './process.js';
 import { basename, join } from 'node:path';
 import { ExitCode, IsomockError } from '../errors.js';
 import { readRpmPackage } from '../rpm/package.js';
@@ -163,11 +162,8 @@ export async function buildSrpm(br: Buildroot, srpm: string, options: BuildOptio
   });
 
   await br.logs.step('Outputting list of installed packages', async () => {
-    // Mock's package_state plugin, its query: tags rpm 4.18 and 6 both know (6 dropped PKGID, and rpm says
-    // so on stderr only, exiting 0: an empty list is that failure, never a log to write).
-    const list = (await br.rpm(['-qa', '--qf', '%{nevra} %{buildtime} %{size} installed\\n'], discard))
-      .split('\n')
-      .filter(Boolean);
+    // Mock's package_state plugin, its query's fields: an empty list is a failed query, never a log to write.
+    const list = (await br.installedHeaders()).map((h) => `${h.nevra} ${h.buildtime} ${h.size} installed`);
     if (list.length === 0) throw buildError('rpm -qa listed no installed package for installed_pkgs.log', br);
     br.logs.fs.writeFile('installed_pkgs.log', list.sort().join('\n') + '\n');
   });
