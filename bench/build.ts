@@ -4,9 +4,13 @@
  * (host dnf, and a dnf bootstrap image), then the three isolated steps cold
  * (fresh basedir and caches: the bootstrap image is unpacked again) and warm,
  * with the dnf4 image (bookworm) and with the dnf5 + rpm 6 one (sid).
- * Floors: one `rpm -i` transaction of the same buildroot set with the host's
- * rpm, and rpmbuild run directly (chroot, no namespaces) in a finished root.
- * Mock's figures for a similar world on these machines are given for scale.
+ * Each step stands beside its floor, an exact command run in the same bench on
+ * the same files: one `rpm -i` transaction of the buildroot set into an empty
+ * root (install), rpmbuild run directly (chroot, no namespaces) in the
+ * finished root (build), `rm -rf` of the installed set (clean), and tar's
+ * unpack of the bootstrap image's layer (bootstrap). A traced warm calculate
+ * lists every process isomock starts, each with the reason it is on the
+ * critical path. Mock's figures for a similar world are given for scale.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,11 +20,12 @@ import { fileURLToPath } from 'node:url';
 import { ensureWorld } from '../world/build.js';
 import { serveWorld, type ServedWorld } from '../world/serve.js';
 import { startRegistry } from '../world/registry.js';
-import { pushDnf5Bootstrap, pushDnfBootstrap } from '../world/images.js';
+import { pushDnf5Bootstrap, pushDnfBootstrap, type BuiltImage } from '../world/images.js';
+import { freePort } from '../world/net/ports.js';
+import { processStarts } from './process-starts.js';
 import { timedSpawn, type Timed } from './timed-spawn.js';
 
 const bin = fileURLToPath(new URL('../../bin/isomock', import.meta.url));
-const registryPort = 5098;
 
 function isomock(args: string[]): Promise<Timed> {
   return timedSpawn([bin, ...args]);
@@ -42,8 +47,14 @@ function stages(stdout: string): Record<string, number> {
   );
 }
 
-async function rebuilds(served: ServedWorld, config: string, work: string): Promise<Record<string, unknown>> {
-  const out: Record<string, unknown> = {};
+type Stages = Record<string, number>;
+
+async function rebuilds(
+  served: ServedWorld,
+  config: string,
+  work: string,
+): Promise<Record<string, { wall: number; stages: Stages }>> {
+  const out: Record<string, { wall: number; stages: Stages }> = {};
   const base = [
     '--configdir',
     served.configDir,
@@ -67,8 +78,21 @@ async function rebuilds(served: ServedWorld, config: string, work: string): Prom
   return out;
 }
 
-/** The floors: the buildroot's packages in one host rpm transaction, and rpmbuild without isomock around it. */
-function floors(served: ServedWorld, work: string): Record<string, number> {
+interface Floors {
+  /** rpm -i of the buildsys set into an empty root, host rpm, one transaction. */
+  install: number;
+  /** rm -rf of that installed root. */
+  clean: number;
+  /** rpmbuild -bb of the last sample's spec in its finished buildroot, chroot and nothing else. */
+  rpmbuild: number;
+  /** The sample whose spec the rpmbuild floor built. */
+  rpmbuildSample: string;
+  /** tar -xzf of the dnf4 bootstrap image's layer into an empty directory. */
+  unpack: number;
+}
+
+/** The floors, each an exact command on the same files as the step it stands beside. */
+function floors(served: ServedWorld, work: string, lastSample: string, image: BuiltImage): Floors {
   const root = mkdtempSync(join(work, 'floor-root-'));
   const pkgs = served.world.manifest.packages.filter((p) => p.buildsys).map((p) => join(served.world.dir, p.file));
   const home = mkdtempSync(join(work, 'floor-home-'));
@@ -79,7 +103,8 @@ function floors(served: ServedWorld, work: string): Record<string, number> {
       stdio: 'ignore',
     }),
   );
-  // rpmbuild of the static sample in a finished buildroot, straight through chroot.
+  const clean = timeSync(() => execFileSync('rm', ['-rf', root]));
+  // rpmbuild of the last sample in its finished buildroot, straight through chroot.
   const built = join(work, 'lib', 'world-1-x86_64', 'root');
   const spec = readdirSync(join(built, 'builddir/build/SPECS'))[0]!;
   const rpmbuild = timeSync(() =>
@@ -95,21 +120,40 @@ function floors(served: ServedWorld, work: string): Record<string, number> {
       { stdio: 'ignore' },
     ),
   );
-  rmSync(root, { recursive: true, force: true });
-  return {
-    'rpm transaction of the buildsys set (host rpm)': install,
-    [`rpmbuild -bb ${spec} (chroot, no namespaces)`]: rpmbuild,
-  };
+  const layers = image.blobs.flatMap((b) => ('file' in b.data ? [b.data.file] : []));
+  const tree = mkdtempSync(join(work, 'floor-unpack-'));
+  const unpack = timeSync(() => {
+    for (const layer of layers) execFileSync('tar', ['-xzf', layer, '-C', tree]);
+  });
+  rmSync(tree, { recursive: true, force: true });
+  return { install, clean, rpmbuild, rpmbuildSample: lastSample, unpack };
 }
+
+interface AgainstFloor {
+  step: string;
+  seconds: number;
+  floor: string;
+  floor_seconds: number;
+  ratio: number;
+}
+
+const against = (step: string, seconds: number | undefined, floor: string, floorSeconds: number): AgainstFloor => ({
+  step,
+  seconds: seconds ?? NaN,
+  floor,
+  floor_seconds: floorSeconds,
+  ratio: r2((seconds ?? NaN) / floorSeconds),
+});
 
 async function isolatedSteps(
   served: ServedWorld,
   config: string,
   work: string,
   srpmName: string,
-): Promise<Record<string, number>> {
+): Promise<{ wall: Record<string, number>; stages: Record<string, Stages> }> {
   const srpm = join(served.world.dir, served.world.manifest.srpms.find((s) => s.name === srpmName)!.file);
   const result: Record<string, number> = {};
+  const stagesOf: Record<string, Stages> = {};
   for (const round of ['cold', 'warm']) {
     const dir = join(work, `steps-${round}`);
     const caches = round === 'cold' ? join(work, 'steps-cache-cold') : join(work, 'steps-cache');
@@ -140,6 +184,7 @@ async function isolatedSteps(
       config,
       ...lib,
       '-q',
+      '--json',
       '--resultdir',
       join(dir, 'calc'),
       '--calculate-build-dependencies',
@@ -154,22 +199,25 @@ async function isolatedSteps(
       join(dir, 'repo'),
       ...lib,
       '-q',
+      '--json',
       '--resultdir',
       join(dir, 'result'),
       srpm,
     ]);
+    stagesOf[`calculate (${round})`] = stages(calc.stdout);
+    stagesOf[`isolated-build (${round})`] = stages(iso.stdout);
     result[`calculate (${round})`] = r2(calc.seconds);
     result[`isolated-repo (${round === 'cold' ? 'cold' : 'second lockfile, warm store'})`] = r2(repo.seconds);
     result[`isolated-build (${round})`] = r2(iso.seconds);
   }
-  return result;
+  return { wall: result, stages: stagesOf };
 }
 
 export async function run(): Promise<Record<string, unknown>> {
   const work = mkdtempSync('/var/tmp/isomock-bench-build-');
-  const registry = await startRegistry(registryPort);
+  const registry = await startRegistry(await freePort());
   const image = `${registry.host}/world/bootstrap:1`;
-  await pushDnfBootstrap(registry.host);
+  const dnf4 = await pushDnfBootstrap(registry.host);
   await pushDnf5Bootstrap(registry.host);
   const served = await serveWorld(await ensureWorld(), {
     bootstrapImage: image,
@@ -180,18 +228,77 @@ export async function run(): Promise<Record<string, unknown>> {
   const load = loadavg()[0]!;
   try {
     const host = await rebuilds(served, served.configs[0]!, join(work, 'host'));
-    const floor = floors(served, join(work, 'host'));
+    const lastSample = Object.keys(host).at(-1)!;
+    const floor = floors(served, join(work, 'host'), lastSample, dnf4);
     const boot = await rebuilds(served, dnf4Image, join(work, 'bootstrap'));
     const steps = await isolatedSteps(served, dnf4Image, join(work, 'steps'), 'dyn-br-synth');
     const steps5 = await isolatedSteps(served, dnf5Image, join(work, 'steps-dnf5'), 'dyn-br-synth');
+    const starts = await processStarts(bin, [
+      '--configdir',
+      served.configDir,
+      '-r',
+      dnf4Image,
+      '--config-opts',
+      `basedir=${join(work, 'steps', 'steps-cache', 'lib')}`,
+      '--config-opts',
+      `cache_topdir=${join(work, 'steps', 'steps-cache', 'cache')}`,
+      '-q',
+      '--resultdir',
+      join(work, 'traced'),
+      '--calculate-build-dependencies',
+      join(served.world.dir, served.world.manifest.srpms.find((s) => s.name === 'dyn-br-synth')!.file),
+    ]);
+    const rpmFloor = `rpm --root EMPTY -i --nosignature <the ${served.world.manifest.packages.filter((p) => p.buildsys).length} buildsys RPMs>`;
+    const hostStages = host[lastSample]!.stages;
+    const cold = steps.stages['isolated-build (cold)']!;
+    const warm = steps.stages['isolated-build (warm)']!;
     return {
       benchmark: 'build',
       loadavg_before: r2(load),
+      against_floors: [
+        against(
+          'installing minimal buildroot with dnf4 (rebuild, host dnf)',
+          hostStages['installing minimal buildroot with dnf4'],
+          rpmFloor,
+          floor.install,
+        ),
+        against(
+          'installing the locked buildroot (isolated-build, warm)',
+          warm['installing the locked buildroot'],
+          rpmFloor,
+          floor.install,
+        ),
+        against(
+          `rpmbuild (rebuild ${floor.rpmbuildSample}, host dnf)`,
+          hostStages['rpmbuild'],
+          `chroot --userspec=1000:135 ROOT rpmbuild -bb --nodeps <${floor.rpmbuildSample}'s spec>`,
+          floor.rpmbuild,
+        ),
+        against(
+          'installing minimal buildroot with dnf4 (calculate warm, dnf4 image)',
+          steps.stages['calculate (warm)']!['installing minimal buildroot with dnf4'],
+          rpmFloor,
+          floor.install,
+        ),
+        against(
+          'clean chroot (calculate warm, dnf4 image)',
+          steps.stages['calculate (warm)']!['clean chroot'],
+          'rm -rf <the installed buildsys root>',
+          floor.clean,
+        ),
+        against(
+          'unpacking the bootstrap image (isolated-build, cold)',
+          cold['unpacking the bootstrap image'],
+          'tar -xzf <the dnf4 image layer> -C EMPTY',
+          floor.unpack,
+        ),
+      ],
       rebuild_host_dnf: host,
       rebuild_bootstrap_image: boot,
       floor: floor,
       isolated_steps_dyn_br_synth: steps,
       isolated_steps_dyn_br_synth_dnf5_rpm6_image: steps5,
+      process_starts_warm_calculate_dnf4_image: starts,
       mock_for_scale: {
         'calculate (cold)': '13-16 s',
         'calculate (warm)': '3-4 s',

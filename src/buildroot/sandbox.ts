@@ -8,6 +8,7 @@
  * the namespaces Mock leaves out.
  */
 import { readFileSync, realpathSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { run, type RunOptions, type RunResult } from './process.js';
 
 export interface Bind {
@@ -106,7 +107,7 @@ function bindScript(bind: Bind): string[] {
   const src = shellQuote(bind.source);
   const dst = shellQuote(bind.target);
   return [
-    `if [ -d ${src} ]; then mkdir -p ${dst}; else mkdir -p "$(dirname ${dst})" && : >> ${dst}; fi`,
+    `if [ -d ${src} ]; then mkdir -p ${dst}; else mkdir -p ${shellQuote(dirname(bind.target))} && : >> ${dst}; fi`,
     `mount --rbind ${src} ${dst}`,
     ...(bind.readOnly ? [remountBelow(bind.source, bind.target, 'ro')] : []),
   ];
