@@ -105,6 +105,11 @@ export interface TransportResponse {
 /** Where Debian and Fedora keep the system's CA bundle (the trust dnf uses). */
 const systemBundles = ['/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt'];
 
+/** The host's CA bundle, if it has one. */
+export function systemCaBundle(): string | undefined {
+  return systemBundles.find((p) => existsSync(p));
+}
+
 const header = (h: TransportResponse['headers'], name: string): string | undefined => {
   const v = h[name];
   return Array.isArray(v) ? v[0] : v;
@@ -251,7 +256,7 @@ export class Transport {
   private defaultCa(): string[] | undefined {
     const named = this.env['SSL_CERT_FILE'];
     if (named) return [this.readPem(named)];
-    const system = systemBundles.find((p) => existsSync(p));
+    const system = systemCaBundle();
     return system ? [this.readPem(system)] : undefined;
   }
 

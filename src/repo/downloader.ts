@@ -24,7 +24,7 @@ import { clientCertOrigins } from '../net/config-map.js';
 import { RateWatch, bodyCap, type DownloadLimits } from '../net/download-policy.js';
 import { NetError, netErrorFrom } from '../net/net-error.js';
 import { Transport, type TransportOptions } from '../net/transport.js';
-import { shownUrl } from '../net/url.js';
+import { originOf, shownUrl } from '../net/url.js';
 import { mapLimit } from '../util/map-limit.js';
 import { createExclusive, notOurs, removeOwn, reopenOwn } from '../util/no-follow.js';
 import { lstatOrUndefined } from '../util/safe-fs.js';
@@ -92,11 +92,15 @@ class TransientError extends Error {
   }
 }
 
-/** A download that failed for good; `net` is the transport's failure when it was one (for the caller's hint). */
+/**
+ * A download that failed for good; `net` is the transport's failure when it
+ * was one, `origin` that of the item's URL (for the caller's hint).
+ */
 export class DownloadError extends IsomockError {
   constructor(
     message: string,
     readonly net?: NetError,
+    readonly origin?: string,
   ) {
     super(message, ExitCode.error);
   }
@@ -285,9 +289,9 @@ async function attempt(s: Session, item: DownloadItem, part: string, file: Progr
     }
     if (err instanceof TransientError) throw err;
     const net = netErrorFrom(err, url);
-    const what = received > 0 ? `${shown}: connection cut after ${received} bytes (${net.message})` : net.message;
+    const what = received > 0 ? `${shown}: connection cut after ${received} bytes (${net.reason})` : net.message;
     if (net.retryable) throw new TransientError(what, net.retryAfterMs, net);
-    throw new DownloadError(`download failed: ${what}`, net);
+    throw new DownloadError(`download failed: ${what}`, net, originOf(url));
   } finally {
     clearInterval(tick);
     if (fd !== undefined) closeSync(fd);
@@ -346,7 +350,11 @@ async function fetchOne(s: Session, item: DownloadItem): Promise<boolean> {
       const backoff = Math.min(s.opts.backoffMs * 2 ** tryNo, maxBackoffMs) * (0.5 + Math.random() / 2);
       const wait = Math.max(backoff, err.retryAfterMs ?? 0);
       if (tryNo >= s.opts.retries || performance.now() + wait - file.lastAt >= deadlineMs) {
-        throw new DownloadError(`download failed after ${tryNo + 1} attempts: ${err.message}`, err.net);
+        throw new DownloadError(
+          `download failed after ${tryNo + 1} attempts: ${err.message}`,
+          err.net,
+          originOf(new URL(item.url)),
+        );
       }
       s.progress.retried++;
       await new Promise((r) => setTimeout(r, wait));
