@@ -39,7 +39,7 @@ export interface RecordedPackage {
 }
 
 /** Network settings the calculate step used for an origin (record.network). */
-export const networkNotes = ['ca', 'client-cert', 'proxy'] as const;
+const networkNotes = ['ca', 'client-cert', 'proxy'] as const;
 export type NetworkNote = (typeof networkNotes)[number];
 
 /**

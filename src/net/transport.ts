@@ -278,7 +278,7 @@ export class Transport {
       ...(cert && { cert, key }),
       rejectUnauthorized: tls.verify !== false,
       timeout: this.opts.connectTimeoutMs ?? 30_000,
-      ...(target && this.opts.refuseLinkLocal && { lookup: guardedLookup(undefined, false) }),
+      ...(target && this.opts.refuseLinkLocal && { lookup: guardedLookup(false) }),
     };
   }
 
