@@ -130,7 +130,7 @@ export async function isolatedRepoCommand(args: ParsedArgs): Promise<number> {
     : '';
   say(
     `isolated-repo: ${result.rpms} RPMs verified in ${result.dir} (${result.downloaded} downloaded, ${result.reused} already there), ` +
-      `${mib(result.bytesDownloaded)} in ${result.downloadSeconds.toFixed(1)} s (${rate(result.bytesDownloaded, result.downloadSeconds)}); ` +
+      `${mib(result.bytesDownloaded)} in ${result.downloadSeconds.toFixed(2)} s (${rate(result.bytesDownloaded, result.downloadSeconds)}); ` +
       `repodata ${result.repodataWritten ? 'written' : 'unchanged'}${image}`,
   );
   return ExitCode.ok;
