@@ -12,7 +12,6 @@ import {
   bodyCap,
   defaultSizeCeiling,
   downloadLimits,
-  retryableCode,
   type RateVerdict,
 } from '../src/net/download-policy.js';
 import { isLinkLocal } from '../src/net/address-policy.js';
@@ -57,13 +56,7 @@ describe('the rate watch (dnf defaults)', () => {
   });
 });
 
-describe('what is retried, and the cap', () => {
-  it('retries a cut connection, never a local failure', () => {
-    for (const code of ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT']) assert.ok(retryableCode(code), code);
-    for (const code of ['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM', 'EMFILE', undefined])
-      assert.ok(!retryableCode(code), String(code));
-  });
-
+describe('the cap', () => {
   it('caps at the recorded size, else at the 4 GiB ceiling', () => {
     assert.equal(bodyCap(1234, defaultSizeCeiling), 1234);
     assert.equal(bodyCap(null, defaultSizeCeiling), 4 * 1024 ** 3);

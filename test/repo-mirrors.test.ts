@@ -90,7 +90,7 @@ test('metalink: the best mirror that is alive and current', async () => {
     repo.skippedMirrors.map((m) => m.url),
     [deadBase, `${base}stale/repo/`],
   );
-  assert.match(repo.skippedMirrors[0]!.reason, /cannot read .*: ECONNREFUSED/);
+  assert.match(repo.skippedMirrors[0]!.reason, /cannot read .*: connection refused/);
   assert.match(repo.skippedMirrors[1]!.reason, /does not match the metalink/);
   assert.equal(repo.index.packages.length, 4);
   assert.equal(repo.groups.length, 2);
@@ -113,7 +113,7 @@ test('no usable mirror: one message naming the list and each mirror', async () =
     assert.equal(e.message.includes('\n'), false);
     assert.match(
       e.message,
-      /^repository dead: no usable mirror in mirrorlist http:\/\/127\.0\.0\.1:\d+\/deadlist: .*ECONNREFUSED/,
+      /^repository dead: no usable mirror in mirrorlist http:\/\/127\.0\.0\.1:\d+\/deadlist: .*connection refused/,
     );
     return true;
   });
@@ -129,6 +129,6 @@ test('transient HTTP errors are retried; a silent server times out', async () =>
   assert.equal(requests.filter((r) => r === '/flaky/repo/repodata/repomd.xml').length, 3);
   await assert.rejects(
     loadRepository({ id: 'hang', baseurl: [`${base}hang/repo/`] }, { timeoutMs: 300, retries: 0 }),
-    /hang\/repo\/repodata\/repomd\.xml: no answer within 0\.3 s/,
+    /hang\/repo\/repodata\/repomd\.xml: no answer in time/,
   );
 });

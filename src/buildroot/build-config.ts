@@ -32,6 +32,22 @@ export interface BuildConfig extends MockOptions {
   macros: Record<string, string>;
   /** Every package manager's `<pm>_*` keys (pkgmgr.ts). */
   pmConfig: PmConfig;
+  /**
+   * http_proxy, https_proxy, ftp_proxy, no_proxy as Mock's get_proxy_environment
+   * gives them to the package manager: each from config_opts, else the host's
+   * environment. isomock's own requests for the repositories use them too.
+   */
+  proxyEnvironment: Record<string, string>;
+}
+
+function proxyEnvironment(get: (key: string) => PyValue): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const key of ['http_proxy', 'https_proxy', 'ftp_proxy', 'no_proxy']) {
+    const value = get(key);
+    const chosen = value !== null && truthy(value) ? pyStr(value) : process.env[key];
+    if (chosen) env[key] = chosen;
+  }
+  return env;
 }
 
 /** The build user's uid: never 0 (Mock takes the invoking user's; as root that would be root). */
@@ -95,5 +111,6 @@ export function buildConfigFrom(raw: PyDict): BuildConfig {
     cleanupOnFailure: truthy(get('cleanup_on_failure')),
     extraChrootDirs: words('extra_chroot_dirs'),
     pmConfig: pmConfigFrom(get),
+    proxyEnvironment: proxyEnvironment(get),
   };
 }

@@ -217,6 +217,7 @@ export class Buildroot {
     const root = this.config.rootdir;
     const env = {
       ...this.config.environment,
+      ...this.config.proxyEnvironment,
       HOME: join(root, installHome),
       LC_MESSAGES: 'C.UTF-8',
     };

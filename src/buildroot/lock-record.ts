@@ -15,7 +15,17 @@ import {
   type Lockfile,
 } from '../lockfile/lockfile.js';
 import type { JsonValue } from '../python/json.js';
-import { recordKey, recordVersion, type IsomockRecord, type RecordedPackage } from '../lockfile/record.js';
+import {
+  recordKey,
+  recordVersion,
+  type IsomockRecord,
+  type NetworkNote,
+  type RecordedPackage,
+} from '../lockfile/record.js';
+import { netErrorFrom } from '../net/net-error.js';
+import { originOf, shownUrl } from '../net/url.js';
+import { checkUrl } from '../net/url-check.js';
+import { RepoTransports } from './repo-transports.js';
 import { defaultJobs, mapLimit } from '../util/map-limit.js';
 import { hashLockedRpm, packageCacheDir } from './package-cache.js';
 import { cachedRepos, locateInMetadata, openCache, type CachedRepo } from './repo-locations.js';
@@ -52,13 +62,25 @@ async function queryInstalledForLock(br: Buildroot): Promise<Queried[]> {
 /** N-V-R.A, as Mock names packages in its errors. */
 const nvra = (r: Queried): string => `${r.name}-${r.version}-${r.release}.${r.arch}`;
 
-async function answers(url: string): Promise<string | undefined> {
-  if (url.startsWith('file://')) return undefined;
+/** A checked package URL: the one to record, and where its redirects ended when elsewhere. */
+interface CheckedUrl {
+  url: string;
+  finalUrl?: string;
+}
+
+/**
+ * The check of one URL through its repository's transport (its proxy and
+ * TLS, as dnf reaches it): GET of one byte, redirects followed. Undefined
+ * when it answers from the first URL, the final URL when it was redirected,
+ * else the problem.
+ */
+async function answers(net: RepoTransports, url: string): Promise<{ problem?: string; finalUrl?: string }> {
+  if (url.startsWith('file://')) return {};
   try {
-    const res = await fetch(url, { method: 'HEAD', signal: AbortSignal.timeout(30_000) });
-    return res.ok ? undefined : `HTTP ${res.status}`;
+    const check = await checkUrl(net.transportFor(url), url, { retry: { attempts: 2 } });
+    return check.redirected ? { finalUrl: check.finalUrl } : {};
   } catch (err) {
-    return (err as Error).message;
+    return { problem: netErrorFrom(err, url).reason };
   }
 }
 
@@ -68,19 +90,20 @@ async function answers(url: string): Promise<string | undefined> {
  * Mock's lockfile then does); the same file on another of the repo's
  * mirrors, in dnf's order, replaces it. Returns the URLs to record.
  */
-async function checkUrls(urls: string[], repos: CachedRepo[]): Promise<string[]> {
+async function checkUrls(urls: string[], repos: CachedRepo[], net: RepoTransports): Promise<CheckedUrl[]> {
   const failures: string[] = [];
-  const checked = await mapLimit(urls, defaultJobs, async (url) => {
-    const problem = await answers(url);
-    if (problem === undefined) return url;
+  const checked = await mapLimit(urls, defaultJobs, async (url): Promise<CheckedUrl> => {
+    const first = await answers(net, url);
+    if (first.problem === undefined) return { url, ...first };
     const repo = repos.find((r) => r.mirrored && r.bases.some((b) => url.startsWith(b)));
     const base = repo?.bases.find((b) => url.startsWith(b));
     for (const other of repo?.bases.filter((b) => b !== base) ?? []) {
       const candidate = other + url.slice(base!.length);
-      if ((await answers(candidate)) === undefined) return candidate;
+      const again = await answers(net, candidate);
+      if (again.problem === undefined) return { url: candidate, ...again };
     }
-    failures.push(`${url} (${problem})`);
-    return url;
+    failures.push(`${shownUrl(url)} (${first.problem})`);
+    return { url };
   });
   if (failures.length) {
     const shown = failures.sort().slice(0, 5).join(', ');
@@ -91,6 +114,17 @@ async function checkUrls(urls: string[], repos: CachedRepo[]): Promise<string[]>
     );
   }
   return checked;
+}
+
+/** Per origin of the recorded URLs, the network settings isomock's check used to reach it. */
+function networkNotes(net: RepoTransports, urls: string[]): Record<string, NetworkNote[]> | undefined {
+  const out: Record<string, NetworkNote[]> = {};
+  for (const url of urls) {
+    if (url.startsWith('file://')) continue;
+    const notes = net.notesFor(url);
+    if (notes.length) out[originOf(new URL(url))] = notes;
+  }
+  return Object.keys(out).length ? out : undefined;
 }
 
 /** The lockfile, and isomock's record of the same files beside it. */
@@ -111,11 +145,30 @@ export async function recordLockfile(
       ExitCode.packageManager,
     );
   }
-  const urls = await checkUrls(
+  const net = new RepoTransports(br.config, rawConfig, new Map(repos.map((r) => [r.id, r.bases])));
+  try {
+    return await lockAndRecord(br, rawConfig, bootstrap, queried, locations, repos, cacheDir, net);
+  } finally {
+    await net.close();
+  }
+}
+
+async function lockAndRecord(
+  br: Buildroot,
+  rawConfig: PyDict,
+  bootstrap: LockedBootstrap | undefined,
+  queried: Queried[],
+  locations: Map<string, string>,
+  repos: CachedRepo[],
+  cacheDir: string,
+  net: RepoTransports,
+): Promise<{ lock: Lockfile; record: IsomockRecord }> {
+  const checked = await checkUrls(
     queried.map((r) => locations.get(`${r.name}.${r.arch}`)!),
     repos,
+    net,
   );
-  const rpms: LockedRpm[] = queried.map((r, i) => ({ ...r, url: urls[i]! }));
+  const rpms: LockedRpm[] = queried.map((r, i) => ({ ...r, url: checked[i]!.url }));
   const config: Record<string, JsonValue> = {};
   const expanded = withUniqueRoot(rawConfig);
   for (const key of recordedConfigKeys) {
@@ -133,7 +186,15 @@ export async function recordLockfile(
     ...(bootstrap ? { bootstrap } : {}),
     config,
   };
-  return { lock, record: await makeIsomockRecord(br.config, cacheDir, repos, rpms) };
+  const record = await makeIsomockRecord(br.config, cacheDir, repos, rpms, net);
+  checked.forEach((c, i) => {
+    if (c.finalUrl !== undefined) record.packages[recordKey(rpms[i]!)]!.final_url = c.finalUrl;
+  });
+  const network = networkNotes(
+    net,
+    rpms.map((r) => r.url),
+  );
+  return { lock, record: network ? { ...record, network } : record };
 }
 
 /**
@@ -146,11 +207,14 @@ async function makeIsomockRecord(
   cacheDir: string,
   repos: CachedRepo[],
   rpms: LockedRpm[],
+  net: RepoTransports,
 ): Promise<IsomockRecord> {
   const packages: Record<string, RecordedPackage> = {};
   await mapLimit(rpms, defaultJobs, async (rpm) => {
     const repo = repos.find((r) => r.bases.some((b) => rpm.url.startsWith(b)));
-    const hashed = await hashLockedRpm(cacheDir, config, repo ? [repo.id] : repos.map((r) => r.id), rpm);
+    const hashed = await hashLockedRpm(cacheDir, config, repo ? [repo.id] : repos.map((r) => r.id), rpm, {
+      transport: net.transportFor(rpm.url),
+    });
     packages[recordKey(rpm)] = {
       sigmd5: rpm.sigmd5,
       sha256: hashed.sha256,

@@ -3,7 +3,7 @@
  * the package manager kept (keepcache) in the cache directory the config
  * names, in dnf4's and dnf5's layout (`<cachedir>/<repoid>-<16 hex>/packages/
  * <N-V-R.A>.rpm`), or, when it kept none, the file fetched from its locked
- * URL. Either way the file must be the locked package, whole
+ * URL (through the repository's transport when the caller gives it). Either way the file must be the locked package, whole
  * (lockfile/verify-rpm.ts), before its SHA-256 and size are taken: the
  * record never holds a null. The cache is read without following any
  * symlink a package's scriptlet could plant (it runs with the cache bound).
@@ -11,12 +11,13 @@
 import { createWriteStream, lstatSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
-import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ExitCode, IsomockError } from '../errors.js';
 import { rpmFileName, type LockedRpm } from '../lockfile/lockfile.js';
 import { sha256OfFile } from '../lockfile/record.js';
 import { verifyLockedRpm } from '../lockfile/verify-rpm.js';
+import { netErrorFrom } from '../net/net-error.js';
+import { Transport } from '../net/transport.js';
 import type { BuildConfig } from './build-config.js';
 import type { PackageManagerName } from './pkgmgr.js';
 
@@ -93,27 +94,18 @@ async function hashVerified(path: string, rpm: LockedRpm): Promise<Omit<HashedRp
   return { sha256: await sha256OfFile(path), size: statSync(path).size };
 }
 
-/** Downloads the locked URL into a private temporary file, verifies and hashes it, removes it. */
-async function fetchAndHash(rpm: LockedRpm, signal?: AbortSignal): Promise<Omit<HashedRpm, 'from'>> {
+/** Downloads the locked URL (through its repository's transport) into a private temporary file, verifies and hashes it, removes it. */
+async function fetchAndHash(rpm: LockedRpm, transport: Transport, signal?: AbortSignal) {
   const dir = mkdtempSync(join(tmpdir(), 'isomock-record-'));
   try {
     const path = join(dir, rpmFileName(rpm));
-    let res: Response;
     try {
-      res = await fetch(rpm.url, { signal: signal ?? AbortSignal.timeout(300_000) });
+      const res = await transport.request(rpm.url, { signal: signal ?? AbortSignal.timeout(300_000) });
+      await pipeline(res.body, createWriteStream(path, { flags: 'wx' }));
     } catch (err) {
-      throw new IsomockError(
-        `cannot fetch ${rpm.url} to record it: ${(err as Error).message}`,
-        ExitCode.packageManager,
-      );
+      const net = netErrorFrom(err, rpm.url);
+      throw new IsomockError(`cannot fetch ${net.url} to record it: ${net.reason}`, ExitCode.packageManager);
     }
-    if (!res.ok || !res.body) {
-      throw new IsomockError(`cannot fetch ${rpm.url} to record it: HTTP ${res.status}`, ExitCode.packageManager);
-    }
-    await pipeline(
-      Readable.fromWeb(res.body as import('node:stream/web').ReadableStream),
-      createWriteStream(path, { flags: 'wx' }),
-    );
     return await hashVerified(path, rpm);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -129,7 +121,7 @@ export async function hashLockedRpm(
   config: BuildConfig,
   repoIds: string[],
   rpm: LockedRpm,
-  signal?: AbortSignal,
+  net: { transport?: Transport; signal?: AbortSignal } = {},
 ): Promise<HashedRpm> {
   const trusted = cacheDir.startsWith(`${config.rootdir}${sep}`) ? config.rootdir : config.cachedir;
   for (const path of keptCandidates(cacheDir, trusted, repoIds, rpmFileName(rpm))) {
@@ -139,5 +131,11 @@ export async function hashLockedRpm(
       // Another repo's file of the same name, or a damaged one: the URL decides.
     }
   }
-  return { ...(await fetchAndHash(rpm, signal)), from: 'url' };
+  if (net.transport) return { ...(await fetchAndHash(rpm, net.transport, net.signal)), from: 'url' };
+  const own = new Transport();
+  try {
+    return { ...(await fetchAndHash(rpm, own, net.signal)), from: 'url' };
+  } finally {
+    await own.close();
+  }
 }

@@ -5,11 +5,12 @@
  */
 import { existsSync } from 'node:fs';
 import { CommandLineError, ExitCode } from '../errors.js';
-import { flag, str, type ParsedArgs } from './args.js';
+import { flag, list, str, type ParsedArgs } from './args.js';
 import { isolatedRepo } from '../commands/isolated-repo.js';
 import type { ClientCert, DownloadProgress } from '../repo/downloader.js';
 import { defaultMinRate, defaultSizeCeiling, defaultTimeoutSeconds } from '../net/download-policy.js';
 import { defaultJobs } from '../util/map-limit.js';
+import { parseProxyUrl, ProxyConfigError, type ProxySettings } from '../net/proxy-choice.js';
 
 const mib = (bytes: number): string => `${(bytes / 1048576).toFixed(1)} MiB`;
 
@@ -33,6 +34,30 @@ function clientCerts(args: ParsedArgs): Map<string, ClientCert> {
     certs.set(host!, { cert: cert!, ...(key !== undefined && { key }) });
   }
   return certs;
+}
+
+/** --proxy URL: credentials belong in the environment (argv is visible to every user), never here. */
+function proxyOption(args: ParsedArgs): ProxySettings | undefined {
+  const text = str(args, 'proxy');
+  if (text === undefined) return undefined;
+  let proxy: ProxySettings;
+  try {
+    proxy = parseProxyUrl(text, '--proxy');
+  } catch (err) {
+    if (err instanceof ProxyConfigError) throw new CommandLineError(err.message);
+    throw err;
+  }
+  if (proxy.username !== undefined)
+    throw new CommandLineError(
+      '--proxy: no credentials on the command line; put the URL with them in https_proxy/http_proxy',
+    );
+  return proxy;
+}
+
+function caCerts(args: ParsedArgs): string[] {
+  const files = list(args, 'ca-cert');
+  for (const file of files) if (!existsSync(file)) throw new CommandLineError(`--ca-cert ${file} does not exist`);
+  return files;
 }
 
 /** A numeric option within [min, max] (whole when asked), or the default when absent. */
@@ -64,6 +89,7 @@ export async function isolatedRepoCommand(args: ParsedArgs): Promise<number> {
   const timeoutSeconds = numberOption(args, 'timeout', defaultTimeoutSeconds, 0.1, 3600, false);
   const minRate = numberOption(args, 'minrate', defaultMinRate, 0, 2 ** 40, true);
   const sizeCeiling = numberOption(args, 'max-size', defaultSizeCeiling, 1, 2 ** 50, true);
+  const proxy = proxyOption(args);
   const quiet = flag(args, 'quiet');
   const tty = process.stderr.isTTY;
   let shown = 0;
@@ -81,6 +107,9 @@ export async function isolatedRepoCommand(args: ParsedArgs): Promise<number> {
     sizeCeiling,
     allowLinkLocal: flag(args, 'allow-link-local'),
     clientCerts: clientCerts(args),
+    ...(proxy && { proxy }),
+    caCerts: caCerts(args),
+    env: process.env,
     bootstrapTar: flag(args, 'bootstrap-tar'),
     onNotice: say,
     onProgress: (p) => {
@@ -101,7 +130,7 @@ export async function isolatedRepoCommand(args: ParsedArgs): Promise<number> {
     : '';
   say(
     `isolated-repo: ${result.rpms} RPMs verified in ${result.dir} (${result.downloaded} downloaded, ${result.reused} already there), ` +
-      `${mib(result.bytesDownloaded)} in ${result.downloadSeconds.toFixed(1)} s (${rate(result.bytesDownloaded, result.downloadSeconds)}); ` +
+      `${mib(result.bytesDownloaded)} in ${result.downloadSeconds.toFixed(2)} s (${rate(result.bytesDownloaded, result.downloadSeconds)}); ` +
       `repodata ${result.repodataWritten ? 'written' : 'unchanged'}${image}`,
   );
   return ExitCode.ok;

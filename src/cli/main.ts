@@ -38,7 +38,7 @@ const subcommands: Record<string, Subcommand> = {
   'isolated-repo': {
     options: isolatedRepoOptions,
     usage:
-      'usage: isomock isolated-repo --lockfile FILE --output-repo DIR [--client-cert-for HOST CERT [KEY]] [--jobs N] [--timeout S] [--minrate B] [--max-size B] [--allow-link-local] [--bootstrap-tar]',
+      'usage: isomock isolated-repo --lockfile FILE --output-repo DIR [--client-cert-for HOST CERT [KEY]] [--proxy URL] [--ca-cert FILE] [--jobs N] [--timeout S] [--minrate B] [--max-size B] [--allow-link-local] [--bootstrap-tar]',
     run: async (args) => (await import('./isolated-repo.js')).isolatedRepoCommand(args),
     exitOnSignal: true,
   },

@@ -258,6 +258,19 @@ export const isolatedRepoOptions: OptionSpec[] = [
     metavar: ['HOST', 'CERT', '[KEY]'],
     help: 'use a TLS client certificate (and key) for downloads from HOST',
   },
+  {
+    names: ['--proxy'],
+    arity: 1,
+    metavar: ['URL'],
+    help: 'download through this proxy (default: http_proxy/https_proxy, minus no_proxy); credentials only in those variables',
+  },
+  {
+    names: ['--ca-cert'],
+    arity: 1,
+    repeat: true,
+    metavar: ['FILE'],
+    help: 'also trust the CA certificates in this PEM file (SSL_CERT_FILE replaces the default trust)',
+  },
   { names: ['--jobs'], arity: 1, metavar: ['N'], help: 'parallel downloads (default 8)' },
   {
     names: ['--timeout'],

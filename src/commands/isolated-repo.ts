@@ -19,6 +19,7 @@ import { readLockfile, rpmFileName, type LockedRpm, type Lockfile } from '../loc
 import { verifyLockedRpm } from '../lockfile/verify-rpm.js';
 import { readRecord, recordEntry, recordPathFor, type IsomockRecord } from '../lockfile/record.js';
 import {
+  DownloadError,
   downloadAll,
   partSuffix,
   type ClientCert,
@@ -34,6 +35,8 @@ import {
   type RepoState,
 } from '../repo/repo-state.js';
 import { checkUrlHost } from '../net/address-policy.js';
+import type { Env, ProxySettings } from '../net/proxy-choice.js';
+import { downloadHint } from '../net/setting-hint.js';
 import { defaultSizeCeiling, downloadLimits } from '../net/download-policy.js';
 import { removeOwn } from '../util/no-follow.js';
 import { defaultJobs } from '../util/map-limit.js';
@@ -56,6 +59,12 @@ export interface IsolatedRepoOptions {
   jobs?: number;
   /** TLS client certificates by host or host:port, as Mock's --client-cert-for. */
   clientCerts?: Map<string, ClientCert>;
+  /** The proxy for every download (--proxy); absent: the environment's (http_proxy, https_proxy, no_proxy). */
+  proxy?: ProxySettings;
+  /** PEM files of CAs trusted on top of the default trust (--ca-cert). */
+  caCerts?: string[];
+  /** The proxy variables and SSL_CERT_FILE; never read from process.env here (the CLI passes it). */
+  env?: Env;
   /** Also write bootstrap.tar (OCI archive), as Mock 5.7 - 6.6 did. */
   bootstrapTar?: boolean;
   onProgress?: (p: DownloadProgress) => void;
@@ -173,12 +182,17 @@ export async function isolatedRepo(o: IsolatedRepoOptions): Promise<IsolatedRepo
         sizeCeiling: o.sizeCeiling ?? defaultSizeCeiling,
         allowLinkLocal: o.allowLinkLocal ?? false,
         clientCerts: o.clientCerts ?? new Map(),
+        network: {
+          env: o.env ?? {},
+          ...(o.proxy && { proxy: o.proxy }),
+          ...(o.caCerts?.length && { tls: { extraCaFiles: o.caCerts } }),
+        },
         ...(o.onProgress && { onProgress: o.onProgress }),
       });
     } catch (err) {
       // Keep what was verified; the download's failure is the one to report.
       saveVerified(state, dir, () => undefined);
-      throw err;
+      throw err instanceof DownloadError ? withHint(err, isomockRecord) : err;
     }
     saveVerified(state, dir, (err) => {
       throw err;
@@ -206,6 +220,12 @@ export async function isolatedRepo(o: IsolatedRepoOptions): Promise<IsolatedRepo
   } finally {
     held.release();
   }
+}
+
+/** The download failure, with the option to give when calculate reached that origin with a setting of its own. */
+function withHint(err: DownloadError, record: IsomockRecord | undefined): Error {
+  const hint = err.net && downloadHint(err.net, err.origin, record?.network);
+  return hint ? new DownloadError(`${err.message}; ${hint}`, err.net, err.origin) : err;
 }
 
 /** Records the files verified so far, dropping those gone or changed since; onError decides about a failed write. */

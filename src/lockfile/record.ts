@@ -6,6 +6,11 @@
  * a downloaded file must be byte for byte the one the buildroot was
  * calculated with, not only carry the same SIGMD5 (a re-signed package keeps
  * its SIGMD5 but is another file). Fields isomock could not learn are null.
+ * Where the calculate step's check of a package's URL was redirected, the
+ * final origin and path (never a query string or user info); and, per
+ * origin, which network settings it used (a proxy, a CA of its own, a
+ * client certificate: names only, never a value), so that isolated-repo,
+ * which takes none from here, can say which option a failed download needs.
  * Mock's lockfiles come without one; everything works without it.
  */
 import { createHash } from 'node:crypto';
@@ -29,7 +34,13 @@ export interface RecordedPackage {
   repo: string | null;
   /** Base URL of the mirror the package came from; null for a baseurl repository. */
   mirror: string | null;
+  /** Where its URL's redirects ended (origin and path), when they did elsewhere. */
+  final_url?: string;
 }
+
+/** Network settings the calculate step used for an origin (record.network). */
+const networkNotes = ['ca', 'client-cert', 'proxy'] as const;
+export type NetworkNote = (typeof networkNotes)[number];
 
 /**
  * An SRPM the buildroot was calculated for: the one given, and the one the
@@ -47,6 +58,8 @@ export interface IsomockRecord {
   packages: Record<string, RecordedPackage>;
   /** Absent in records written before isomock recorded them. */
   srpms?: RecordedSrpm[];
+  /** By origin (`scheme://host:port`): the settings used to reach it; absent when none was. */
+  network?: Record<string, NetworkNote[]>;
 }
 
 /** Where the record of a lockfile lives: buildroot_lock.json -> buildroot_lock.isomock.json. */
@@ -93,7 +106,23 @@ const packageFields: Record<string, (v: unknown) => string | undefined> = {
   size: nullable((v) => (Number.isSafeInteger(v) && (v as number) >= 0 ? undefined : 'is not a size in bytes')),
   repo: nullable((v) => (typeof v === 'string' ? badLineText(v) : 'is not a string')),
   mirror: nullable((v) => (typeof v === 'string' ? badHttpUrl(v) : 'is not a string')),
+  final_url: (v) =>
+    v === undefined
+      ? undefined
+      : typeof v === 'string' && !/[?#@]/.test(v)
+        ? badHttpUrl(v)
+        : 'is not an origin and path',
 };
+
+function badNetwork(v: unknown): string | undefined {
+  if (!isObject(v)) return 'is not an object';
+  for (const [origin, notes] of Object.entries(v)) {
+    if (!/^https?:\/\/[^/?#@\s]+:\d+$/.test(origin)) return `key ${JSON.stringify(origin)} is not an origin`;
+    if (!Array.isArray(notes) || !notes.every((n) => (networkNotes as readonly unknown[]).includes(n)))
+      return `[${JSON.stringify(origin)}] is not a list of ${networkNotes.join(', ')}`;
+  }
+  return undefined;
+}
 
 const srpmFields: Record<string, (v: unknown) => string | undefined> = {
   name: (v) => (typeof v === 'string' ? badNameComponent(v) : 'is not a string'),
@@ -118,7 +147,7 @@ export function parseRecord(text: string, source: string): IsomockRecord {
       `unsupported isomock_lock_version ${JSON.stringify(data['isomock_lock_version'])} (isomock reads ${recordVersion})`,
     );
   }
-  const extra = Object.keys(data).find((k) => !['isomock_lock_version', 'packages', 'srpms'].includes(k));
+  const extra = Object.keys(data).find((k) => !['isomock_lock_version', 'packages', 'srpms', 'network'].includes(k));
   if (extra !== undefined) throw bad(`unknown field ${JSON.stringify(extra)}`);
   if (!isObject(data['packages'])) throw bad('packages is not an object');
   for (const [key, entry] of Object.entries(data['packages'])) {
@@ -129,6 +158,8 @@ export function parseRecord(text: string, source: string): IsomockRecord {
         : 'not an object';
     if (problem) throw bad(`packages[${JSON.stringify(key)}]: ${problem}`);
   }
+  const network = data['network'] === undefined ? undefined : badNetwork(data['network']);
+  if (network) throw bad(`network ${network}`);
   const srpms = data['srpms'];
   if (srpms !== undefined) {
     if (!Array.isArray(srpms)) throw bad('srpms is not a list');

@@ -36,15 +36,16 @@ export function checkUrlHost(url: string, allowLinkLocal: boolean): void {
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
 
 /**
- * A `lookup` for node:http(s) requests that fails, with the refusal, when a
- * name resolves to a link-local address (unless allowed).
+ * A `lookup` for undici's connector that fails, with the refusal (code
+ * ELINKLOCAL), when a name resolves to a link-local address (unless allowed).
  */
-export function guardedLookup(url: string, allowLinkLocal: boolean) {
+export function guardedLookup(allowLinkLocal: boolean) {
   return (hostname: string, options: LookupAllOptions | object, callback: LookupCallback): void => {
     dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
       if (err) return callback(err, []);
       const bad = allowLinkLocal ? undefined : addresses.find((a) => isLinkLocal(a.address));
-      if (bad) return callback(Object.assign(refused(url, `${hostname} (${bad.address})`), { code: 'ELINKLOCAL' }), []);
+      if (bad)
+        return callback(Object.assign(refused(hostname, `${hostname} (${bad.address})`), { code: 'ELINKLOCAL' }), []);
       if ((options as LookupAllOptions).all) return callback(null, addresses);
       callback(null, addresses[0]!.address, addresses[0]!.family);
     });

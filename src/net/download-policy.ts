@@ -7,8 +7,9 @@
  * whole timeout. dnf then retries such a file for minutes; here a file that
  * has made no progress for `deadline` (three timeouts by default: 90 s) fails,
  * retries included. A body is capped at the size the record states, else at
- * a ceiling. Failures of the local side (a full disk, a read-only or denied
- * directory) are never retried. Pure: no I/O, the clock is passed in.
+ * a ceiling. Which failures are retried is net-error.ts's (never one of the
+ * local side: a full disk, a read-only or denied directory). Pure: no I/O,
+ * the clock is passed in.
  */
 
 export interface DownloadLimits {
@@ -70,28 +71,4 @@ export class RateWatch {
     this.slowSince ??= now;
     return now - this.slowSince >= this.limits.timeoutMs ? 'too-slow' : 'slow';
   }
-}
-
-/** HTTP statuses worth another attempt: the server or the connection, not the content. */
-export const retryStatuses: ReadonlySet<number> = new Set([408, 429, 500, 502, 503, 504]);
-
-/** Errors of the connection (worth another attempt), by Node's error code. */
-const connectionCodes: ReadonlySet<string> = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'EAI_AGAIN',
-  'ERR_STREAM_PREMATURE_CLOSE',
-  'HPE_INVALID_CHUNK_SIZE',
-  'HPE_UNEXPECTED_CONTENT_LENGTH',
-]);
-
-/** Whether another attempt can help after an error with this code (a local failure: never). */
-export function retryableCode(code: string | undefined): boolean {
-  return code !== undefined && connectionCodes.has(code);
 }

@@ -55,12 +55,13 @@ export class NetError extends Error {
     readonly kind: FailureKind,
     /** shownUrl() of the request that failed. */
     readonly url: string,
-    cause: string,
+    /** The cause alone, without the URL. */
+    readonly reason: string,
     readonly status?: number,
     /** Retry-After of a 429/503, in ms. */
     readonly retryAfterMs?: number,
   ) {
-    super(`${url}: ${cause}`);
+    super(`${url}: ${reason}`);
     this.name = 'NetError';
     this.retryable = isRetryable(kind, status);
   }

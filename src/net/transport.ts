@@ -33,6 +33,8 @@ import { readFileSync, existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
 import { Agent, ProxyAgent, buildConnector, request, type Dispatcher } from 'undici';
+import { IsomockError } from '../errors.js';
+import { checkUrlHost, guardedLookup } from './address-policy.js';
 import { discard } from './body.js';
 import { NetError, netErrorFrom, oneLine } from './net-error.js';
 import { chooseProxy, type Env, type ProxyConfig, type ProxySettings } from './proxy-choice.js';
@@ -70,6 +72,12 @@ export interface TransportOptions {
   /** Connections per origin. */
   connections?: number;
   userAgent?: string;
+  /**
+   * Refuse link-local addresses (address-policy.ts) on every hop: a literal
+   * host before connecting, a name as it resolves. For URLs from a lockfile.
+   * Through a proxy, the proxy resolves names: literal hosts are checked.
+   */
+  refuseLinkLocal?: boolean;
 }
 
 export interface RequestOptions {
@@ -97,10 +105,22 @@ export interface TransportResponse {
 /** Where Debian and Fedora keep the system's CA bundle (the trust dnf uses). */
 const systemBundles = ['/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt'];
 
+/** The host's CA bundle, if it has one. */
+export function systemCaBundle(): string | undefined {
+  return systemBundles.find((p) => existsSync(p));
+}
+
 const header = (h: TransportResponse['headers'], name: string): string | undefined => {
   const v = h[name];
   return Array.isArray(v) ? v[0] : v;
 };
+
+/** The address policy's refusal, wherever undici put it among the causes. */
+function linkLocalRefusal(err: unknown): IsomockError | undefined {
+  for (let e = err, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++)
+    if (e instanceof IsomockError) return e;
+  return undefined;
+}
 
 export class Transport {
   private readonly dispatchers = new Map<string, Dispatcher>();
@@ -124,6 +144,7 @@ export class Transport {
       try {
         return await this.follow(first, opts);
       } catch (err) {
+        if (err instanceof IsomockError) throw err;
         const error = netErrorFrom(err, first);
         if (!error.retryable || attempt >= policy.attempts || opts.signal?.aborted) throw error;
         const delay = retryDelayMs(attempt, policy, error.retryAfterMs);
@@ -153,6 +174,7 @@ export class Transport {
     for (let hop = 0; ; hop++) {
       const proxy = chooseProxy(url, this.opts.proxy, this.env);
       const via = proxy && { proxyHost: new URL(proxy.url).host };
+      if (this.opts.refuseLinkLocal) checkUrlHost(url.href, false);
       const grant = sameOrigin(first, url) ? opts.tls : undefined;
       const context = { ...via, clientCert: url.protocol === 'https:' && !!this.tlsFor(url, grant).clientCert };
       let res: Dispatcher.ResponseData;
@@ -166,6 +188,8 @@ export class Transport {
           ...(opts.signal && { signal: opts.signal }),
         });
       } catch (err) {
+        const refusal = linkLocalRefusal(err);
+        if (refusal) throw refusal;
         throw netErrorFrom(this.socketError(err) ?? err, url, context);
       }
       const headers = res.headers as TransportResponse['headers'];
@@ -232,7 +256,7 @@ export class Transport {
   private defaultCa(): string[] | undefined {
     const named = this.env['SSL_CERT_FILE'];
     if (named) return [this.readPem(named)];
-    const system = systemBundles.find((p) => existsSync(p));
+    const system = systemCaBundle();
     return system ? [this.readPem(system)] : undefined;
   }
 
@@ -242,7 +266,8 @@ export class Transport {
     return { ...this.opts.tls, ...own, ...grant };
   }
 
-  private connectOptions(tls: TlsSettings): Record<string, unknown> {
+  /** `target`: options for connecting to a request's host (guarded), not to the configured proxy. */
+  private connectOptions(tls: TlsSettings, target = true): Record<string, unknown> {
     const extra = (tls.extraCaFiles ?? []).map((f) => this.readPem(f));
     const base = tls.caFiles?.length ? tls.caFiles.map((f) => this.readPem(f)) : this.defaultCa();
     const ca = base || extra.length ? [...(base ?? []), ...extra] : undefined;
@@ -253,6 +278,7 @@ export class Transport {
       ...(cert && { cert, key }),
       rejectUnauthorized: tls.verify !== false,
       timeout: this.opts.connectTimeoutMs ?? 30_000,
+      ...(target && this.opts.refuseLinkLocal && { lookup: guardedLookup(false) }),
     };
   }
 
@@ -276,7 +302,7 @@ export class Transport {
         uri: proxy.url,
         ...(token && { token }),
         requestTls: connect,
-        proxyTls: this.connectOptions({}),
+        proxyTls: this.connectOptions({}, false),
         // Plain-http targets go as forward-proxy requests (as curl sends them), https ones through CONNECT.
         proxyTunnel: false,
         ...common,

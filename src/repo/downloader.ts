@@ -13,15 +13,18 @@
  * ours with one link (util/no-follow); it is verified through its own
  * descriptor and renamed only while it is still that file.
  */
-import { closeSync, constants, createWriteStream, fstatSync, ftruncateSync, readFileSync, renameSync } from 'node:fs';
-import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { closeSync, constants, createWriteStream, fstatSync, ftruncateSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ExitCode, IsomockError } from '../errors.js';
-import { guardedLookup } from '../net/address-policy.js';
-import { RateWatch, bodyCap, retryStatuses, retryableCode, type DownloadLimits } from '../net/download-policy.js';
+import { discard } from '../net/body.js';
+import { clientCertOrigins } from '../net/config-map.js';
+import { RateWatch, bodyCap, type DownloadLimits } from '../net/download-policy.js';
+import { NetError, netErrorFrom } from '../net/net-error.js';
+import { Transport, type TransportOptions } from '../net/transport.js';
+import { originOf, shownUrl } from '../net/url.js';
 import { mapLimit } from '../util/map-limit.js';
 import { createExclusive, notOurs, removeOwn, reopenOwn } from '../util/no-follow.js';
 import { lstatOrUndefined } from '../util/safe-fs.js';
@@ -59,6 +62,8 @@ export interface DownloadOptions {
   allowLinkLocal: boolean;
   /** TLS client certificates by host or host:port. */
   clientCerts: Map<string, ClientCert>;
+  /** Proxy, CA files and the environment (proxy variables, SSL_CERT_FILE); default: none of them. */
+  network?: Pick<TransportOptions, 'env' | 'proxy' | 'tls' | 'originTls'>;
   onProgress?: (p: DownloadProgress) => void;
 }
 
@@ -81,8 +86,23 @@ class TransientError extends Error {
   constructor(
     message: string,
     readonly retryAfterMs?: number,
+    readonly net?: NetError,
   ) {
     super(message);
+  }
+}
+
+/**
+ * A download that failed for good; `net` is the transport's failure when it
+ * was one, `origin` that of the item's URL (for the caller's hint).
+ */
+export class DownloadError extends IsomockError {
+  constructor(
+    message: string,
+    readonly net?: NetError,
+    readonly origin?: string,
+  ) {
+    super(message, ExitCode.error);
   }
 }
 
@@ -94,10 +114,10 @@ function partName(name: string): string {
 
 const maxBackoffMs = 30_000;
 
-/** Everything one run shares: connection pools, counters, the options. */
+/** Everything one run shares: the transport's connection pools, counters, the options. */
 class Session {
-  private readonly http: HttpAgent;
-  private readonly https: HttpsAgent;
+  /** Retries are the downloader's (they resume partial files), so the transport makes one attempt. */
+  readonly transport: Transport;
   private readonly started = performance.now();
   private lastReport = 0;
   readonly progress: DownloadProgress;
@@ -106,8 +126,19 @@ class Session {
     readonly opts: DownloadOptions,
     filesTotal: number,
   ) {
-    this.http = new HttpAgent({ keepAlive: true, maxSockets: opts.jobs });
-    this.https = new HttpsAgent({ keepAlive: true, maxSockets: opts.jobs });
+    const { limits, network } = opts;
+    this.transport = new Transport({
+      ...network,
+      originTls: new Map([...(network?.originTls ?? []), ...clientCertOrigins(opts.clientCerts)]),
+      refuseLinkLocal: !opts.allowLinkLocal,
+      retry: { attempts: 1 },
+      connections: opts.jobs,
+      // undici takes whole milliseconds; --timeout may be a fraction of a second.
+      connectTimeoutMs: Math.ceil(limits.timeoutMs),
+      // The rate watch ends slow attempts first; these only bound what it cannot see.
+      headersTimeoutMs: Math.ceil(limits.deadlineMs),
+      bodyTimeoutMs: Math.ceil(limits.deadlineMs),
+    });
     this.progress = { filesDone: 0, filesTotal, bytesDone: 0, bytesKnown: 0, reused: 0, retried: 0, elapsedSeconds: 0 };
   }
 
@@ -119,34 +150,9 @@ class Session {
     this.opts.onProgress?.({ ...this.progress });
   }
 
-  close(): void {
-    this.http.destroy();
-    this.https.destroy();
+  close(): Promise<void> {
+    return this.transport.close();
   }
-
-  request(url: URL, headers: Record<string, string>): ClientRequest {
-    const tls = url.protocol === 'https:';
-    const options = {
-      headers,
-      agent: tls ? this.https : this.http,
-      lookup: guardedLookup(url.href, this.opts.allowLinkLocal),
-      ...this.certFor(url),
-    };
-    const req = tls ? httpsRequest(url, options) : httpRequest(url, options);
-    req.end();
-    return req;
-  }
-
-  private certFor(url: URL): { cert?: Buffer; key?: Buffer } {
-    const c = this.opts.clientCerts.get(url.host) ?? this.opts.clientCerts.get(url.hostname);
-    if (!c) return {};
-    return { cert: readFileSync(c.cert), key: readFileSync(c.key ?? c.cert) };
-  }
-}
-
-function retryAfter(res: IncomingMessage): number | undefined {
-  const seconds = Number(res.headers['retry-after']);
-  return Number.isFinite(seconds) && seconds >= 0 ? Math.min(seconds * 1000, maxBackoffMs) : undefined;
 }
 
 /** Size of the partial file, 0 when there is none; refuses one isomock did not make. */
@@ -182,6 +188,7 @@ interface Progress {
 async function attempt(s: Session, item: DownloadItem, part: string, file: Progress): Promise<void> {
   const { limits } = s.opts;
   const url = new URL(item.url);
+  const shown = shownUrl(url);
   const cap = bodyCap(item.size, s.opts.sizeCeiling);
   const capText = item.size != null ? `the ${cap} bytes its record states` : `the ${cap}-byte ceiling`;
   let have = partSize(part);
@@ -189,14 +196,15 @@ async function attempt(s: Session, item: DownloadItem, part: string, file: Progr
     removeOwn(part);
     have = 0;
   }
-  const req = s.request(url, have > 0 ? { Range: `bytes=${have}-` } : {});
   let received = 0;
   /** Where this attempt's body begins in the file (have when resumed, else 0). */
   let start = have;
-  let res: IncomingMessage | undefined;
+  const controller = new AbortController();
+  /** Why the watch ended the attempt: the failure to report, whatever undici makes of the abort. */
+  let stopped: Error | undefined;
   const fail = (err: Error): void => {
-    req.destroy(err);
-    res?.destroy(err);
+    stopped ??= err;
+    controller.abort(err);
   };
   const watch = new RateWatch(limits, performance.now());
   const tick = setInterval(
@@ -210,14 +218,14 @@ async function attempt(s: Session, item: DownloadItem, part: string, file: Progr
       }
       if (now - file.lastAt >= limits.deadlineMs) {
         fail(
-          new IsomockError(
-            `download failed: ${item.url}: no progress for ${limits.deadlineMs / 1000} s, retries included`,
+          new DownloadError(
+            `download failed: ${shown}: no progress for ${limits.deadlineMs / 1000} s, retries included`,
           ),
         );
       } else if (verdict === 'too-slow') {
         fail(
           new TransientError(
-            `${item.url}: below ${limits.minRate} bytes/s for ${limits.timeoutMs / 1000} s (${received} bytes received)`,
+            `${shown}: below ${limits.minRate} bytes/s for ${limits.timeoutMs / 1000} s (${received} bytes received)`,
           ),
         );
       }
@@ -226,37 +234,28 @@ async function attempt(s: Session, item: DownloadItem, part: string, file: Progr
   );
   let fd: number | undefined;
   let writing = false;
+  let body: Readable | undefined;
   try {
-    res = await new Promise<IncomingMessage>((resolve, reject) => {
-      req.on('response', resolve);
-      req.on('error', reject);
+    const res = await s.transport.request(url, {
+      headers: have > 0 ? { range: `bytes=${have}-` } : {},
+      // A 416 to a resumed request: the partial file is already whole (or too long), verification decides.
+      accept: (status) => status === 200 || status === 206 || (status === 416 && have > 0),
+      signal: controller.signal,
     });
-    const status = res.statusCode ?? 0;
-    if (status === 416 && have > 0) {
-      // The partial file is already whole (or too long): verification decides.
-      res.resume();
-      return;
-    }
-    if (status !== 200 && status !== 206) {
-      res.resume();
-      const msg = `${item.url}: HTTP ${status}`;
-      if (retryStatuses.has(status)) throw new TransientError(msg, retryAfter(res));
-      throw new IsomockError(`download failed: ${msg}`, ExitCode.error);
-    }
-    const append = status === 206;
-    const range = /^bytes (\d+)-\d+\/(\d+)$/.exec(String(res.headers['content-range'] ?? ''));
+    body = res.body;
+    if (res.status === 416) return discard(body);
+    const append = res.status === 206;
+    const contentRange = String(res.headers['content-range'] ?? '');
+    const range = /^bytes (\d+)-\d+\/(\d+)$/.exec(contentRange);
     if (append && (!range || Number(range[1]) !== have)) {
       // Not the range asked for: start over rather than splice wrong bytes.
-      res.resume();
       removeOwn(part);
-      throw new TransientError(
-        `${item.url}: the server answered a different range (${res.headers['content-range'] ?? 'none'})`,
-      );
+      throw new TransientError(`${shown}: the server answered a different range (${contentRange || 'none'})`);
     }
     start = append ? have : 0;
     const expected = Number(res.headers['content-length'] ?? NaN);
     if (start + (Number.isFinite(expected) ? expected : 0) > cap) {
-      throw new IsomockError(`download failed: ${item.url}: the server announces more than ${capText}`);
+      throw new DownloadError(`download failed: ${shown}: the server announces more than ${capText}`);
     }
     if (Number.isFinite(expected)) s.progress.bytesKnown += start + expected;
     const counter = new Transform({
@@ -264,7 +263,7 @@ async function attempt(s: Session, item: DownloadItem, part: string, file: Progr
         received += chunk.length;
         s.progress.bytesDone += chunk.length;
         s.report(false);
-        if (start + received > cap) done(new IsomockError(`download failed: ${item.url}: longer than ${capText}`));
+        if (start + received > cap) done(new DownloadError(`download failed: ${shown}: longer than ${capText}`));
         else done(null, chunk);
       },
     });
@@ -273,24 +272,26 @@ async function attempt(s: Session, item: DownloadItem, part: string, file: Progr
     const out = createWriteStream('', { fd, start });
     fd = undefined;
     out.on('error', () => (writing = true));
-    await pipeline(res, counter, out);
+    await pipeline(res.body, counter, out);
     if (Number.isFinite(expected) && received !== expected) {
-      throw new TransientError(`${item.url}: connection cut after ${received} of ${expected} bytes`);
+      throw new TransientError(`${shown}: connection cut after ${received} of ${expected} bytes`);
     }
-  } catch (err) {
+  } catch (caught) {
+    const err = stopped ?? caught;
+    if (body) discard(body);
     if (writing) {
       removeOwn(part);
-      throw new IsomockError(`cannot write ${part}: ${(err as Error).message}`, ExitCode.error);
+      throw new DownloadError(`cannot write ${part}: ${(err as Error).message}`);
     }
     if (err instanceof IsomockError) {
       removeOwn(part);
       throw err;
     }
     if (err instanceof TransientError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    const what = `${item.url}: ${received > 0 ? `connection cut after ${received} bytes` : 'no answer'} (${code ?? (err as Error).message})`;
-    if (retryableCode(code)) throw new TransientError(what);
-    throw new IsomockError(`download failed: ${what}`, ExitCode.error);
+    const net = netErrorFrom(err, url);
+    const what = received > 0 ? `${shown}: connection cut after ${received} bytes (${net.reason})` : net.message;
+    if (net.retryable) throw new TransientError(what, net.retryAfterMs, net);
+    throw new DownloadError(`download failed: ${what}`, net, originOf(url));
   } finally {
     clearInterval(tick);
     if (fd !== undefined) closeSync(fd);
@@ -349,7 +350,11 @@ async function fetchOne(s: Session, item: DownloadItem): Promise<boolean> {
       const backoff = Math.min(s.opts.backoffMs * 2 ** tryNo, maxBackoffMs) * (0.5 + Math.random() / 2);
       const wait = Math.max(backoff, err.retryAfterMs ?? 0);
       if (tryNo >= s.opts.retries || performance.now() + wait - file.lastAt >= deadlineMs) {
-        throw new IsomockError(`download failed after ${tryNo + 1} attempts: ${err.message}`, ExitCode.error);
+        throw new DownloadError(
+          `download failed after ${tryNo + 1} attempts: ${err.message}`,
+          err.net,
+          originOf(new URL(item.url)),
+        );
       }
       s.progress.retried++;
       await new Promise((r) => setTimeout(r, wait));
@@ -382,7 +387,7 @@ export async function downloadAll(items: DownloadItem[], opts: DownloadOptions):
       s.report(true);
     });
   } finally {
-    s.close();
+    await s.close();
   }
   s.report(true);
   return s.progress;

@@ -1,18 +1,22 @@
 /**
  * Reads repository files from a local directory or over http(s), as streams.
- * Connection failures, timeouts and transient statuses are retried before the
- * first byte; a failure once the body flows is reported, not retried, since
- * the callers hash the bytes as they pass.
+ * Remote files go through the shared transport (net/transport.ts): the
+ * repository's own one when the caller gives it (its dnf.conf section's
+ * proxy and TLS), else a direct one for this read. Failures before the
+ * first byte are retried there; a failure once the body flows is reported,
+ * not retried, since the callers hash the bytes as they pass.
  */
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ExitCode, IsomockError } from '../errors.js';
-import { retryStatuses } from '../net/download-policy.js';
+import { netErrorFrom } from '../net/net-error.js';
+import { Transport } from '../net/transport.js';
 
 export interface FetchOptions {
-  /** Longest wait for a response or for the next chunk of its body. */
+  /** The repository's transport; absent: a direct one, closed after each read. */
+  transport?: Transport;
+  /** Longest wait for a response or for the next chunk of its body (a transport of its own only). */
   timeoutMs?: number;
   /** Further attempts after a failed one (connection error, timeout, 408/429/5xx). */
   retries?: number;
@@ -46,43 +50,26 @@ export async function* readLocation(location: string, options: FetchOptions = {}
   yield* readHttp(location, options);
 }
 
-async function* readHttp(url: string, { timeoutMs = 30_000, retries = 2 }: FetchOptions): AsyncGenerator<Uint8Array> {
-  for (let attempt = 0; ; attempt++) {
-    const controller = new AbortController();
-    let timer = setTimeout(() => controller.abort(), timeoutMs);
-    let failure: string;
+async function* readHttp(url: string, { transport, timeoutMs = 30_000, retries = 2 }: FetchOptions) {
+  const own = transport ? undefined : new Transport({ headersTimeoutMs: timeoutMs, bodyTimeoutMs: timeoutMs });
+  try {
+    let body;
     try {
-      const response = await fetch(url, { signal: controller.signal, redirect: 'follow' });
-      if (response.ok && response.body) {
-        try {
-          for await (const chunk of response.body) {
-            clearTimeout(timer);
-            timer = setTimeout(() => controller.abort(), timeoutMs);
-            yield chunk;
-          }
-          return;
-        } catch (error) {
-          throw fetchFailed(url, `download interrupted (${reason(error, timeoutMs)})`);
-        }
-      }
-      failure = `HTTP ${response.status} ${response.statusText}`.trim();
-      await response.body?.cancel();
-      if (!retryStatuses.has(response.status)) throw fetchFailed(url, failure);
+      ({ body } = await (transport ?? own!).request(url, { retry: { attempts: retries + 1, baseMs: 200 } }));
     } catch (error) {
-      if (error instanceof IsomockError) throw error;
-      failure = reason(error, timeoutMs);
-    } finally {
-      clearTimeout(timer);
+      // Named as it may be shown: no user info or query string.
+      const net = netErrorFrom(error, url);
+      throw fetchFailed(net.url, net.reason);
     }
-    if (attempt >= retries) throw fetchFailed(url, failure);
-    await sleep(200 * 2 ** attempt);
+    try {
+      yield* body;
+    } catch (error) {
+      const net = netErrorFrom(error, url);
+      throw fetchFailed(net.url, `download interrupted (${net.reason})`);
+    }
+  } finally {
+    await own?.close();
   }
-}
-
-function reason(error: unknown, timeoutMs: number): string {
-  if (error instanceof Error && error.name === 'AbortError') return `no answer within ${timeoutMs / 1000} s`;
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (error as Error).message;
 }
 
 /** The whole of a small file (repomd.xml, a metalink, a mirrorlist). */

@@ -84,7 +84,8 @@ export async function startOrigin(opts: OriginOptions): Promise<Origin> {
     }
     if (opts.redirect)
       return reply(opts.redirect.status ?? 302, { Location: opts.redirect.to + (req.url ?? '/').slice(1) });
-    const body = opts.files?.get(new URL(req.url ?? '/', 'http://x').pathname);
+    // Paths as files are named: clients escape '+' (dnf sends %2b).
+    const body = opts.files?.get(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
     if (!body) return reply(404);
     const range = parseRange(req.headers.range, body.length);
     if (range === 'unsatisfiable') return reply(416, { 'Content-Range': `bytes */${body.length}` });
