@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { CommandLineError, ExitCode } from '../errors.js';
-import { flag, str, type ParsedArgs } from './args.js';
+import { flag, list, str, type ParsedArgs } from './args.js';
 import { isolatedRepo } from '../commands/isolated-repo.js';
 import type { ClientCert, DownloadProgress } from '../repo/downloader.js';
 import { defaultMinRate, defaultSizeCeiling, defaultTimeoutSeconds } from '../net/download-policy.js';
@@ -82,7 +82,10 @@ export async function isolatedRepoCommand(args: ParsedArgs): Promise<number> {
     allowLinkLocal: flag(args, 'allow-link-local'),
     clientCerts: clientCerts(args),
     bootstrapTar: flag(args, 'bootstrap-tar'),
+    gpgkeys: list(args, 'gpgkey'),
+    requireSignatures: flag(args, 'require-signatures'),
     onNotice: say,
+    onWarning: (line) => process.stderr.write(`${line}\n`),
     onProgress: (p) => {
       if (quiet) return;
       // A terminal gets one live line; a log gets a line every few seconds.
@@ -102,7 +105,10 @@ export async function isolatedRepoCommand(args: ParsedArgs): Promise<number> {
   say(
     `isolated-repo: ${result.rpms} RPMs verified in ${result.dir} (${result.downloaded} downloaded, ${result.reused} already there), ` +
       `${mib(result.bytesDownloaded)} in ${result.downloadSeconds.toFixed(1)} s (${rate(result.bytesDownloaded, result.downloadSeconds)}); ` +
-      `repodata ${result.repodataWritten ? 'written' : 'unchanged'}${image}`,
+      `repodata ${result.repodataWritten ? 'written' : 'unchanged'}${image}; ` +
+      (result.signatureKeys.length > 0
+        ? `signatures good by ${result.signatureKeys.length === 1 ? 'the trusted key' : `one of ${result.signatureKeys.length} trusted keys`}`
+        : 'signatures NOT checked'),
   );
   return ExitCode.ok;
 }

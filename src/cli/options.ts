@@ -236,7 +236,24 @@ export const mainOptions: OptionSpec[] = [
   })),
 ];
 
+/** The trusted side's say on signatures (signing/policy.ts), for isolated-repo and --isolated-build. */
+export const signatureOptions: OptionSpec[] = [
+  {
+    names: ['--gpgkey'],
+    arity: 1,
+    repeat: true,
+    metavar: ['FILE'],
+    help: 'a trusted OpenPGP public key (repeatable): every RPM must carry a good signature by one of them',
+  },
+  {
+    names: ['--require-signatures'],
+    arity: 0,
+    help: 'with no trusted key, fail instead of warning that signatures are not checked',
+  },
+];
+
 export const isolatedRepoOptions: OptionSpec[] = [
+  ...signatureOptions,
   {
     names: ['--lockfile'],
     arity: 1,
