@@ -217,6 +217,10 @@ export async function isolatedBuildInCut(
       );
     }
     br.logs.info(`installed exactly the ${want.length} locked packages from ${repo}`);
+    if (keyring)
+      br.logs.info(
+        `signatures checked by rpm against the trusted key(s) ${keyring.fingerprints.join(', ')}, imported into the buildroot's rpmdb`,
+      );
   };
 
   return runBuild({
@@ -238,7 +242,8 @@ export async function isolatedBuildInCut(
             logs,
           })
       : undefined,
-    preamble: [proof, ...warnings, ...srpmNotes],
+    preamble: [proof, ...srpmNotes],
+    warnings,
     signal,
   });
 }
