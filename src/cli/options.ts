@@ -42,7 +42,7 @@ const refused: [string[], string][] = [
 export const refusedOptions: string[] = refused.flatMap(([names]) => names);
 
 /** The trusted side's say on signatures (signing/policy.ts), for isolated-repo and --isolated-build. */
-export const signatureOptions: OptionSpec[] = [
+const signatureOptions: OptionSpec[] = [
   {
     names: ['--gpgkey'],
     arity: 1,

@@ -15,7 +15,7 @@ export interface SignaturePolicy {
   requireSignatures?: boolean;
 }
 
-export const uncheckedWarning = (step: string): string =>
+const uncheckedWarning = (step: string): string =>
   `WARNING: ${step}: no trusted key given (--gpgkey FILE): RPM signatures are NOT checked`;
 
 /** The keyring to check against, or undefined (after the warning) when there is none. */

@@ -31,7 +31,7 @@ function headerSignatures(headers: RpmHeaders): Uint8Array[] {
 const hex = (id: { toHex(): string }): string => id.toHex().toUpperCase();
 
 /** The fingerprint of the trusted key whose signature matches; else an error naming shownAs. */
-export async function verifyRpmSignature(headers: RpmHeaders, keyring: Keyring, shownAs: string): Promise<string> {
+async function verifyRpmSignature(headers: RpmHeaders, keyring: Keyring, shownAs: string): Promise<string> {
   const packets = headerSignatures(headers);
   if (packets.length === 0)
     throw new IsomockError(`${shownAs} is not signed (no OpenPGP header signature)`, ExitCode.error);
