@@ -229,15 +229,16 @@ export class Buildroot {
     privateDir(this.scratch, ExitCode.bootstrap);
     const merged = this.toolTree;
     const inBoot = (p: string): string => join(merged, p);
+    const hostKeys = existsSync(distributionGpgKeys);
     const binds: Bind[] = [
       { source: root, target: inBoot(root) },
       { ...cacheBind, target: inBoot(join(root, 'var/cache/dnf')) },
       ...this.rootBinds(inBoot(root)),
       // Mock copies the host's distribution-gpg-keys into the bootstrap (copy_distribution_gpg_keys): the same, read-only.
-      ...(existsSync(distributionGpgKeys)
-        ? [{ source: distributionGpgKeys, target: inBoot(distributionGpgKeys), readOnly: true }]
-        : []),
-      ...this.localRepoPaths().map((p) => ({ source: p, target: inBoot(p), readOnly: true })),
+      ...(hostKeys ? [{ source: distributionGpgKeys, target: inBoot(distributionGpgKeys), readOnly: true }] : []),
+      ...this.localRepoPaths()
+        .filter((p) => !(hostKeys && p.startsWith(`${distributionGpgKeys}/`)))
+        .map((p) => ({ source: p, target: inBoot(p), readOnly: true })),
       ...(existsSync('/etc/resolv.conf')
         ? [{ source: '/etc/resolv.conf', target: inBoot('etc/resolv.conf'), readOnly: true }]
         : []),
