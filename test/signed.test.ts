@@ -244,8 +244,9 @@ test('a repomd.xml whose signature fails: calculate fails naming the repo', asyn
   const bad = await serve(await spoilt('repomd'));
   const calc = await isomock([...opts(bad, 'calc-repomd'), '--calculate-build-dependencies', srpm('hello-synth')]);
   assert.notEqual(calc.code, 0);
+  // dnf's own words, quoted in isomock's line (the result dir's path says "repomd" too, so it is cut off).
   const line = calc.stderr.trim().split('\n').pop()!;
-  assert.match(line, /repomd|GPG|signature|world-base/i, line);
+  assert.match(line.replace(/; see \S+$/, ''), /package manager failed .*: .*(GPG|signature)/i, line);
 });
 
 test('a gpgkey file that does not exist is one clear error', async () => {
