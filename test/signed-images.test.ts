@@ -16,7 +16,7 @@ import { isomock } from './helpers/isomock.js';
 import { freePort } from './helpers/ports.js';
 import { isomockMounts } from './helpers/mounts.js';
 import { holdDistributionKey, type HeldDistributionKey } from './helpers/distribution-keys.js';
-import { ensureWorld } from './helpers/world.js';
+import { ensureWorld, scratchOpts } from './helpers/world.js';
 import { startRegistry, type TestRegistry } from '../world/registry.js';
 import { dnf5BootstrapLayer, pushDnf5Bootstrap, pushDnfBootstrap } from '../world/images.js';
 import { ensureSignedWorld, signedKeyFile, type SignedWorld } from '../world/signed.js';
@@ -59,21 +59,13 @@ after(async () => {
 });
 
 const srpm = (name: string): string => join(world.dir, world.manifest.srpms.find((s) => s.name === name)!.file);
-const scratchOpts = (out: string): string[] => [
-  '--config-opts',
-  `basedir=${join(scratch, 'lib')}`,
-  '--config-opts',
-  `cache_topdir=${join(scratch, 'cache')}`,
-  '--resultdir',
-  join(scratch, out),
-  '-q',
-];
+const resultOpts = (out: string): string[] => [...scratchOpts(scratch, out), '-q'];
 const withConfig = (config: string, out: string): string[] => [
   '--configdir',
   served!.configDir,
   '-r',
   config,
-  ...scratchOpts(out),
+  ...resultOpts(out),
 ];
 
 /** The end of a result dir's root.log, for a failure's message. */
@@ -114,7 +106,7 @@ async function threeSteps(config: string, sample: string, tag: string): Promise<
     srpm(sample),
     '--gpgkey',
     key!.path,
-    ...scratchOpts(`ib-${tag}`),
+    ...resultOpts(`ib-${tag}`),
   ]);
   assert.equal(built.code, 0, `${tag} --isolated-build: ${built.stderr}`);
   assert.match(readFileSync(join(scratch, `ib-${tag}`, 'root.log'), 'utf8'), /signatures checked by rpm/);

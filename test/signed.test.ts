@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { isomock } from './helpers/isomock.js';
 import { isomockMounts } from './helpers/mounts.js';
 import { holdDistributionKey, type HeldDistributionKey } from './helpers/distribution-keys.js';
-import { ensureWorld } from './helpers/world.js';
+import { ensureWorld, worldBuildOpts } from './helpers/world.js';
 import {
   ensureSignedWorld,
   makeSigningKey,
@@ -60,19 +60,7 @@ async function serve(dir: string): Promise<ServedWorld> {
 }
 
 const srpm = (name: string): string => join(world.dir, world.manifest.srpms.find((s) => s.name === name)!.file);
-const opts = (s: ServedWorld, out: string): string[] => [
-  '--configdir',
-  s.configDir,
-  '-r',
-  'world-1-x86_64',
-  '--config-opts',
-  `basedir=${join(scratch, 'lib')}`,
-  '--config-opts',
-  `cache_topdir=${join(scratch, 'cache')}`,
-  '--resultdir',
-  join(scratch, out),
-  '-q',
-];
+const opts = (s: ServedWorld, out: string): string[] => worldBuildOpts(s, scratch, out, ['-q']);
 
 /** The package the bad cases spoil: in the buildsys group, so every calculate installs it. */
 const victim = (): string => world.manifest.packages.find((p) => p.name === 'bash')!.file;
