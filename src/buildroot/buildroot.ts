@@ -179,7 +179,8 @@ export class Buildroot {
     for (const repo of reposOf(this.config.dnfConf)) {
       if (!repo.enabled || !repo.gpgcheck) continue;
       for (const url of repo.gpgkey) {
-        if (!url.startsWith('file://')) continue;
+        // dnf expands $releasever, $basearch...: such a path is the package manager's to judge.
+        if (!url.startsWith('file://') || url.includes('$')) continue;
         const path = url.slice('file://'.length);
         if (existsSync(path) || (this.bootstrap && existsSync(join(this.bootstrap.lower, path)))) continue;
         throw new IsomockError(`dnf.conf repo ${repo.id}: gpgkey ${url} does not exist`, ExitCode.config);
