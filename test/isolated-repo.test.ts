@@ -307,7 +307,7 @@ describe('isolated-repo: the command', () => {
     });
   }
 
-  it('prints a summary, exits 0, and is silent with --quiet', async () => {
+  it('prints a summary, exits 0, and is silent with --quiet but for the warning that no key checks signatures', async () => {
     const picked = [rpm('bash'), rpm('coreutils')];
     const { out, lockfile } = setup(picked);
     const first = await runCli(['--lockfile', lockfile, '--output-repo', out, '--jobs', '2']);
@@ -318,7 +318,10 @@ describe('isolated-repo: the command', () => {
       /isolated-repo: 2 RPMs verified in .* \(2 downloaded, 0 already there\).*repodata written/,
     );
     const quiet = await runCli(['--lockfile', lockfile, '--output-repo', out, '-q']);
-    assert.deepEqual(quiet, { code: 0, stderr: '' });
+    assert.deepEqual(quiet, {
+      code: 0,
+      stderr: 'WARNING: isolated-repo: no trusted key given (--gpgkey FILE): RPM signatures are NOT checked\n',
+    });
   });
 
   it('exits 5 with one line for a bad lockfile or command line', async () => {

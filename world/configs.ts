@@ -27,18 +27,37 @@ function pyString(value: string): string {
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n')}'`;
 }
 
-function repoSection(repo: WorldRepo, baseUrl: string, manifest: WorldManifest): string {
+/**
+ * A signed world's configs (world/signed.ts) check as Fedora's do: the key
+ * from a file:// URL under /usr/share/distribution-gpg-keys, packages and
+ * repomd.xml signatures both.
+ */
+export interface Signing {
+  keyUrl: string;
+}
+
+/** The repo's gpg lines: the world's own key and no checks, or the signed world's checks. */
+function gpgLines(signing: Signing | undefined, unsignedKeyUrl: string): string {
+  if (!signing) return `gpgkey=${unsignedKeyUrl}\ngpgcheck=0\n`;
+  return `gpgkey=${signing.keyUrl}\ngpgcheck=1\nrepo_gpgcheck=1\n`;
+}
+
+function repoSection(repo: WorldRepo, baseUrl: string, manifest: WorldManifest, signing?: Signing): string {
   return `[world-${repo.id}]
 name=${repo.name}
 baseurl=${baseUrl}${repo.dir}/
-gpgkey=${baseUrl}${manifest.gpgKey.file}
-gpgcheck=0
-enabled=1
+${gpgLines(signing, `${baseUrl}${manifest.gpgKey.file}`)}enabled=1
 skip_if_unavailable=False
 `;
 }
 
-function dnfConf(variant: ConfigVariant, baseUrl: string, manifest: WorldManifest, extraMain = ''): string {
+function dnfConf(
+  variant: ConfigVariant,
+  baseUrl: string,
+  manifest: WorldManifest,
+  extraMain = '',
+  signing?: Signing,
+): string {
   const repos = manifest.repos.filter((r) => variant.repos.includes(r.id));
   return `[main]
 keepcache=1
@@ -47,7 +66,7 @@ reposdir=/dev/null
 logfile=/var/log/yum.log
 retries=20
 obsoletes=1
-gpgcheck=0
+gpgcheck=${signing ? 1 : 0}
 assumeyes=1
 syslog_ident=mock
 syslog_device=
@@ -56,7 +75,7 @@ metadata_expire=0
 best=1
 protected_packages=
 
-${repos.map((r) => repoSection(r, baseUrl, manifest)).join('\n')}`;
+${repos.map((r) => repoSection(r, baseUrl, manifest, signing)).join('\n')}`;
 }
 
 /** Settings every variant shares; the chroot configs include it like Mock's templates. */
@@ -73,14 +92,14 @@ config_opts['macros']['%_buildhost'] = 'world-build.isomock.test'
 `;
 }
 
-function chrootConfig(variant: ConfigVariant, baseUrl: string, manifest: WorldManifest): string {
+function chrootConfig(variant: ConfigVariant, baseUrl: string, manifest: WorldManifest, signing?: Signing): string {
   return `include('templates/world.tpl')
 
 config_opts['root'] = ${pyString(variant.name)}
 config_opts['target_arch'] = ${pyString(manifest.arch)}
 config_opts['legal_host_arches'] = (${pyString(manifest.arch)},)
 config_opts['dnf.conf'] = """
-${dnfConf(variant, baseUrl, manifest)}"""
+${dnfConf(variant, baseUrl, manifest, '', signing)}"""
 `;
 }
 
@@ -106,7 +125,12 @@ config_opts['bootstrap_image_ready'] = True
  * with `system_cachedir=/var/cache/dnf` (where Mock binds its package cache)
  * and no filelists; the `-filelists` twin asks for them as a user would.
  */
-function dnf5Configs(baseUrl: string, dnf5: Dnf5Variants, manifest: WorldManifest): Record<string, string> {
+function dnf5Configs(
+  baseUrl: string,
+  dnf5: Dnf5Variants,
+  manifest: WorldManifest,
+  signing?: Signing,
+): Record<string, string> {
   const all: ConfigVariant = configVariants(manifest)[0]!;
   const name = `world-${manifest.releasever}-dnf5-${manifest.arch}`;
   const image = dnf5.image;
@@ -119,14 +143,13 @@ config_opts['use_bootstrap_image'] = True
 config_opts['bootstrap_image'] = ${pyString(image)}
 config_opts['bootstrap_image_ready'] = True
 config_opts['dnf.conf'] = """
-${dnfConf(all, baseUrl, manifest, `system_cachedir=/var/cache/dnf\n${extraMain}`)}${extraRepos}"""
+${dnfConf(all, baseUrl, manifest, `system_cachedir=/var/cache/dnf\n${extraMain}`, signing)}${extraRepos}"""
 `;
   const v6Repo = (url: string): string => `
 [world-v6]
 name=World packages in rpm 6's v6 format
 baseurl=${url.endsWith('/') ? url : `${url}/`}
-gpgcheck=0
-enabled=1
+${signing ? gpgLines(signing, '') : 'gpgcheck=0\n'}enabled=1
 skip_if_unavailable=False
 `;
   return {
@@ -145,7 +168,8 @@ export interface Dnf5Variants {
 /**
  * Writes the config directory for a world served at baseUrl; returns the
  * chroot config names. With bootstrapImage, also a variant using it; with
- * dnf5, the dnf5 variants (dnf5Configs).
+ * dnf5, the dnf5 variants (dnf5Configs); with signing, every repo is
+ * checked (Signing).
  */
 export async function writeMockConfigs(
   configDir: string,
@@ -153,6 +177,7 @@ export async function writeMockConfigs(
   manifest: WorldManifest,
   bootstrapImage?: string,
   dnf5?: Dnf5Variants,
+  signing?: Signing,
 ): Promise<string[]> {
   const url = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
   await mkdir(join(configDir, 'templates'), { recursive: true });
@@ -160,7 +185,7 @@ export async function writeMockConfigs(
   await writeFile(join(configDir, 'templates', 'world.tpl'), template(manifest));
   const variants = configVariants(manifest);
   for (const variant of variants) {
-    await writeFile(join(configDir, `${variant.name}.cfg`), chrootConfig(variant, url, manifest));
+    await writeFile(join(configDir, `${variant.name}.cfg`), chrootConfig(variant, url, manifest, signing));
   }
   const names = variants.map((v) => v.name);
   if (bootstrapImage) {
@@ -168,7 +193,7 @@ export async function writeMockConfigs(
     await writeFile(join(configDir, `${name}.cfg`), bootstrapConfig(names[0]!, bootstrapImage, manifest));
     names.push(name);
   }
-  for (const [name, text] of Object.entries(dnf5 ? dnf5Configs(url, dnf5, manifest) : {})) {
+  for (const [name, text] of Object.entries(dnf5 ? dnf5Configs(url, dnf5, manifest, signing) : {})) {
     await writeFile(join(configDir, `${name}.cfg`), text);
     names.push(name);
   }

@@ -2,7 +2,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeMockConfigs, type Dnf5Variants } from './configs.js';
+import { writeMockConfigs, type Dnf5Variants, type Signing } from './configs.js';
 import { serveDirectory, type ServeOptions, type StaticServer } from './server.js';
 import type { WorldInfo } from './manifest.js';
 
@@ -25,14 +25,26 @@ export interface ServeWorldOptions extends ServeOptions {
   bootstrapImage?: string;
   /** The dnf5 config variants' image (and v6 repo), see configs.ts. */
   dnf5?: Dnf5Variants;
+  /** Serve this directory instead of the world's (a signed world, world/signed.ts), with configs that check. */
+  signed?: { dir: string; signing: Signing; v6?: string };
 }
 
 export async function serveWorld(world: WorldInfo, options: ServeWorldOptions = {}): Promise<ServedWorld> {
-  const server = await serveDirectory(world.dir, options);
+  const server = await serveDirectory(options.signed?.dir ?? world.dir, options);
   const ownDir = options.configDir === undefined;
   const configDir = options.configDir ?? (await mkdtemp(join(tmpdir(), 'iso-world-cfg-')));
   try {
-    const configs = await writeMockConfigs(configDir, server.url, world.manifest, options.bootstrapImage, options.dnf5);
+    const v6 = options.signed?.v6;
+    const dnf5 =
+      options.dnf5 && v6 !== undefined ? { ...options.dnf5, v6RepoUrl: `${server.url}${v6}/` } : options.dnf5;
+    const configs = await writeMockConfigs(
+      configDir,
+      server.url,
+      world.manifest,
+      options.bootstrapImage,
+      dnf5,
+      options.signed?.signing,
+    );
     return {
       world,
       server,

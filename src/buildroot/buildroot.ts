@@ -15,11 +15,15 @@ import type { BuildConfig } from './build-config.js';
 import type { BuildLogs } from './logs.js';
 import { findPackageManager, pmArgv, type PackageManager } from './pkgmgr.js';
 import { removeTree } from './remove.js';
+import { ToolErrors } from './tool-errors.js';
 import { nevra } from '../rpm/nevra.js';
 import { reposOf } from '../config/dnfconf.js';
 import { runSandboxed, type Bind, type SandboxSpec } from './sandbox.js';
 import { discard } from './process.js';
 import { privateDir, SafeRoot } from '../util/safe-fs.js';
+
+/** Where Fedora's configs find their keys (gpgkey=file://...); Mock copies it into the bootstrap. */
+const distributionGpgKeys = '/usr/share/distribution-gpg-keys';
 
 /** A bootstrap tree, unpacked once per image and shared read-only by every build. */
 export interface BootstrapTree {
@@ -193,6 +197,24 @@ export class Buildroot {
   }
 
   /**
+   * A checked repo's file:// gpgkey must exist where the package manager
+   * reads it (the host, or the bootstrap with the host's keys in it): one
+   * clear error here rather than dnf's own several lines about it.
+   */
+  private checkGpgKeys(): void {
+    for (const repo of reposOf(this.config.dnfConf)) {
+      if (!repo.enabled || !repo.gpgcheck) continue;
+      for (const url of repo.gpgkey) {
+        // dnf expands $releasever, $basearch...: such a path is the package manager's to judge.
+        if (!url.startsWith('file://') || url.includes('$')) continue;
+        const path = url.slice('file://'.length);
+        if (existsSync(path) || (this.bootstrap && existsSync(join(this.bootstrap.lower, path)))) continue;
+        throw new IsomockError(`dnf.conf repo ${repo.id}: gpgkey ${url} does not exist`, ExitCode.config);
+      }
+    }
+  }
+
+  /**
    * The mount points the sandbox uses inside the buildroot (its /dev, /proc,
    * /sys, the dnf cache and the binds), made real directories here first: the
    * namespace's mkdir -p and mount resolve paths as root on the host's tree,
@@ -235,11 +257,16 @@ export class Buildroot {
     privateDir(this.scratch, ExitCode.bootstrap);
     const merged = this.toolTree;
     const inBoot = (p: string): string => join(merged, p);
+    const hostKeys = existsSync(distributionGpgKeys);
     const binds: Bind[] = [
       { source: root, target: inBoot(root) },
       { ...cacheBind, target: inBoot(join(root, 'var/cache/dnf')) },
       ...this.rootBinds(inBoot(root)),
-      ...this.localRepoPaths().map((p) => ({ source: p, target: inBoot(p), readOnly: true })),
+      // Mock copies the host's distribution-gpg-keys into the bootstrap (copy_distribution_gpg_keys): the same, read-only.
+      ...(hostKeys ? [{ source: distributionGpgKeys, target: inBoot(distributionGpgKeys), readOnly: true }] : []),
+      ...this.localRepoPaths()
+        .filter((p) => !(hostKeys && p.startsWith(`${distributionGpgKeys}/`)))
+        .map((p) => ({ source: p, target: inBoot(p), readOnly: true })),
       ...(existsSync('/etc/resolv.conf')
         ? [{ source: '/etc/resolv.conf', target: inBoot('etc/resolv.conf'), readOnly: true }]
         : []),
@@ -257,6 +284,7 @@ export class Buildroot {
   }
 
   private pmCommand(subcommand: string[]): string[] {
+    this.checkGpgKeys();
     const argv = pmArgv(
       this.pm,
       {
@@ -278,7 +306,9 @@ export class Buildroot {
     // dnf4 and dnf5 both say so when a transaction would install nothing.
     let nothingToDo = false;
     let noFileMatch: string | undefined;
+    const said = new ToolErrors();
     const onLine = (line: string): void => {
+      said.push(line);
       if (/^Nothing to do\.?\s*$/.test(line)) nothingToDo = true;
       if (/^No match for argument: \//.test(line)) noFileMatch ??= line.trim();
       this.logs.echo(line);
@@ -290,8 +320,9 @@ export class Buildroot {
         this.pm.name === 'dnf5' && noFileMatch
           ? ` (${noFileMatch}: dnf5 reads file lists only when dnf.conf's optional_metadata_types includes filelists)`
           : '';
+      const quoted = said.quote();
       throw new IsomockError(
-        `package manager failed (exit ${code}): ${subcommand.join(' ')}${hint}; see ${join(this.logs.dir, 'root.log')}`,
+        `package manager failed (exit ${code}): ${subcommand.join(' ')}${hint}${quoted ? `: ${quoted}` : ''}; see ${join(this.logs.dir, 'root.log')}`,
         ExitCode.packageManager,
       );
     }
@@ -317,9 +348,19 @@ export class Buildroot {
   async rpm(args: string[], log: Writable = this.logs.root): Promise<string> {
     this.headers = undefined;
     const argv = ['/usr/bin/rpm', `--root=${this.config.rootdir}`, `--dbpath=${this.dbpath}`, ...args];
-    const { code, stdout } = await runSandboxed(this.toolSpec(argv), { log, capture: true });
-    if (code !== 0)
-      throw new IsomockError(`rpm ${args.join(' ')} failed (exit ${code}) in ${this.config.rootdir}`, ExitCode.chroot);
+    const said = new ToolErrors();
+    const { code, stdout } = await runSandboxed(this.toolSpec(argv), {
+      log,
+      capture: true,
+      onLine: (l) => said.push(l),
+    });
+    if (code !== 0) {
+      const quoted = said.quote();
+      throw new IsomockError(
+        `rpm ${args.join(' ')} failed (exit ${code}) in ${this.config.rootdir}${quoted ? `: ${quoted}` : ''}`,
+        ExitCode.chroot,
+      );
+    }
     return stdout;
   }
 

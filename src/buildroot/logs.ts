@@ -53,6 +53,12 @@ export class BuildLogs {
     if (this.verbosity !== 'quiet') this.console.write(`INFO: ${message}\n`);
   }
 
+  /** A warning: root.log and the console even when quiet (Mock's -q still shows WARNING lines). The text says WARNING itself. */
+  warn(message: string): void {
+    this.root.write(`${message}\n`);
+    this.console.write(`${message}\n`);
+  }
+
   debug(message: string): void {
     this.root.write(`DEBUG: ${message}\n`);
     if (this.verbosity === 'verbose') this.console.write(`DEBUG: ${message}\n`);

@@ -12,7 +12,7 @@ import { loadOptionsFromArgs } from './config-options.js';
 import { loadConfig } from '../config/load.js';
 import { runBuild, type BuildReport } from '../commands/build.js';
 import { runIsolatedBuild } from '../commands/isolated-build.js';
-import { flag, pair, str, type ParsedArgs } from './args.js';
+import { flag, list, pair, str, type ParsedArgs } from './args.js';
 
 export function verbosity(args: ParsedArgs): Verbosity {
   return flag(args, 'quiet') ? 'quiet' : flag(args, 'verbose') ? 'verbose' : 'normal';
@@ -54,6 +54,8 @@ export async function buildCommand(args: ParsedArgs, argv: string[], signal?: Ab
           configOptions: loadOptionsFromArgs(args, argv),
           nocheck,
           acceptOtherSrpm: flag(args, 'accept-other-srpm'),
+          gpgkeys: list(args, 'gpgkey'),
+          requireSignatures: flag(args, 'require-signatures'),
           verbosity: verbosity(args),
         },
         signal,

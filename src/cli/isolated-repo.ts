@@ -111,7 +111,10 @@ export async function isolatedRepoCommand(args: ParsedArgs): Promise<number> {
     caCerts: caCerts(args),
     env: process.env,
     bootstrapTar: flag(args, 'bootstrap-tar'),
+    gpgkeys: list(args, 'gpgkey'),
+    requireSignatures: flag(args, 'require-signatures'),
     onNotice: say,
+    onWarning: (line) => process.stderr.write(`${line}\n`),
     onProgress: (p) => {
       if (quiet) return;
       // A terminal gets one live line; a log gets a line every few seconds.
@@ -131,7 +134,10 @@ export async function isolatedRepoCommand(args: ParsedArgs): Promise<number> {
   say(
     `isolated-repo: ${result.rpms} RPMs verified in ${result.dir} (${result.downloaded} downloaded, ${result.reused} already there), ` +
       `${mib(result.bytesDownloaded)} in ${result.downloadSeconds.toFixed(2)} s (${rate(result.bytesDownloaded, result.downloadSeconds)}); ` +
-      `repodata ${result.repodataWritten ? 'written' : 'unchanged'}${image}`,
+      `repodata ${result.repodataWritten ? 'written' : 'unchanged'}${image}; ` +
+      (result.signatureKeys.length > 0
+        ? `signatures good by ${result.signatureKeys.length === 1 ? 'the trusted key' : `one of ${result.signatureKeys.length} trusted keys`}`
+        : 'signatures NOT checked'),
   );
   return ExitCode.ok;
 }

@@ -41,6 +41,22 @@ const refused: [string[], string][] = [
 /** Every spelling of the refused options (the tests and the compatibility table go through them). */
 export const refusedOptions: string[] = refused.flatMap(([names]) => names);
 
+/** The trusted side's say on signatures (signing/policy.ts), for isolated-repo and --isolated-build. */
+const signatureOptions: OptionSpec[] = [
+  {
+    names: ['--gpgkey'],
+    arity: 1,
+    repeat: true,
+    metavar: ['FILE'],
+    help: 'isolated-repo, --isolated-build: a trusted OpenPGP public key (repeatable); every RPM must carry a good signature by one of them',
+  },
+  {
+    names: ['--require-signatures'],
+    arity: 0,
+    help: 'with no trusted key, fail instead of warning that signatures are not checked',
+  },
+];
+
 export const mainOptions: OptionSpec[] = [
   // Modes: what to do. Only one may be given; --rebuild is the default.
   { names: ['--rebuild'], arity: 0, mode: true, help: 'rebuild the specified SRPM(s) (the default)' },
@@ -63,6 +79,7 @@ export const mainOptions: OptionSpec[] = [
     arity: 0,
     help: 'with --isolated-build: build an SRPM other than the one the isomock record says LOCKFILE was calculated for',
   },
+  ...signatureOptions,
   { names: ['--shell'], arity: 0, mode: true, help: 'run a shell (or the given command) in the buildroot' },
   { names: ['--chroot'], arity: 0, mode: true, help: 'run the given command in the buildroot' },
   { names: ['--init'], arity: 0, mode: true, help: 'initialize the buildroot and exit' },
@@ -224,7 +241,7 @@ export const mainOptions: OptionSpec[] = [
 
   // Output.
   { names: ['-v', '--verbose'], arity: 0, help: 'verbose output' },
-  { names: ['-q', '--quiet'], arity: 0, help: 'only print errors' },
+  { names: ['-q', '--quiet'], arity: 0, help: 'only print errors (and warnings)' },
   { names: ['--json'], arity: 0, help: 'print machine-readable JSON where a command has output' },
   { names: ['--version'], arity: 0, help: 'print the version and exit' },
   { names: ['-h', '--help'], arity: 0, help: 'show this help and exit' },
@@ -237,6 +254,7 @@ export const mainOptions: OptionSpec[] = [
 ];
 
 export const isolatedRepoOptions: OptionSpec[] = [
+  ...signatureOptions,
   {
     names: ['--lockfile'],
     arity: 1,
@@ -297,7 +315,7 @@ export const isolatedRepoOptions: OptionSpec[] = [
   },
   { names: ['--bootstrap-tar'], arity: 0, help: 'also save the bootstrap image as bootstrap.tar (OCI archive)' },
   { names: ['-v', '--verbose'], arity: 0, help: 'verbose output' },
-  { names: ['-q', '--quiet'], arity: 0, help: 'only print errors' },
+  { names: ['-q', '--quiet'], arity: 0, help: 'only print errors (and warnings)' },
   { names: ['-h', '--help'], arity: 0, help: 'show this help and exit' },
 ];
 
@@ -306,6 +324,6 @@ export const imageOptions: OptionSpec[] = [
   { names: ['--format'], arity: 1, metavar: ['FORMAT'], help: 'for save: dir (default) or oci-archive' },
   { names: ['--json'], arity: 0, help: 'print JSON' },
   { names: ['-v', '--verbose'], arity: 0, help: 'verbose output' },
-  { names: ['-q', '--quiet'], arity: 0, help: 'only print errors' },
+  { names: ['-q', '--quiet'], arity: 0, help: 'only print errors (and warnings)' },
   { names: ['-h', '--help'], arity: 0, help: 'show this help and exit' },
 ];

@@ -36,6 +36,8 @@ export interface BuildRequest {
   buildrootBinds?: BuildrootBind[];
   /** Lines for root.log and the console before anything else (e.g. the network-cut proof). */
   preamble?: string[];
+  /** Warnings to show after the preamble, even when quiet. */
+  warnings?: string[];
   noClean: boolean;
   nocheck: boolean;
   verbosity: Verbosity;
@@ -89,6 +91,7 @@ async function build(req: BuildRequest): Promise<BuildReport> {
   }
   const logs = new BuildLogs(config.resultdir, req.verbosity);
   for (const line of req.preamble ?? []) logs.info(line);
+  for (const line of req.warnings ?? []) logs.warn(line);
   mkdirSync(config.basedir, { recursive: true });
   const lock = await lockRoot(join(config.basedir, `${config.root}.lock`), `root ${config.root}`, 0, (m) =>
     logs.info(m),

@@ -25,8 +25,11 @@ import { verifyLockedRpm } from '../lockfile/verify-rpm.js';
 import { readRecord, recordEntry, recordPathFor, sha256OfFile, type IsomockRecord } from '../lockfile/record.js';
 import { runBuild, type BuildReport } from './build.js';
 import { defaultJobs, mapLimit } from '../util/map-limit.js';
+import { trustedKeyring, type SignaturePolicy } from '../signing/policy.js';
+import type { Keyring } from '../signing/keyring.js';
+import { verifyRpmFileSignature } from '../signing/rpm-signature.js';
 
-export interface IsolatedBuildRequest {
+export interface IsolatedBuildRequest extends SignaturePolicy {
   lockfile: string;
   repo: string;
   srpms: string[];
@@ -70,6 +73,7 @@ async function checkRepo(
   lock: Lockfile,
   repo: string,
   record: { record: IsomockRecord | undefined; path: string },
+  keyring: Keyring | undefined,
 ): Promise<string[]> {
   if (!existsSync(join(repo, 'repodata', 'repomd.xml'))) {
     throw new IsomockError(
@@ -86,9 +90,10 @@ async function checkRepo(
       ExitCode.badCmdline,
     );
   }
-  await mapLimit(lock.buildroot.rpms, defaultJobs, (rpm, i) =>
-    verifyLockedRpm(paths[i]!, rpm, paths[i], recordEntry(record.record, rpm, record.path)),
-  );
+  await mapLimit(lock.buildroot.rpms, defaultJobs, async (rpm, i) => {
+    await verifyLockedRpm(paths[i]!, rpm, paths[i], recordEntry(record.record, rpm, record.path));
+    if (keyring) await verifyRpmFileSignature(paths[i]!, keyring, paths[i]!);
+  });
   return paths;
 }
 
@@ -143,6 +148,20 @@ function savedImage(lock: Lockfile, repo: string): { image: string; assertDigest
   return { image: found, assertDigest: boot.image_digest! };
 }
 
+/** The trusted keys into the buildroot's rpmdb (as gpg-pubkey), through a file of isomock's own there. */
+async function importKeys(br: Buildroot, keyring: Keyring): Promise<void> {
+  const fs = br.fs;
+  for (const [i, key] of keyring.keys.entries()) {
+    const rel = `tmp/.isomock-gpgkey-${i}.asc`;
+    fs.writeFile(rel, key.armor());
+    try {
+      await br.rpm(['--import', br.inRoot(rel)]);
+    } finally {
+      fs.remove(rel);
+    }
+  }
+}
+
 /**
  * The isolated build, always behind the library's own network cut: the work
  * below runs in a child process in a new network namespace that proves the
@@ -171,7 +190,9 @@ export async function isolatedBuildInCut(
   const recordPath = recordPathFor(req.lockfile);
   const record = { record: readRecord(recordPath, false), path: recordPath };
   const srpmNotes = await checkSrpms(req.srpms, record, req.acceptOtherSrpm ?? false);
-  const paths = await checkRepo(lock, repo, record);
+  const warnings: string[] = [];
+  const keyring = await trustedKeyring(req, '--isolated-build', (line) => warnings.push(line));
+  const paths = await checkRepo(lock, repo, record, keyring);
 
   const overrides = newDict([['offline_local_repository', repo]]);
   for (const key of recordedConfigKeys) if (key in lock.config) overrides[key] = fromJson(lock.config[key]);
@@ -182,8 +203,10 @@ export async function isolatedBuildInCut(
   const want = lock.buildroot.rpms.map(nevra).sort();
 
   const lockedInstall = async (br: Buildroot): Promise<void> => {
-    // One transaction with exactly the locked files; rpm orders it and checks that it is closed.
-    await br.rpm(['-i', '--define', '_pkgverify_level digest', ...paths]);
+    // One transaction with exactly the locked files; rpm orders it and checks that it is closed
+    // and, with trusted keys in the buildroot's rpmdb, every signature too.
+    if (keyring) await importKeys(br, keyring);
+    await br.rpm(['-i', '--define', `_pkgverify_level ${keyring ? 'all' : 'digest'}`, ...paths]);
     const got = await br.installed();
     const extra = got.filter((p) => !want.includes(p));
     const absent = want.filter((p) => !got.includes(p));
@@ -194,6 +217,10 @@ export async function isolatedBuildInCut(
       );
     }
     br.logs.info(`installed exactly the ${want.length} locked packages from ${repo}`);
+    if (keyring)
+      br.logs.info(
+        `signatures checked by rpm against the trusted key(s) ${keyring.fingerprints.join(', ')}, imported into the buildroot's rpmdb`,
+      );
   };
 
   return runBuild({
@@ -216,6 +243,7 @@ export async function isolatedBuildInCut(
           })
       : undefined,
     preamble: [proof, ...srpmNotes],
+    warnings,
     signal,
   });
 }

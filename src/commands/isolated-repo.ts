@@ -40,6 +40,8 @@ import { downloadHint } from '../net/setting-hint.js';
 import { defaultSizeCeiling, downloadLimits } from '../net/download-policy.js';
 import { removeOwn } from '../util/no-follow.js';
 import { defaultJobs } from '../util/map-limit.js';
+import { trustedKeyring, type SignaturePolicy } from '../signing/policy.js';
+import { verifyRpmFileSignature } from '../signing/rpm-signature.js';
 import { makeRepodata, removeRepodataLeftovers, retireRepodata } from './repodata.js';
 import {
   checkBootstrapRegistries,
@@ -50,7 +52,7 @@ import {
 
 const lockName = '.isomock-lock';
 
-export interface IsolatedRepoOptions {
+export interface IsolatedRepoOptions extends SignaturePolicy {
   lockfile: string;
   outputRepo: string;
   /** isomock's record of the locked files; by default the one beside the lockfile, when it exists. */
@@ -70,6 +72,8 @@ export interface IsolatedRepoOptions {
   onProgress?: (p: DownloadProgress) => void;
   /** One-line notices (waiting for a lock, saving the image). */
   onNotice?: (line: string) => void;
+  /** The warning that signatures are not checked (no key given): meant to be shown even when quiet. */
+  onWarning?: (line: string) => void;
   /** Download tuning; the defaults suit real servers (5 retries, 300 ms backoff base). */
   retries?: number;
   backoffMs?: number;
@@ -92,6 +96,8 @@ export interface IsolatedRepoResult {
   downloadSeconds: number;
   /** False when the existing repodata already described exactly these files. */
   repodataWritten: boolean;
+  /** Fingerprints of the trusted keys every RPM's signature was checked against; empty when unchecked. */
+  signatureKeys: string[];
   image?: SavedImage;
 }
 
@@ -130,6 +136,7 @@ export async function isolatedRepo(o: IsolatedRepoOptions): Promise<IsolatedRepo
   const recordPath = o.isomockRecord ?? recordPathFor(o.lockfile);
   const isomockRecord: IsomockRecord | undefined = readRecord(recordPath, o.isomockRecord !== undefined);
   const recorded = new Map([...wanted].map(([name, rpm]) => [name, recordEntry(isomockRecord, rpm, recordPath)]));
+  const keyring = await trustedKeyring(o, 'isolated-repo', (line) => o.onWarning?.(line));
   const dir = resolve(o.outputRepo);
   try {
     mkdirSync(dir, { recursive: true });
@@ -165,6 +172,8 @@ export async function isolatedRepo(o: IsolatedRepoOptions): Promise<IsolatedRepo
       verify: async (file, shownAs) => {
         if (file !== join(dir, name) || !trusted(name, rpm, file))
           await verifyLockedRpm(file, rpm, shownAs, recorded.get(name));
+        // The keys may differ from the last run's: every file, every run, before it counts as in the repository.
+        if (keyring) await verifyRpmFileSignature(file, keyring, shownAs);
       },
       replaceable: (path) => unchanged(state.files[name], path),
       placed: (path) => {
@@ -215,6 +224,7 @@ export async function isolatedRepo(o: IsolatedRepoOptions): Promise<IsolatedRepo
       bytesDownloaded: progress.bytesDone,
       downloadSeconds: progress.elapsedSeconds,
       repodataWritten,
+      signatureKeys: keyring?.fingerprints ?? [],
       ...(image && { image }),
     };
   } finally {

@@ -24,6 +24,8 @@ export const SigTag = {
   sha1: 269,
   longSize: 270,
   sha256: 273,
+  /** rpm 6: the header's OpenPGP signatures, base64 strings (any number of keys). */
+  openpgp: 278,
   /** v6 packages: the header's SHA3-256 digest. */
   sha3_256: 279,
   size: 1000,
