@@ -11,6 +11,7 @@ import { isDict, pyStr, truthy, type PyDict, type PyValue } from '../python/valu
 import { configError } from '../config/source.js';
 import { badHostPath, hostPathMacros } from '../util/untrusted-text.js';
 import { pmConfigFrom, type PmConfig } from './pkgmgr.js';
+import { pluginPlan, type PluginPlan } from '../config/plugins.js';
 
 export interface BuildConfig extends MockOptions {
   /** Per-root cache (package manager cache). */
@@ -32,6 +33,14 @@ export interface BuildConfig extends MockOptions {
   macros: Record<string, string>;
   /** Every package manager's `<pm>_*` keys (pkgmgr.ts). */
   pmConfig: PmConfig;
+  /** Mock's post_install: the built packages installed into the buildroot afterwards. */
+  postInstall: boolean;
+  /** Mock's short_circuit: the rpmbuild stage (prep, build, install, binary) to start and stop at. */
+  shortCircuit?: string;
+  /** Mock's rpmbuild_opts: words appended to rpmbuild's command line (as Mock, read by the build's shell). */
+  rpmbuildOpts: string;
+  /** Which of Mock's plugins run (config/plugins.ts; an unsupported one enabled was refused there). */
+  plugins: PluginPlan;
 }
 
 /** The build user's uid: never 0 (Mock takes the invoking user's; as root that would be root). */
@@ -95,5 +104,10 @@ export function buildConfigFrom(raw: PyDict): BuildConfig {
     cleanupOnFailure: truthy(get('cleanup_on_failure')),
     extraChrootDirs: words('extra_chroot_dirs'),
     pmConfig: pmConfigFrom(get),
+    postInstall: truthy(get('post_install')),
+    plugins: pluginPlan(config),
+    shortCircuit:
+      typeof get('short_circuit') === 'string' && get('short_circuit') ? pyStr(get('short_circuit')) : undefined,
+    rpmbuildOpts: typeof get('rpmbuild_opts') === 'string' ? pyStr(get('rpmbuild_opts')) : '',
   };
 }

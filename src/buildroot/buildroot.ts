@@ -244,6 +244,11 @@ export class Buildroot {
     return argv;
   }
 
+  /** Host files the package manager reads: bound at the same path into the bootstrap it runs in (the host sees them already). */
+  hostFileBinds(files: string[]): Bind[] {
+    return this.bootstrap ? files.map((f) => ({ source: f, target: f, readOnly: true })) : [];
+  }
+
   /** Runs the package manager (install, builddep, ...) against the buildroot; output to root.log. */
   async packageManager(subcommand: string[], extraBinds: Bind[] = []): Promise<{ changed: boolean }> {
     const spec = this.toolSpec(this.pmCommand(subcommand), extraBinds);

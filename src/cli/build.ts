@@ -72,7 +72,8 @@ export async function buildCommand(args: ParsedArgs, argv: string[], signal?: Ab
       srpms: mode === 'buildsrpm' ? [] : srpms,
       ...(mode === 'buildsrpm' && { fromSpec: { spec: spec!, sources: str(args, 'sources') } }),
       calculateOnly: mode === 'calculate-build-dependencies',
-      noClean: flag(args, 'no-clean'),
+      // Mock's clean: off with --no-clean, and with --short-circuit (which builds on the last run's tree).
+      noClean: flag(args, 'no-clean') || config.shortCircuit !== undefined,
       nocheck,
 
       verbosity: verbosity(args),

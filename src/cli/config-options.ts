@@ -58,6 +58,8 @@ export function loadOptionsFromArgs(args: ParsedArgs, argv: string[]): LoadOptio
       bootstrapImageReady: flag(args, 'bootstrap-image-ready'),
       ...choice(args, 'new-chroot', 'old-chroot', 'newChroot'),
       ...(flag(args, 'yum') ? { packageManager: 'yum' } : flag(args, 'dnf') ? { packageManager: 'dnf' } : {}),
+      ...((args.mode === 'yum-cmd' || args.mode === 'dnf-cmd') && { pmMode: args.mode }),
+      postInstall: flag(args, 'postinstall'),
     },
   };
   const root = str(args, 'root');
@@ -73,6 +75,8 @@ export function loadOptionsFromArgs(args: ParsedArgs, argv: string[]): LoadOptio
     ['target', (v: string) => (cmd.target = v)],
     ['isolation', (v: string) => (cmd.isolation = v)],
     ['forcearch', (v: string) => (cmd.forcearch = v)],
+    ['short-circuit', (v: string) => (cmd.shortCircuit = v)],
+    ['rpmbuild-opts', (v: string) => (cmd.rpmbuildOpts = v)],
   ] as const) {
     const v = str(args, key);
     if (v !== undefined) set(v);

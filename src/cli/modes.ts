@@ -1,6 +1,7 @@
 /**
  * The buildroot modes on the command line: --init, --clean, --scrub,
- * --shell, --chroot, --installdeps, --install and --update. Reads the config and the
+ * --shell, --chroot, --installdeps, --install, --update, --copyin, --copyout
+ * and --pm-cmd (--yum-cmd, --dnf-cmd). Reads the config and the
  * options, then calls the library (src/commands).
  */
 import { CommandLineError, ExitCode } from '../errors.js';
@@ -14,18 +15,34 @@ import {
   initChroot,
   installDeps,
   installPackages,
+  packageManagerCommand,
   shell,
   updatePackages,
   type ChrootRequest,
 } from '../commands/chroot-ops.js';
 import { withRootLock } from '../commands/chroot-session.js';
+import { copyIn, copyOut } from '../commands/copy.js';
 import { cleanRoot, isScrubType, scrub, scrubTypes } from '../commands/scrub.js';
 import { runnable } from '../config/arch.js';
 import { flag, list, str, type ParsedArgs } from './args.js';
 import { verbosity } from './build.js';
 import { onlineBootstrap } from '../buildroot/bootstrap.js';
 
-const buildrootModes = ['init', 'clean', 'scrub', 'shell', 'chroot', 'installdeps', 'install', 'update'] as const;
+const buildrootModes = [
+  'init',
+  'clean',
+  'scrub',
+  'shell',
+  'chroot',
+  'installdeps',
+  'install',
+  'update',
+  'copyin',
+  'copyout',
+  'pm-cmd',
+  'yum-cmd',
+  'dnf-cmd',
+] as const;
 export type BuildrootMode = (typeof buildrootModes)[number];
 
 export function isBuildrootMode(mode: string): mode is BuildrootMode {
@@ -72,6 +89,17 @@ export async function buildrootModeCommand(mode: BuildrootMode, args: ParsedArgs
       return ExitCode.ok;
     case 'update':
       await updatePackages(req, words);
+      return ExitCode.ok;
+    case 'copyin':
+      await copyIn(req, words);
+      return ExitCode.ok;
+    case 'copyout':
+      await copyOut(req, words);
+      return ExitCode.ok;
+    case 'pm-cmd':
+    case 'yum-cmd':
+    case 'dnf-cmd':
+      await packageManagerCommand(req, mode, words);
       return ExitCode.ok;
   }
 }

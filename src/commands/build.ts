@@ -18,6 +18,7 @@ import { withUniqueRoot } from '../config/options.js';
 import { expandedOption } from '../config/template.js';
 import { serializeLockfile, type LockedBootstrap } from '../lockfile/lockfile.js';
 import { serializeRecord, recordPathFor, sha256OfFile } from '../lockfile/record.js';
+import { logPluginNotices, scanChroot, writeAvailablePkgs, writeHwInfo } from '../buildroot/plugins.js';
 
 export interface BuildRequest {
   config: BuildConfig;
@@ -100,14 +101,17 @@ async function build(req: BuildRequest): Promise<BuildReport> {
     const boot = req.bootstrap ? await logs.step('bootstrap', () => req.bootstrap!(logs)) : undefined;
     const br = new Buildroot(config, logs, boot?.tree, req.buildrootBinds);
     made = br;
+    logPluginNotices(br);
     await logs.step('chroot init', async () => {
       if (!req.noClean) await br.clean();
       br.prepare();
+      await writeHwInfo(br);
       if (req.lockedInstall) await logs.step('installing the locked buildroot', () => req.lockedInstall!(br));
       else {
         await logs.step(`installing minimal buildroot with ${br.pm.name}`, () =>
           br.packageManager([...config.chrootSetupCmd, ...config.additionalPackages]),
         );
+        await writeAvailablePkgs(br);
       }
       br.makeBuildUser();
     });
@@ -141,11 +145,20 @@ async function build(req: BuildRequest): Promise<BuildReport> {
         });
       }
     }
+    // Mock's post_install: the binary packages, from the result dir, into this buildroot (then cleaned as Mock cleans it).
+    const built = results.filter((f) => f.endsWith('.rpm') && !f.endsWith('.src.rpm') && !f.endsWith('.nosrc.rpm'));
+    if (config.postInstall && !req.calculateOnly && built.length > 0) {
+      await logs.step('Installing built packages', () =>
+        br.packageManager(['install', ...built], br.hostFileBinds(built)),
+      );
+    }
+    await scanChroot(br, false);
     // Mock's cleanup_on_success (off when the result dir is inside the root's own dir).
     if (config.cleanupOnSuccess) await logs.step('clean chroot', () => br.clean());
     return { resultdir: config.resultdir, results, lockfile, timings: logs.timings };
   } catch (err) {
     if (req.signal?.aborted) logs.interrupted(req.signal.reason);
+    else if (made) await scanChroot(made, true).catch(() => undefined);
     if (made && config.cleanupOnFailure) await logs.step('clean chroot', () => made!.clean()).catch(() => undefined);
     throw err;
   } finally {

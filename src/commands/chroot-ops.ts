@@ -7,8 +7,6 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { ExitCode, IsomockError } from '../errors.js';
-import type { Buildroot } from '../buildroot/buildroot.js';
-import type { Bind } from '../buildroot/sandbox.js';
 import { readRpmPackage } from '../rpm/package.js';
 import { inBuildroot, type ChrootRequest } from './chroot-session.js';
 
@@ -91,11 +89,6 @@ export async function chroot(
   });
 }
 
-/** Host files the package manager reads: bound at the same path into the bootstrap it runs in (the host sees them already). */
-function hostFileBinds(br: Buildroot, files: string[]): Bind[] {
-  return br.bootstrap ? files.map((f) => ({ source: f, target: f, readOnly: true })) : [];
-}
-
 /**
  * --installdeps: the static BuildRequires of SRPMs and spec files, installed
  * with the package manager's builddep (which reads a .spec itself).
@@ -120,7 +113,7 @@ export async function installDeps(req: ChrootRequest, files: string[]): Promise<
   }
   await inBuildroot(req, async (br) => {
     await br.logs.step('installing build dependencies', () =>
-      br.packageManager(['builddep', ...paths], hostFileBinds(br, paths)),
+      br.packageManager(['builddep', ...paths], br.hostFileBinds(paths)),
     );
   });
 }
@@ -138,7 +131,7 @@ export async function installPackages(req: ChrootRequest, packages: string[]): P
   const localFiles = packages.filter(isLocalRpm).map((p) => resolve(p));
   await inBuildroot(req, async (br) => {
     br.logs.info(`installing package(s): ${args.join(' ')}`);
-    await br.packageManager(['install', ...args], hostFileBinds(br, localFiles));
+    await br.packageManager(['install', ...args], br.hostFileBinds(localFiles));
   });
 }
 
@@ -147,5 +140,13 @@ export async function updatePackages(req: ChrootRequest, packages: string[]): Pr
   await inBuildroot(req, async (br) => {
     br.logs.info(`updating ${packages.length ? `package(s): ${packages.join(' ')}` : 'the buildroot'}`);
     await br.packageManager(['update', ...packages]);
+  });
+}
+
+/** --pm-cmd (and --yum-cmd, --dnf-cmd, whose package manager the config loading chose): the words as its arguments. */
+export async function packageManagerCommand(req: ChrootRequest, mode: string, words: string[]): Promise<void> {
+  await inBuildroot(req, async (br) => {
+    br.logs.info(`Running ${mode} ${words.join(' ')}`);
+    await br.packageManager(words);
   });
 }

@@ -14,6 +14,7 @@ import { lockRoot } from '../buildroot/lock.js';
 import { BuildLogs, type Verbosity } from '../buildroot/logs.js';
 import type { BuildRequest } from './build.js';
 import { cleanRoot } from './scrub.js';
+import { logPluginNotices, writeAvailablePkgs, writeHwInfo } from '../buildroot/plugins.js';
 
 export interface ChrootRequest {
   config: BuildConfig;
@@ -41,11 +42,14 @@ export async function withRootLock<T>(config: BuildConfig, fn: () => Promise<T>)
 async function initialize(br: Buildroot): Promise<void> {
   const { config, logs } = br;
   const fresh = !existsSync(br.path) || br.fs.lookup(initializedMarker) === undefined;
+  logPluginNotices(br);
   await logs.step('chroot init', async () => {
     br.prepare();
+    await writeHwInfo(br);
     const setup = [...config.chrootSetupCmd, ...config.additionalPackages];
     if (fresh && setup.length > 0) {
       await logs.step(`installing minimal buildroot with ${br.pm.name}`, () => br.packageManager(setup));
+      await writeAvailablePkgs(br);
     }
     br.makeBuildUser();
     br.fs.writeFile(initializedMarker, '');

@@ -5,8 +5,8 @@
  * `--addrepo` appends to the already expanded dnf.conf), as it is there.
  */
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { CommandLineError } from '../errors.js';
-import { isDict, type PyDict, type PyValue } from '../python/value.js';
+import { CommandLineError, ExitCode, IsomockError } from '../errors.js';
+import { isDict, pyRepr, type PyDict, type PyValue } from '../python/value.js';
 import { optionAliases } from '../python/exec.js';
 import { expandedOption, expandString } from './template.js';
 import { configError } from './source.js';
@@ -60,7 +60,21 @@ export interface CmdlineOptions {
   bootstrapImageReady?: boolean;
   /** --yum / --dnf: package_manager. */
   packageManager?: string;
+  /** --yum-cmd: package_manager yum; --dnf-cmd: dnf unless the config chose dnf or dnf5. */
+  pmMode?: 'yum-cmd' | 'dnf-cmd';
+  /** --postinstall: post_install. */
+  postInstall?: boolean;
+  /** --short-circuit STAGE: short_circuit (and no clean). */
+  shortCircuit?: string;
+  /** --rpmbuild-opts: rpmbuild_opts, words for rpmbuild's command line. */
+  rpmbuildOpts?: string;
 }
+
+/** Mock's BadCmdline: one line, exit 5 (no usage hint: the option was understood, its value is wrong). */
+const badCmdline = (message: string): IsomockError => new IsomockError(message, ExitCode.badCmdline);
+
+/** rpmbuild's stage options for --short-circuit, as Mock maps them. */
+const shortCircuitStages = ['prep', 'install', 'build', 'binary'];
 
 /** Mock's --config-opts value parsing: booleans, None and ints are recognised, a repeated key makes a list. */
 export function parseConfigOpts(items: string[]): Map<string, PyValue> {
@@ -132,6 +146,7 @@ export function applyCmdline(config: PyDict, opts: CmdlineOptions, home: string)
   if (opts.forcearch) config['forcearch'] = opts.forcearch;
   if (opts.noClean) config['clean'] = false;
   if (opts.nocheck) config['check'] = false;
+  if (opts.postInstall) config['post_install'] = true;
   const bcond = (words: string[] | undefined, kind: string): string[] =>
     (words ?? []).map((w) => `_${kind}_${w.replace(/-/g, '_')} --${kind}-${w}`);
   for (const d of [...(opts.defines ?? []), ...bcond(opts.with, 'with'), ...bcond(opts.without, 'without')])
@@ -165,6 +180,18 @@ export function applyCmdline(config: PyDict, opts: CmdlineOptions, home: string)
   config['cache_alterations'] = opts.cacheAlterations ?? false;
   config['online'] = !opts.offline;
   if (opts.packageManager) config['package_manager'] = opts.packageManager;
+  if (opts.pmMode === 'yum-cmd') config['package_manager'] = 'yum';
+  const pm = expandedOption(config, 'package_manager');
+  if (opts.pmMode === 'dnf-cmd' && pm !== 'dnf' && pm !== 'dnf5') config['package_manager'] = 'dnf';
+  if (opts.shortCircuit !== undefined) {
+    if (!shortCircuitStages.includes(opts.shortCircuit))
+      throw badCmdline(
+        `option --short-circuit: invalid choice: '${opts.shortCircuit}' (choose from ${shortCircuitStages.map((s) => `'${s}'`).join(', ')})`,
+      );
+    config['short_circuit'] = opts.shortCircuit;
+    config['clean'] = false;
+  }
+  if (opts.rpmbuildOpts) config['rpmbuild_opts'] = opts.rpmbuildOpts;
   if (opts.bootstrapImageReady) config['bootstrap_image_ready'] = true;
   config['enable_disable_repos'] = opts.repoToggles ?? [];
   config['additional_packages'] = [...(opts.additionalPackages ?? [])];
@@ -184,15 +211,31 @@ export function applyCmdline(config: PyDict, opts: CmdlineOptions, home: string)
   addRepos(config, opts.addrepo ?? []);
 }
 
-/** --enable-plugin, --disable-plugin and --plugin-option PLUGIN:KEY=VALUE into plugin_conf, as Mock does. */
+/**
+ * --disable-plugin, then --enable-plugin (so an enable wins), then
+ * --plugin-option PLUGIN:KEY=VALUE into plugin_conf, as Mock does: a plugin
+ * name must be one of config_opts['plugins'] (exit 5, Mock's message).
+ */
 function applyPluginOptions(config: PyDict, opts: CmdlineOptions): void {
   const conf = expandedOption(config, 'plugin_conf');
   if (!isDict(conf)) return;
-  for (const [name, enabled] of opts.plugins ?? []) conf[`${name}_enable`] = enabled;
+  const known = expandedOption(config, 'plugins') ?? [];
+  const isKnown = (name: string): boolean => Array.isArray(known) && known.includes(name);
+  for (const wanted of [false, true]) {
+    for (const [name, enabled] of opts.plugins ?? []) {
+      if (enabled !== wanted) continue;
+      if (!isKnown(name)) {
+        const option = enabled ? '--enable-plugin' : '--disable-plugin';
+        throw badCmdline(`Bad option for '${option}=${name}'. Expecting one of: ${pyRepr(known)}`);
+      }
+      conf[`${name}_enable`] = enabled;
+    }
+  }
   for (const item of opts.pluginOptions ?? []) {
-    const m = /^([^:]+):([^=]+)=(.*)$/.exec(item);
-    if (!m) throw new CommandLineError(`--plugin-option: expected PLUGIN:KEY=VALUE, got '${item}'`);
+    const m = /^([^:]+):([^=]+)=(.*)$/s.exec(item);
+    if (!m) throw badCmdline(`Bad option for '--plugin-option' (${item}).  Use --plugin-option 'plugin:key=value'`);
     const [, plugin, key, value] = m as unknown as [string, string, string, string];
+    if (!isKnown(plugin)) throw badCmdline(`Bad option for '--plugin-option' (${item}).  No such plugin: ${plugin}`);
     const options = conf[`${plugin}_opts`];
     const dict = isDict(options) ? options : (conf[`${plugin}_opts`] = Object.create(null) as PyDict);
     (dict as PyDict)[key] = parseConfigOpts([`x=${value}`]).get('x') ?? value;
