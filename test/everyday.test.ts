@@ -226,3 +226,71 @@ test("plugins: package_state's available_pkgs, expand_spec, chroot_scan; unsuppo
   }
   assert.equal(existsSync(join(scratch, `${name}-refused`)), false, 'refused before any work');
 });
+
+/** An SRPM, made with the host's rpmbuild, whose build needs the package hello-synth builds. */
+function needsHelloSrpm(): string {
+  const top = join(scratch, 'needs-hello');
+  mkdirSync(join(top, 'SPECS'), { recursive: true });
+  const spec = join(top, 'SPECS', 'needs-hello.spec');
+  writeFileSync(
+    spec,
+    [
+      'Name: needs-hello',
+      'Version: 1.0',
+      'Release: 1',
+      'License: MIT',
+      'Summary: Builds only with what hello-synth built',
+      'BuildArch: noarch',
+      'BuildRequires: hello-synth',
+      '%description',
+      'Needs hello-synth from the chain.',
+      '%build',
+      'cp /usr/share/hello-synth/hello.txt .',
+      '%install',
+      'install -D -m 0644 hello.txt %{buildroot}/usr/share/needs-hello/hello.txt',
+      '%files',
+      '/usr/share/needs-hello/hello.txt',
+      '',
+    ].join('\n'),
+  );
+  const r = spawnSync('rpmbuild', ['-bs', '--define', `_topdir ${top}`, spec], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return join(top, 'SRPMS', readdirSync(join(top, 'SRPMS'))[0]!);
+}
+
+test('--chain builds in order from its local repository; --recurse comes back to a failed one; success is kept', async () => {
+  const name = 'chain';
+  const localrepo = join(scratch, 'chain-repo');
+  const needs = needsHelloSrpm();
+  const chainOpts = opts(name).filter((o) => o !== '-q');
+  // needs-hello first: it fails until hello-synth is in the local repository; --recurse retries it.
+  const r = await isomock([...chainOpts, '--chain', '--localrepo', localrepo, '--recurse', needs, srpm('hello-synth')]);
+  ok(r, '--chain --recurse');
+  assert.match(r.stderr, /Trying to rebuild 1 failed pkgs, because --recurse is set\./);
+  const repoDir = join(localrepo, 'results', rootName());
+  for (const pdn of ['needs-hello-1.0-1', 'hello-synth-1.0-1.w1']) {
+    assert.ok(existsSync(join(repoDir, pdn, 'success')), `${pdn}: ${readdirSync(repoDir).join(' ')}`);
+  }
+  assert.ok(readdirSync(join(repoDir, 'needs-hello-1.0-1')).some((f) => f === 'needs-hello-1.0-1.noarch.rpm'));
+  assert.ok(existsSync(join(repoDir, 'repodata', 'repomd.xml')));
+  // Again, without --continue: hello-synth is skipped (its success is there), fail-synth stops the chain.
+  const again = await isomock([
+    ...chainOpts,
+    '--chain',
+    '--localrepo',
+    localrepo,
+    srpm('hello-synth'),
+    srpm('fail-synth'),
+    needs,
+  ]);
+  assert.equal(again.code, 4, again.stderr);
+  assert.match(again.stderr, /Skipping already built pkg hello-synth/);
+  assert.match(again.stderr, /Stopping the --chain build because --continue isn't specified/);
+  assert.ok(existsSync(join(repoDir, 'fail-synth-1.0-1.w1', 'fail')));
+  fails(
+    await isomock([...opts(name), '--localrepo', localrepo, srpm('hello-synth')]),
+    5,
+    /--localrepo option works only with --chain/,
+  );
+  fails(await isomock([...opts(name), '--chain']), 50, /You must specify an SRPM file with --chain/);
+});

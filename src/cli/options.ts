@@ -7,7 +7,6 @@ import type { OptionSpec } from './args.js';
 
 /** Mock's options isomock does not implement, with what each does in Mock. */
 const refused: [string[], string][] = [
-  [['--chain'], 'build several SRPMs in order, each with the ones before'],
   [['--scrub-all-chroots'], 'scrub every chroot and cache Mock knows of'],
   [['--remove'], 'remove packages from the buildroot'],
   [['--orphanskill'], 'kill processes left in the buildroot'],
@@ -17,10 +16,6 @@ const refused: [string[], string][] = [
   [['-l', '--list-snapshots'], 'list the snapshots'],
   [['--umount'], 'unmount the buildroot (LVM)'],
   [['--mount'], 'mount the buildroot (LVM)'],
-  [['--localrepo'], 'local repository of --chain'],
-  [['-c', '--continue'], 'go on with --chain after a failed build'],
-  [['--recurse'], 'retry failed --chain builds'],
-  [['--tmp_prefix'], 'prefix of the --chain temporary repository'],
   [['--macro-file'], 'a file of rpm macros for the build'],
   [['--rpmbuild_timeout'], 'a time limit for rpmbuild'],
   [['--symlink-dereference'], 'follow symlinks in --sources'],
@@ -36,6 +31,12 @@ export const refusedOptions: string[] = refused.flatMap(([names]) => names);
 export const mainOptions: OptionSpec[] = [
   // Modes: what to do. Only one may be given; --rebuild is the default.
   { names: ['--rebuild'], arity: 0, mode: true, help: 'rebuild the specified SRPM(s) (the default)' },
+  {
+    names: ['--chain'],
+    arity: 0,
+    mode: true,
+    help: 'build the SRPMs in order, each with the packages built before it',
+  },
   { names: ['--buildsrpm'], arity: 0, mode: true, help: 'build a source RPM from --spec and --sources' },
   {
     names: ['--calculate-build-dependencies'],
@@ -91,6 +92,24 @@ export const mainOptions: OptionSpec[] = [
   { names: ['--list-chroots'], arity: 0, mode: true, help: 'list the chroot configs and their descriptions' },
   { names: ['-p', '--print-root-path'], arity: 0, help: "print the buildroot's path and exit" },
 
+  {
+    names: ['--localrepo'],
+    arity: 1,
+    metavar: ['DIR'],
+    help: 'with --chain: the local repository directory (default: a new one in /var/tmp)',
+  },
+  { names: ['-c', '--continue'], arity: 0, help: 'with --chain: go on with the next SRPM after a failed build' },
+  {
+    names: ['--recurse'],
+    arity: 0,
+    help: 'with --chain: build the rest after a failure and come back to it (implies --continue)',
+  },
+  {
+    names: ['--tmp_prefix'],
+    arity: 1,
+    metavar: ['PREFIX'],
+    help: "with --chain: prefix of the temporary repository's name (default: the user name)",
+  },
   { names: ['--spec'], arity: 1, metavar: ['SPEC'], help: 'the spec file for --buildsrpm' },
   {
     names: ['--sources'],

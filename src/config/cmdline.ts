@@ -244,15 +244,17 @@ function applyPluginOptions(config: PyDict, opts: CmdlineOptions): void {
 
 function addRepos(config: PyDict, urls: string[]): void {
   const taken: string[] = [];
-  for (const url of urls) {
-    const id = generateRepoId(url, taken);
-    const pm = String(expandedOption(config, 'package_manager'));
-    const key = optionAliases.get(`${pm}.conf`) ?? `${pm}.conf`;
-    const current = config[key];
-    if (typeof current !== 'string')
-      throw configError(`config_opts['${key}'] is not set: --addrepo needs a dnf.conf to add to`);
-    config[key] =
-      expandString(current, config, key) +
-      `\n\n[${id}]\nname=${url}\nbaseurl=${url}\nenabled=1\nskip_if_unavailable=0\nmetadata_expire=0\ngpgcheck=0\ncost=1\nbest=1\n`;
-  }
+  for (const url of urls) addLocalRepo(config, url, generateRepoId(url, taken));
+}
+
+/** Mock's add_local_repo(): a repository section appended to the package manager's dnf.conf. */
+export function addLocalRepo(config: PyDict, baseurl: string, repoid: string): void {
+  const pm = String(expandedOption(config, 'package_manager'));
+  const key = optionAliases.get(`${pm}.conf`) ?? `${pm}.conf`;
+  const current = config[key];
+  if (typeof current !== 'string')
+    throw configError(`config_opts['${key}'] is not set: a repository needs a dnf.conf to be added to`);
+  config[key] =
+    expandString(current, config, key) +
+    `\n\n[${repoid}]\nname=${baseurl}\nbaseurl=${baseurl}\nenabled=1\nskip_if_unavailable=0\nmetadata_expire=0\ngpgcheck=0\ncost=1\nbest=1\nmodule_hotfixes=true\n`;
 }
