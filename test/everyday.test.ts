@@ -21,7 +21,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { serveWorld, type ServedWorld } from './helpers/world.js';
+import { serveWorld, worldBuildOpts, type ServedWorld } from './helpers/world.js';
 import { isomock, type CliResult } from './helpers/isomock.js';
 
 let world: ServedWorld;
@@ -36,25 +36,11 @@ after(async () => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-const rootName = (): string => `world-${world.world.manifest.releasever}-${world.world.manifest.arch}`;
+const rootName = (): string => 'world-1-x86_64';
 
 /** Each test its own basedir, cache and result dir. */
-function opts(name: string, extra: string[] = []): string[] {
-  return [
-    '--configdir',
-    world.configDir,
-    '-r',
-    rootName(),
-    '--config-opts',
-    `basedir=${join(scratch, name, 'lib')}`,
-    '--config-opts',
-    `cache_topdir=${join(scratch, name, 'cache')}`,
-    '--resultdir',
-    resultdir(name),
-    '-q',
-    ...extra,
-  ];
-}
+const opts = (name: string, extra: string[] = []): string[] =>
+  worldBuildOpts(world, join(scratch, name), 'result', ['-q', ...extra]);
 const rootdir = (name: string): string => join(scratch, name, 'lib', rootName(), 'root');
 const resultdir = (name: string): string => join(scratch, name, 'result');
 const srpm = (name: string): string =>

@@ -36,7 +36,8 @@ export async function buildCommand(args: ParsedArgs, argv: string[], signal?: Ab
   const spec = str(args, 'spec');
   if (mode === 'buildsrpm' && spec === undefined)
     throw new CommandLineError('--buildsrpm needs --spec (and --sources if the spec has any)');
-  if (mode !== 'buildsrpm' && mode !== 'chain' && srpms.length === 0) throw new CommandLineError(`--${mode} needs an SRPM`);
+  if (mode !== 'buildsrpm' && mode !== 'chain' && srpms.length === 0)
+    throw new CommandLineError(`--${mode} needs an SRPM`);
   const nocheck = flag(args, 'nocheck');
 
   if (mode === 'isolated-build') {

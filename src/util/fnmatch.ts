@@ -12,8 +12,8 @@ export function hasMagic(pattern: string): boolean {
 
 const escapeRe = (s: string): string => s.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
 
-/** fnmatch.translate: the pattern as an anchored RegExp. */
-function fnmatchRegExp(pattern: string): RegExp {
+/** fnmatch.translate: the pattern as an anchored RegExp (also dnf's repo-id matching). */
+export function fnmatchRegExp(pattern: string): RegExp {
   let re = '';
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i]!;
