@@ -68,14 +68,13 @@ export async function buildCommand(args: ParsedArgs, argv: string[], signal?: Ab
   report(
     await runBuild({
       config,
-      rawConfig: loaded.raw,
       srpms: mode === 'buildsrpm' ? [] : srpms,
       ...(mode === 'buildsrpm' && { fromSpec: { spec: spec!, sources: str(args, 'sources') } }),
       calculateOnly: mode === 'calculate-build-dependencies',
       noClean: flag(args, 'no-clean'),
       nocheck,
-
       verbosity: verbosity(args),
+      console: process.stderr,
       bootstrap: onlineBootstrap(config),
       signal,
     }),
