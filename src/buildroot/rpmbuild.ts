@@ -83,12 +83,18 @@ const isNosrc = (f: string): boolean => f.endsWith('.buildreqs.nosrc.rpm');
 
 /**
  * rpmbuild as the build user, through a login shell as Mock runs it; output
- * to build.log. `tail` (Mock's rpmbuild_opts) is appended unquoted, as Mock
- * joins it into the shell's command line; it runs inside the sandbox only.
+ * to build.log; each call within rpmbuild_timeout. `tail` (Mock's
+ * rpmbuild_opts) is appended unquoted, as Mock joins it into the shell's
+ * command line; it runs inside the sandbox only.
  */
 async function rpmbuildAs(br: Buildroot, args: string[], tail = ''): Promise<number> {
-  const cmd = [...['rpmbuild', ...args].map(shellQuote), ...(tail ? [tail] : [])].join(' ');
-  const { code } = await br.runInside(['/bin/bash', '--login', '-c', cmd], { log: br.logs.build });
+  const cmd = ['rpmbuild', ...args];
+  const line = [...cmd.map(shellQuote), ...(tail ? [tail] : [])].join(' ');
+  const seconds = br.config.rpmbuildTimeout;
+  const { code } = await br.runInside(['/bin/bash', '--login', '-c', line], {
+    log: br.logs.build,
+    ...(seconds > 0 && { timeout: { seconds, command: cmd.join(' ') } }),
+  });
   return code;
 }
 

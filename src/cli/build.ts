@@ -82,6 +82,7 @@ export async function buildCommand(args: ParsedArgs, argv: string[], signal?: Ab
       verbosity: verbosity(args),
       bootstrap: onlineBootstrap(config),
       signal,
+      console: process.stderr,
       log: (line) => {
         if (!flag(args, 'quiet')) process.stderr.write(`INFO: ${line}\n`);
       },
@@ -92,14 +93,13 @@ export async function buildCommand(args: ParsedArgs, argv: string[], signal?: Ab
   report(
     await runBuild({
       config,
-      rawConfig: loaded.raw,
       srpms: mode === 'buildsrpm' ? [] : srpms,
       ...(mode === 'buildsrpm' && { fromSpec: { spec: spec!, sources: str(args, 'sources') } }),
       calculateOnly: mode === 'calculate-build-dependencies',
       noClean,
       nocheck,
-
       verbosity: verbosity(args),
+      console: process.stderr,
       bootstrap: onlineBootstrap(config),
       signal,
     }),

@@ -1,4 +1,5 @@
 /** The config-related command-line options, as loadConfig() takes them. */
+import { CommandLineError } from '../errors.js';
 import { flag, list, str, type ParsedArgs } from './args.js';
 import type { LoadOptions } from '../config/load.js';
 
@@ -62,6 +63,12 @@ export function loadOptionsFromArgs(args: ParsedArgs, argv: string[]): LoadOptio
       postInstall: flag(args, 'postinstall'),
     },
   };
+  const timeout = str(args, 'rpmbuild_timeout');
+  if (timeout !== undefined) {
+    // Mock's optparse type=int.
+    if (!/^\d+$/.test(timeout)) throw new CommandLineError(`--rpmbuild_timeout: invalid integer value: '${timeout}'`);
+    opts.cmdline!.rpmbuildTimeout = Number(timeout);
+  }
   const root = str(args, 'root');
   const configDir = str(args, 'configdir');
   if (root !== undefined) opts.root = root;

@@ -17,7 +17,6 @@ const refused: [string[], string][] = [
   [['--umount'], 'unmount the buildroot (LVM)'],
   [['--mount'], 'mount the buildroot (LVM)'],
   [['--macro-file'], 'a file of rpm macros for the build'],
-  [['--rpmbuild_timeout'], 'a time limit for rpmbuild'],
   [['--symlink-dereference'], 'follow symlinks in --sources'],
   [['--trace'], 'trace logging'],
   [['--scm-enable'], 'build from a source-control checkout'],
@@ -237,6 +236,12 @@ export const mainOptions: OptionSpec[] = [
   },
   { names: ['--rpmbuild-opts'], arity: 1, metavar: ['OPTIONS'], help: "more options for rpmbuild's command line" },
   { names: ['--postinstall'], arity: 0, help: 'install the built packages into the buildroot after the build' },
+  {
+    names: ['--rpmbuild_timeout'],
+    arity: 1,
+    metavar: ['SECONDS'],
+    help: 'end each rpmbuild call after SECONDS (SIGTERM, then SIGKILL; exit 11)',
+  },
   { names: ['-n', '--no-clean'], arity: 0, help: 'do not clean the buildroot before building' },
   { names: ['--unpriv'], arity: 0, help: 'run the --shell or --chroot command as the build user, not root' },
   {

@@ -21,7 +21,10 @@ import { SafeRoot } from '../util/safe-fs.js';
 import { runBuild, type BuildRequest } from './build.js';
 import { makeRepodata } from './repodata.js';
 
-export interface ChainRequest extends Pick<BuildRequest, 'noClean' | 'nocheck' | 'verbosity' | 'signal' | 'bootstrap'> {
+export interface ChainRequest extends Pick<
+  BuildRequest,
+  'noClean' | 'nocheck' | 'verbosity' | 'signal' | 'bootstrap' | 'console'
+> {
   /** The loaded config; the local repository is added to its dnf.conf. */
   rawConfig: PyDict;
   srpms: string[];
@@ -75,10 +78,10 @@ export async function runChain(req: ChainRequest): Promise<ChainReport> {
     if (existsSync(join(resultdir, 'success'))) outcome = 'skipped';
     else {
       try {
+        const { noClean, nocheck, verbosity, signal, bootstrap, console } = req;
         await runBuild({
-          ...req,
+          ...{ noClean, nocheck, verbosity, signal, bootstrap, console },
           config: { ...config, resultdir },
-          rawConfig: raw,
           srpms: [srpm],
           calculateOnly: false,
         });

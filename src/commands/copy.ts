@@ -18,7 +18,8 @@ import type { Buildroot } from '../buildroot/buildroot.js';
 import { fnmatch, hasMagic } from '../util/fnmatch.js';
 import { invokingUid } from '../util/invoker.js';
 import { lstatOrUndefined, SafeRoot } from '../util/safe-fs.js';
-import { inBuildroot, type ChrootRequest } from './chroot-session.js';
+import { inBuildroot } from './chroot-session.js';
+import type { ChrootRequest } from './chroot-ops.js';
 
 const usageError = (message: string): IsomockError => new IsomockError(message, ExitCode.missingArguments);
 
@@ -43,7 +44,7 @@ function copyHostTree(br: Buildroot, src: string, rel: string): void {
 
 /** --copyin SRC... DEST: host files and trees into the buildroot, as Mock's shutil.copy / copytree. */
 export async function copyIn(req: ChrootRequest, args: string[]): Promise<void> {
-  await inBuildroot(req, async (br) => {
+  await inBuildroot(req, async ({ br }) => {
     if (args.length < 2) throw usageError('Must have source and destinations for copyin');
     const destRel = args[args.length - 1]!;
     const dest = br.fs.lookup(destRel);
@@ -129,7 +130,7 @@ function copyOutOne(br: Buildroot, rel: string, dest: string, owner: [number, nu
 
 /** --copyout SRC... DEST: buildroot files (globs, `~` the build user's home) to the host. */
 export async function copyOut(req: ChrootRequest, args: string[]): Promise<void> {
-  await inBuildroot(req, async (br) => {
+  await inBuildroot(req, async ({ br }) => {
     if (args.length < 2) throw usageError('Must have source and destinations for copyout');
     const dest = args[args.length - 1]!;
     const sources: string[] = [];
