@@ -7,10 +7,14 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { mockOptions, withUniqueRoot, type MockOptions } from '../config/options.js';
 import { expandedOption } from '../config/template.js';
-import { isDict, pyStr, truthy, type PyDict, type PyValue } from '../python/value.js';
+import { isDict, pyStr, toJson, truthy, type PyDict, type PyValue } from '../python/value.js';
+import type { JsonValue } from '../python/json.js';
+import { recordedConfigKeys } from '../lockfile/lockfile.js';
 import { configError } from '../config/source.js';
 import { badHostPath, hostPathMacros } from '../util/untrusted-text.js';
 import { pmConfigFrom, type PmConfig } from './pkgmgr.js';
+import { pluginPlan, type PluginPlan } from '../config/plugins.js';
+import type { MockSslOptions } from '../net/config-map.js';
 
 export interface BuildConfig extends MockOptions {
   /** Per-root cache (package manager cache). */
@@ -38,6 +42,24 @@ export interface BuildConfig extends MockOptions {
    * environment. isomock's own requests for the repositories use them too.
    */
   proxyEnvironment: Record<string, string>;
+  /** Mock's post_install: the built packages installed into the buildroot afterwards. */
+  postInstall: boolean;
+  /** Mock's short_circuit: the rpmbuild stage (prep, build, install, binary) to start and stop at. */
+  shortCircuit?: string;
+  /** Mock's rpmbuild_opts: words appended to rpmbuild's command line (as Mock, read by the build's shell). */
+  rpmbuildOpts: string;
+  /** Which of Mock's plugins run (config/plugins.ts; an unsupported one enabled was refused there). */
+  plugins: PluginPlan;
+  /** The options a lockfile records (recordedConfigKeys), expanded, as JSON, typed as configured. */
+  recordedConfig: Record<string, JsonValue>;
+  /** Mock's buildroot_lock plugin (plugin_conf, --enable-plugin): every build writes the lockfile. */
+  lockPlugin: boolean;
+  /** no_root_shells: --shell runs as the build user. */
+  noRootShells: boolean;
+  /** rpmbuild_timeout in seconds (0: none): each rpmbuild call is ended after it, as Mock ends it. */
+  rpmbuildTimeout: number;
+  /** Mock's ssl_ca_bundle_path and ssl_extra_certs, mapped back to host files for isomock's own requests. */
+  mockSsl: Pick<MockSslOptions, 'ssl_ca_bundle_path' | 'ssl_extra_certs'>;
 }
 
 function proxyEnvironment(get: (key: string) => PyValue): Record<string, string> {
@@ -70,10 +92,25 @@ function checkHostPathMacros(macros: Record<string, string>): void {
   }
 }
 
+/** Mock's isolation values: isomock runs every one in its own sandbox (sandbox.ts), never systemd-nspawn. */
+const isolations = ['auto', 'nspawn', 'simple'];
+
+/** Mock's rpmbuild_timeout: an int of seconds (--rpmbuild_timeout, type=int); 0 or None is none. */
+function timeoutSeconds(v: PyValue): number {
+  if (v === null || v === false) return 0;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
+    throw configError(`config_opts['rpmbuild_timeout'] must be a whole number of seconds, not ${pyStr(v)}`);
+  return v;
+}
+
 export function buildConfigFrom(raw: PyDict): BuildConfig {
   const config = withUniqueRoot(raw);
   const options = mockOptions(raw, config);
   checkHostPathMacros(options.macros);
+  if (options.isolation !== null && !isolations.includes(options.isolation))
+    throw configError(
+      `config_opts['isolation'] ${JSON.stringify(options.isolation)} is not one of ${isolations.join(', ')}`,
+    );
   const get = (key: string): PyValue => expandedOption(config, key) ?? null;
   const words = (key: string): string[] => {
     const v = get(key);
@@ -86,6 +123,12 @@ export function buildConfigFrom(raw: PyDict): BuildConfig {
   };
   const env = get('environment');
   const host = get('hostname');
+  const plugins = get('plugin_conf');
+  const recordedConfig: Record<string, JsonValue> = {};
+  for (const key of recordedConfigKeys) {
+    const value = expandedOption(config, key);
+    if (value !== undefined) recordedConfig[key] = toJson(value) as JsonValue;
+  }
   return {
     ...options,
     macros: { '%_buildhost': hostname(), ...options.macros },
@@ -112,5 +155,18 @@ export function buildConfigFrom(raw: PyDict): BuildConfig {
     extraChrootDirs: words('extra_chroot_dirs'),
     pmConfig: pmConfigFrom(get),
     proxyEnvironment: proxyEnvironment(get),
+    postInstall: truthy(get('post_install')),
+    plugins: pluginPlan(config),
+    shortCircuit:
+      typeof get('short_circuit') === 'string' && get('short_circuit') ? pyStr(get('short_circuit')) : undefined,
+    rpmbuildOpts: typeof get('rpmbuild_opts') === 'string' ? pyStr(get('rpmbuild_opts')) : '',
+    recordedConfig,
+    lockPlugin: isDict(plugins) && truthy(plugins['buildroot_lock_enable'] ?? false),
+    noRootShells: truthy(get('no_root_shells')),
+    rpmbuildTimeout: timeoutSeconds(get('rpmbuild_timeout')),
+    mockSsl: {
+      ssl_ca_bundle_path: typeof get('ssl_ca_bundle_path') === 'string' ? pyStr(get('ssl_ca_bundle_path')) : null,
+      ssl_extra_certs: Array.isArray(get('ssl_extra_certs')) ? (get('ssl_extra_certs') as PyValue[]).map(pyStr) : null,
+    },
   };
 }

@@ -19,7 +19,7 @@ import { ToolErrors } from './tool-errors.js';
 import { nevra } from '../rpm/nevra.js';
 import { reposOf } from '../config/dnfconf.js';
 import { runSandboxed, type Bind, type SandboxSpec } from './sandbox.js';
-import { discard } from './process.js';
+import { discard, type RunOptions } from './process.js';
 import { privateDir, SafeRoot } from '../util/safe-fs.js';
 
 /** Where Fedora's configs find their keys (gpgkey=file://...); Mock copies it into the bootstrap. */
@@ -299,6 +299,11 @@ export class Buildroot {
     return argv;
   }
 
+  /** Host files the package manager reads: bound at the same path into the bootstrap it runs in (the host sees them already). */
+  hostFileBinds(files: string[]): Bind[] {
+    return this.bootstrap ? files.map((f) => ({ source: f, target: f, readOnly: true })) : [];
+  }
+
   /** Runs the package manager (install, builddep, ...) against the buildroot; output to root.log. */
   async packageManager(subcommand: string[], extraBinds: Bind[] = []): Promise<{ changed: boolean }> {
     this.headers = undefined;
@@ -439,6 +444,7 @@ export class Buildroot {
       capture?: boolean;
       cwd?: string;
       interactive?: boolean;
+      timeout?: RunOptions['timeout'];
     } = {},
   ): Promise<{ code: number; stdout: string }> {
     this.checkMountPoints();
@@ -461,6 +467,7 @@ export class Buildroot {
       log,
       capture: options.capture,
       interactive: options.interactive,
+      timeout: options.timeout,
       onLine: (l) => this.logs.echo(l),
     });
   }

@@ -7,13 +7,7 @@
  * hashed from the package manager's kept cache, or fetched when it kept none.
  */
 import { ExitCode, IsomockError } from '../errors.js';
-import {
-  currentLockfileVersion,
-  recordedConfigKeys,
-  type LockedBootstrap,
-  type LockedRpm,
-  type Lockfile,
-} from '../lockfile/lockfile.js';
+import { currentLockfileVersion, type LockedBootstrap, type LockedRpm, type Lockfile } from '../lockfile/lockfile.js';
 import type { JsonValue } from '../python/json.js';
 import {
   recordKey,
@@ -32,9 +26,6 @@ import { cachedRepos, locateInMetadata, openCache, type CachedRepo } from './rep
 import { signatureFromPgpsig } from '../rpm/header-pgp.js';
 import type { BuildConfig } from './build-config.js';
 import type { Buildroot, InstalledHeader } from './buildroot.js';
-import { withUniqueRoot } from '../config/options.js';
-import { expandedOption } from '../config/template.js';
-import { toJson, type PyDict } from '../python/value.js';
 
 type Queried = Omit<LockedRpm, 'url'>;
 
@@ -130,7 +121,6 @@ function networkNotes(net: RepoTransports, urls: string[]): Record<string, Netwo
 /** The lockfile, and isomock's record of the same files beside it. */
 export async function recordLockfile(
   br: Buildroot,
-  rawConfig: PyDict,
   bootstrap?: LockedBootstrap,
 ): Promise<{ lock: Lockfile; record: IsomockRecord }> {
   const queried = await queryInstalledForLock(br);
@@ -145,9 +135,9 @@ export async function recordLockfile(
       ExitCode.packageManager,
     );
   }
-  const net = new RepoTransports(br.config, rawConfig, new Map(repos.map((r) => [r.id, r.bases])));
+  const net = new RepoTransports(br.config, new Map(repos.map((r) => [r.id, r.bases])));
   try {
-    return await lockAndRecord(br, rawConfig, bootstrap, queried, locations, repos, cacheDir, net);
+    return await lockAndRecord(br, bootstrap, queried, locations, repos, cacheDir, net);
   } finally {
     await net.close();
   }
@@ -155,7 +145,6 @@ export async function recordLockfile(
 
 async function lockAndRecord(
   br: Buildroot,
-  rawConfig: PyDict,
   bootstrap: LockedBootstrap | undefined,
   queried: Queried[],
   locations: Map<string, string>,
@@ -169,12 +158,7 @@ async function lockAndRecord(
     net,
   );
   const rpms: LockedRpm[] = queried.map((r, i) => ({ ...r, url: checked[i]!.url }));
-  const config: Record<string, JsonValue> = {};
-  const expanded = withUniqueRoot(rawConfig);
-  for (const key of recordedConfigKeys) {
-    const value = expandedOption(expanded, key);
-    if (value !== undefined) config[key] = toJson(value) as JsonValue;
-  }
+  const config: Record<string, JsonValue> = { ...br.config.recordedConfig };
   // As Mock records them: typed as configured, with every --define and %_buildhost.
   config['macros'] = {
     '%_buildhost': br.config.macros['%_buildhost']!,

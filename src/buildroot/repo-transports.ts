@@ -8,14 +8,11 @@
  * notesFor() says which of those settings reached an origin, for the record.
  */
 import type { IniSection } from '../config/dnfconf.js';
-import { expandedOption } from '../config/template.js';
-import { withUniqueRoot } from '../config/options.js';
 import { repoTransportOptions, type MockSslOptions } from '../net/config-map.js';
 import { chooseProxy } from '../net/proxy-choice.js';
 import { systemCaBundle, Transport, type TransportOptions } from '../net/transport.js';
 import { originOf } from '../net/url.js';
 import type { NetworkNote } from '../lockfile/record.js';
-import { pyStr, type PyDict } from '../python/value.js';
 import type { BuildConfig } from './build-config.js';
 
 interface RepoNet {
@@ -26,24 +23,16 @@ interface RepoNet {
   transport: Transport;
 }
 
-function mockSsl(rawConfig: PyDict): MockSslOptions {
-  const config = withUniqueRoot(rawConfig);
-  const bundle = expandedOption(config, 'ssl_ca_bundle_path');
-  const extra = expandedOption(config, 'ssl_extra_certs');
-  return {
-    ssl_ca_bundle_path: typeof bundle === 'string' ? bundle : null,
-    ssl_extra_certs: Array.isArray(extra) ? extra.map(pyStr) : null,
-    hostCaBundle: systemCaBundle() ?? '/etc/pki/tls/certs/ca-bundle.crt',
-  };
-}
-
 export class RepoTransports {
   private readonly repos: RepoNet[];
   private readonly fallback: RepoNet;
 
   /** `bases`: each repository's package base URLs by id (its baseurls, or the mirrors dnf chose from). */
-  constructor(config: BuildConfig, rawConfig: PyDict, bases: ReadonlyMap<string, string[]>) {
-    const mock = mockSsl(rawConfig);
+  constructor(config: BuildConfig, bases: ReadonlyMap<string, string[]>) {
+    const mock: MockSslOptions = {
+      ...config.mockSsl,
+      hostCaBundle: systemCaBundle() ?? '/etc/pki/tls/certs/ca-bundle.crt',
+    };
     const env = config.proxyEnvironment;
     const make = (section: IniSection, urls: string[]): RepoNet => {
       const options = repoTransportOptions(config.dnfConf, section, mock, env);

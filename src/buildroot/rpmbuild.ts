@@ -15,6 +15,7 @@
  * -> /etc/shadow, SRPMS -> /etc) is refused, never followed or deleted through.
  */
 import { readdirSync, statSync } from 'node:fs';
+import { writeExpandedSpec, writeInstalledPkgs } from './plugins.js';
 import { basename, join } from 'node:path';
 import { ExitCode, IsomockError } from '../errors.js';
 import { readRpmPackage } from '../rpm/package.js';
@@ -30,6 +31,17 @@ export interface BuildOptions {
    */
   locked: boolean;
   nocheck: boolean;
+}
+
+/** rpmbuild's mode for Mock's short_circuit stage. */
+const shortCircuitModes: Record<string, string> = { prep: '-bp', install: '-bi', build: '-bc', binary: '-bb' };
+
+/** The final rpmbuild call's options before the target, as Mock's rebuild_package() makes them. */
+export function finalRpmbuildMode(dynamic: boolean, shortCircuit?: string): string[] {
+  const sc = shortCircuit === undefined ? undefined : shortCircuitModes[shortCircuit];
+  const mode = sc ? [sc, '--short-circuit'] : [dynamic ? '-ba' : '-bb'];
+  // After the -br rounds %prep is done; a short circuit skips it anyway.
+  return dynamic ? [...mode, '--noprep'] : mode;
 }
 
 export interface BuildOutcome {
@@ -69,10 +81,20 @@ function clearDir(br: Buildroot, dir: string): void {
 
 const isNosrc = (f: string): boolean => f.endsWith('.buildreqs.nosrc.rpm');
 
-/** rpmbuild as the build user, through a login shell as Mock runs it; output to build.log. */
-async function rpmbuildAs(br: Buildroot, args: string[]): Promise<number> {
-  const cmd = ['rpmbuild', ...args].map(shellQuote).join(' ');
-  const { code } = await br.runInside(['/bin/bash', '--login', '-c', cmd], { log: br.logs.build });
+/**
+ * rpmbuild as the build user, through a login shell as Mock runs it; output
+ * to build.log; each call within rpmbuild_timeout. `tail` (Mock's
+ * rpmbuild_opts) is appended unquoted, as Mock joins it into the shell's
+ * command line; it runs inside the sandbox only.
+ */
+async function rpmbuildAs(br: Buildroot, args: string[], tail = ''): Promise<number> {
+  const cmd = ['rpmbuild', ...args];
+  const line = [...cmd.map(shellQuote), ...(tail ? [tail] : [])].join(' ');
+  const seconds = br.config.rpmbuildTimeout;
+  const { code } = await br.runInside(['/bin/bash', '--login', '-c', line], {
+    log: br.logs.build,
+    ...(seconds > 0 && { timeout: { seconds, command: cmd.join(' ') } }),
+  });
   return code;
 }
 
@@ -111,6 +133,7 @@ export async function buildSrpm(br: Buildroot, srpm: string, options: BuildOptio
   const srpmsDir = `${topdir}/SRPMS`;
   const target = ['--target', br.config.rpmbuildArch];
   const rpmbuild = (args: string[]): Promise<number> => rpmbuildAs(br, args);
+  const shortCircuit = br.config.shortCircuit;
   // The spec's name and whether it generates BuildRequires come from the headers, read here.
   const info = await readRpmPackage(srpm);
   const specName = info.files.map((f) => f.path.replace(/^.*\//, '')).find((f) => f.endsWith('.spec'));
@@ -136,7 +159,9 @@ export async function buildSrpm(br: Buildroot, srpm: string, options: BuildOptio
   await br.logs.step(`BuildRequires for ${name}`, async () => {
     const maxRounds = br.config.staticMaxLoops + br.config.dynamicBuildrequiresMaxLoops;
     for (let round = 1; ; round++) {
-      const code = await rpmbuild(['-br', ...(round > 1 ? ['--noprep'] : []), ...target, spec]);
+      // A short circuit builds on the last %prep: the static check must not redo it.
+      const noprep = round > 1 || (shortCircuit !== undefined && !dynamic);
+      const code = await rpmbuild(['-br', ...(noprep ? ['--noprep'] : []), ...target, spec]);
       if (code === 0) break;
       // 11: rpmbuild wrote a *.buildreqs.nosrc.rpm listing unmet BuildRequires.
       if (code !== 11) throw buildError(`rpmbuild -br failed (exit ${code})`, br);
@@ -161,25 +186,26 @@ export async function buildSrpm(br: Buildroot, srpm: string, options: BuildOptio
     }
   });
 
-  await br.logs.step('Outputting list of installed packages', async () => {
-    // Mock's package_state plugin, its query's fields: an empty list is a failed query, never a log to write.
-    const list = (await br.installedHeaders()).map((h) => `${h.nevra} ${h.buildtime} ${h.size} installed`);
-    if (list.length === 0) throw buildError('rpm -qa listed no installed package for installed_pkgs.log', br);
-    br.logs.fs.writeFile('installed_pkgs.log', list.sort().join('\n') + '\n');
-  });
+  // Mock's postdeps hook.
+  await writeInstalledPkgs(br);
+  await writeExpandedSpec(br, spec);
 
   if (!options.calculateOnly) {
     await br.logs.step(`rpmbuild ${name}`, async () => {
       // Mock's final call; the buildroot is complete, so rpmbuild's own dependency check stays on.
-      const args = dynamic ? ['-ba', '--noprep', ...target, spec] : ['-bb', ...target, spec];
+      // Packages a --no-clean root kept from an earlier build are not this build's results.
+      clearDir(br, `${topdir}/RPMS`);
+      const args = [...finalRpmbuildMode(dynamic, shortCircuit), ...target, spec];
       if (options.nocheck) args.push('--nocheck');
-      const code = await rpmbuild(args);
+      const code = await rpmbuildAs(br, args, br.config.rpmbuildOpts);
       if (code !== 0) throw buildError(`rpmbuild of ${name} failed (exit ${code})`, br);
     });
   }
+  const rpms = options.calculateOnly ? [] : listFiles(br, `${topdir}/RPMS`, true).filter((f) => f.endsWith('.rpm'));
+  if (shortCircuit !== undefined && rpms.length === 0) br.logs.info("Short circuit builds don't produce RPMs");
   return {
     srpms: listFiles(br, srpmsDir).filter((f) => f.endsWith('.src.rpm') && !isNosrc(f)),
-    rpms: options.calculateOnly ? [] : listFiles(br, `${topdir}/RPMS`, true).filter((f) => f.endsWith('.rpm')),
+    rpms,
     buildreqsNosrc,
     resolverRounds,
   };

@@ -1,5 +1,5 @@
 /**
- * The build modes on the command line: --rebuild (the default),
+ * The build modes on the command line: --rebuild (the default), --chain,
  * --calculate-build-dependencies and --isolated-build. Reads the config and
  * the options, then calls the library (src/commands).
  */
@@ -12,6 +12,7 @@ import { loadOptionsFromArgs } from './config-options.js';
 import { loadConfig } from '../config/load.js';
 import { runBuild, type BuildReport } from '../commands/build.js';
 import { runIsolatedBuild } from '../commands/isolated-build.js';
+import { runChain } from '../commands/chain.js';
 import { flag, list, pair, str, type ParsedArgs } from './args.js';
 
 export function verbosity(args: ParsedArgs): Verbosity {
@@ -35,7 +36,8 @@ export async function buildCommand(args: ParsedArgs, argv: string[], signal?: Ab
   const spec = str(args, 'spec');
   if (mode === 'buildsrpm' && spec === undefined)
     throw new CommandLineError('--buildsrpm needs --spec (and --sources if the spec has any)');
-  if (mode !== 'buildsrpm' && srpms.length === 0) throw new CommandLineError(`--${mode} needs an SRPM`);
+  if (mode !== 'buildsrpm' && mode !== 'chain' && srpms.length === 0)
+    throw new CommandLineError(`--${mode} needs an SRPM`);
   const nocheck = flag(args, 'nocheck');
 
   if (mode === 'isolated-build') {
@@ -67,17 +69,39 @@ export async function buildCommand(args: ParsedArgs, argv: string[], signal?: Ab
 
   const loaded = loadConfig(loadOptionsFromArgs(args, argv));
   const config = buildConfigFrom(runnable(loaded.raw));
+  // Mock's clean: off with --no-clean, and with --short-circuit (which builds on the last run's tree).
+  const noClean = flag(args, 'no-clean') || config.shortCircuit !== undefined;
+  if (mode === 'chain') {
+    const chain = await runChain({
+      rawConfig: loaded.raw,
+      srpms,
+      localrepo: str(args, 'localrepo'),
+      cont: flag(args, 'continue'),
+      recurse: flag(args, 'recurse'),
+      tmpPrefix: str(args, 'tmp_prefix'),
+      noClean,
+      nocheck,
+      verbosity: verbosity(args),
+      bootstrap: onlineBootstrap(config),
+      signal,
+      console: process.stderr,
+      log: (line) => {
+        if (!flag(args, 'quiet')) process.stderr.write(`INFO: ${line}\n`);
+      },
+    });
+    if (flag(args, 'json')) process.stdout.write(JSON.stringify(chain, null, 2) + '\n');
+    return chain.exitCode;
+  }
   report(
     await runBuild({
       config,
-      rawConfig: loaded.raw,
       srpms: mode === 'buildsrpm' ? [] : srpms,
       ...(mode === 'buildsrpm' && { fromSpec: { spec: spec!, sources: str(args, 'sources') } }),
       calculateOnly: mode === 'calculate-build-dependencies',
-      noClean: flag(args, 'no-clean'),
+      noClean,
       nocheck,
-
       verbosity: verbosity(args),
+      console: process.stderr,
       bootstrap: onlineBootstrap(config),
       signal,
     }),

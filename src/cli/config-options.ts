@@ -1,4 +1,5 @@
 /** The config-related command-line options, as loadConfig() takes them. */
+import { CommandLineError } from '../errors.js';
 import { flag, list, str, type ParsedArgs } from './args.js';
 import type { LoadOptions } from '../config/load.js';
 
@@ -58,8 +59,16 @@ export function loadOptionsFromArgs(args: ParsedArgs, argv: string[]): LoadOptio
       bootstrapImageReady: flag(args, 'bootstrap-image-ready'),
       ...choice(args, 'new-chroot', 'old-chroot', 'newChroot'),
       ...(flag(args, 'yum') ? { packageManager: 'yum' } : flag(args, 'dnf') ? { packageManager: 'dnf' } : {}),
+      ...((args.mode === 'yum-cmd' || args.mode === 'dnf-cmd') && { pmMode: args.mode }),
+      postInstall: flag(args, 'postinstall'),
     },
   };
+  const timeout = str(args, 'rpmbuild_timeout');
+  if (timeout !== undefined) {
+    // Mock's optparse type=int.
+    if (!/^\d+$/.test(timeout)) throw new CommandLineError(`--rpmbuild_timeout: invalid integer value: '${timeout}'`);
+    opts.cmdline!.rpmbuildTimeout = Number(timeout);
+  }
   const root = str(args, 'root');
   const configDir = str(args, 'configdir');
   if (root !== undefined) opts.root = root;
@@ -73,6 +82,8 @@ export function loadOptionsFromArgs(args: ParsedArgs, argv: string[]): LoadOptio
     ['target', (v: string) => (cmd.target = v)],
     ['isolation', (v: string) => (cmd.isolation = v)],
     ['forcearch', (v: string) => (cmd.forcearch = v)],
+    ['short-circuit', (v: string) => (cmd.shortCircuit = v)],
+    ['rpmbuild-opts', (v: string) => (cmd.rpmbuildOpts = v)],
   ] as const) {
     const v = str(args, key);
     if (v !== undefined) set(v);

@@ -69,6 +69,14 @@ async function runMain(args: ParsedArgs, argv: string[], signal: AbortSignal): P
     return ExitCode.ok;
   }
   const mode = args.mode ?? 'rebuild';
+  // Mock's checks of the --chain options, before anything else.
+  for (const [key, message] of [
+    ['localrepo', 'The --localrepo option works only with --chain'],
+    ['recurse', 'Only --chain mode supports --recurse build algorithm'],
+    ['continue', 'Only --chain mode supports --continue build algorithm'],
+  ] as const) {
+    if (mode !== 'chain' && args.options.has(key)) throw new IsomockError(message, ExitCode.badCmdline);
+  }
   if (mode === 'list-chroots') {
     const [{ listChroots }, { systemConfigDirs }, { existsSync }, { homedir }] = await Promise.all([
       import('../config/list-chroots.js'),
@@ -105,6 +113,7 @@ async function runMain(args: ParsedArgs, argv: string[], signal: AbortSignal): P
   }
   if (
     mode === 'rebuild' ||
+    mode === 'chain' ||
     mode === 'buildsrpm' ||
     mode === 'calculate-build-dependencies' ||
     mode === 'isolated-build'

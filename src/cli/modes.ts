@@ -1,31 +1,46 @@
 /**
  * The buildroot modes on the command line: --init, --clean, --scrub,
- * --shell, --chroot, --installdeps, --install and --update. Reads the config and the
+ * --shell, --chroot, --installdeps, --install, --update, --copyin, --copyout
+ * and --pm-cmd (--yum-cmd, --dnf-cmd). Reads the config and the
  * options, then calls the library (src/commands).
  */
 import { CommandLineError, ExitCode } from '../errors.js';
 import { buildConfigFrom } from '../buildroot/build-config.js';
 import { loadOptionsFromArgs } from './config-options.js';
 import { loadConfig } from '../config/load.js';
-import { truthy } from '../python/value.js';
-import { expandedOption } from '../config/template.js';
 import {
   chroot,
   initChroot,
   installDeps,
   installPackages,
+  packageManagerCommand,
   shell,
   updatePackages,
   type ChrootRequest,
 } from '../commands/chroot-ops.js';
 import { withRootLock } from '../commands/chroot-session.js';
+import { copyIn, copyOut } from '../commands/copy.js';
 import { cleanRoot, isScrubType, scrub, scrubTypes } from '../commands/scrub.js';
 import { runnable } from '../config/arch.js';
 import { flag, list, str, type ParsedArgs } from './args.js';
 import { verbosity } from './build.js';
 import { onlineBootstrap } from '../buildroot/bootstrap.js';
 
-const buildrootModes = ['init', 'clean', 'scrub', 'shell', 'chroot', 'installdeps', 'install', 'update'] as const;
+const buildrootModes = [
+  'init',
+  'clean',
+  'scrub',
+  'shell',
+  'chroot',
+  'installdeps',
+  'install',
+  'update',
+  'copyin',
+  'copyout',
+  'pm-cmd',
+  'yum-cmd',
+  'dnf-cmd',
+] as const;
 export type BuildrootMode = (typeof buildrootModes)[number];
 
 export function isBuildrootMode(mode: string): mode is BuildrootMode {
@@ -35,7 +50,12 @@ export function isBuildrootMode(mode: string): mode is BuildrootMode {
 export async function buildrootModeCommand(mode: BuildrootMode, args: ParsedArgs, argv: string[]): Promise<number> {
   const loaded = loadConfig(loadOptionsFromArgs(args, argv));
   const config = buildConfigFrom(runnable(loaded.raw));
-  const req: ChrootRequest = { config, verbosity: verbosity(args), bootstrap: onlineBootstrap(config) };
+  const req: ChrootRequest = {
+    config,
+    verbosity: verbosity(args),
+    console: process.stderr,
+    bootstrap: onlineBootstrap(config),
+  };
   const notify = (m: string): void => {
     if (req.verbosity !== 'quiet') process.stderr.write(`INFO: ${m}\n`);
   };
@@ -58,8 +78,7 @@ export async function buildrootModeCommand(mode: BuildrootMode, args: ParsedArgs
       return ExitCode.ok;
     }
     case 'shell': {
-      const noRootShells = truthy(expandedOption(loaded.raw, 'no_root_shells') ?? null);
-      const asRoot = !flag(args, 'unpriv') && !noRootShells;
+      const asRoot = !flag(args, 'unpriv') && !config.noRootShells;
       return shell(req, words, { asRoot, cwd, tty: process.stdin.isTTY === true });
     }
     case 'chroot':
@@ -72,6 +91,17 @@ export async function buildrootModeCommand(mode: BuildrootMode, args: ParsedArgs
       return ExitCode.ok;
     case 'update':
       await updatePackages(req, words);
+      return ExitCode.ok;
+    case 'copyin':
+      await copyIn(req, words);
+      return ExitCode.ok;
+    case 'copyout':
+      await copyOut(req, words);
+      return ExitCode.ok;
+    case 'pm-cmd':
+    case 'yum-cmd':
+    case 'dnf-cmd':
+      await packageManagerCommand(req, mode, words);
       return ExitCode.ok;
   }
 }

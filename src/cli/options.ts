@@ -7,31 +7,17 @@ import type { OptionSpec } from './args.js';
 
 /** Mock's options isomock does not implement, with what each does in Mock. */
 const refused: [string[], string][] = [
-  [['--chain'], 'build several SRPMs in order, each with the ones before'],
   [['--scrub-all-chroots'], 'scrub every chroot and cache Mock knows of'],
   [['--remove'], 'remove packages from the buildroot'],
   [['--orphanskill'], 'kill processes left in the buildroot'],
-  [['--copyin'], 'copy files from the host into the buildroot'],
-  [['--copyout'], 'copy files from the buildroot to the host'],
-  [['--pm-cmd'], "run the buildroot's package manager with the given arguments"],
-  [['--yum-cmd'], 'run yum in the buildroot'],
-  [['--dnf-cmd'], 'run dnf in the buildroot'],
   [['--snapshot'], 'make a snapshot of the buildroot (LVM, overlayfs)'],
   [['--remove-snapshot'], 'remove a snapshot'],
   [['--rollback-to'], 'return the buildroot to a snapshot'],
   [['-l', '--list-snapshots'], 'list the snapshots'],
   [['--umount'], 'unmount the buildroot (LVM)'],
   [['--mount'], 'mount the buildroot (LVM)'],
-  [['--localrepo'], 'local repository of --chain'],
-  [['-c', '--continue'], 'go on with --chain after a failed build'],
-  [['--recurse'], 'retry failed --chain builds'],
-  [['--tmp_prefix'], 'prefix of the --chain temporary repository'],
   [['--macro-file'], 'a file of rpm macros for the build'],
-  [['--rpmbuild_timeout'], 'a time limit for rpmbuild'],
   [['--symlink-dereference'], 'follow symlinks in --sources'],
-  [['--short-circuit'], 'rpmbuild --short-circuit from a given stage'],
-  [['--rpmbuild-opts'], 'more options for rpmbuild'],
-  [['--postinstall'], 'install the built packages into the buildroot'],
   [['--trace'], 'trace logging'],
   [['--scm-enable'], 'build from a source-control checkout'],
   [['--scm-option'], 'options for --scm-enable'],
@@ -60,6 +46,12 @@ const signatureOptions: OptionSpec[] = [
 export const mainOptions: OptionSpec[] = [
   // Modes: what to do. Only one may be given; --rebuild is the default.
   { names: ['--rebuild'], arity: 0, mode: true, help: 'rebuild the specified SRPM(s) (the default)' },
+  {
+    names: ['--chain'],
+    arity: 0,
+    mode: true,
+    help: 'build the SRPMs in order, each with the packages built before it',
+  },
   { names: ['--buildsrpm'], arity: 0, mode: true, help: 'build a source RPM from --spec and --sources' },
   {
     names: ['--calculate-build-dependencies'],
@@ -94,6 +86,11 @@ export const mainOptions: OptionSpec[] = [
   },
   { names: ['--installdeps'], arity: 0, mode: true, help: 'install the build dependencies of the SRPM or spec' },
   { names: ['-i', '--install'], arity: 0, mode: true, help: 'install the named packages into the buildroot' },
+  { names: ['--copyin'], arity: 0, mode: true, help: 'copy host files (SRC... DEST) into the buildroot' },
+  { names: ['--copyout'], arity: 0, mode: true, help: 'copy buildroot files (SRC... DEST, globs) to the host' },
+  { names: ['--pm-cmd'], arity: 0, mode: true, help: "run the buildroot's package manager with the given arguments" },
+  { names: ['--yum-cmd'], arity: 0, mode: true, help: 'run yum in the buildroot with the given arguments' },
+  { names: ['--dnf-cmd'], arity: 0, mode: true, help: 'run dnf (dnf5 if the config says so) in the buildroot' },
   {
     names: ['--update'],
     arity: 0,
@@ -111,6 +108,24 @@ export const mainOptions: OptionSpec[] = [
   { names: ['--list-chroots'], arity: 0, mode: true, help: 'list the chroot configs and their descriptions' },
   { names: ['-p', '--print-root-path'], arity: 0, help: "print the buildroot's path and exit" },
 
+  {
+    names: ['--localrepo'],
+    arity: 1,
+    metavar: ['DIR'],
+    help: 'with --chain: the local repository directory (default: a new one in /var/tmp)',
+  },
+  { names: ['-c', '--continue'], arity: 0, help: 'with --chain: go on with the next SRPM after a failed build' },
+  {
+    names: ['--recurse'],
+    arity: 0,
+    help: 'with --chain: build the rest after a failure and come back to it (implies --continue)',
+  },
+  {
+    names: ['--tmp_prefix'],
+    arity: 1,
+    metavar: ['PREFIX'],
+    help: "with --chain: prefix of the temporary repository's name (default: the user name)",
+  },
   { names: ['--spec'], arity: 1, metavar: ['SPEC'], help: 'the spec file for --buildsrpm' },
   {
     names: ['--sources'],
@@ -230,6 +245,20 @@ export const mainOptions: OptionSpec[] = [
   { names: ['-N', '--no-cleanup-after'], arity: 0, help: 'keep the buildroot after the build' },
   { names: ['--offline'], arity: 0, help: 'use only local data: cached repository metadata and images' },
   { names: ['--nocheck'], arity: 0, help: 'skip %check' },
+  {
+    names: ['--short-circuit'],
+    arity: 1,
+    metavar: ['STAGE'],
+    help: 'rpmbuild --short-circuit from STAGE (prep, build, install, binary); implies --no-clean; the packages are unusable',
+  },
+  { names: ['--rpmbuild-opts'], arity: 1, metavar: ['OPTIONS'], help: "more options for rpmbuild's command line" },
+  { names: ['--postinstall'], arity: 0, help: 'install the built packages into the buildroot after the build' },
+  {
+    names: ['--rpmbuild_timeout'],
+    arity: 1,
+    metavar: ['SECONDS'],
+    help: 'end each rpmbuild call after SECONDS (SIGTERM, then SIGKILL; exit 11)',
+  },
   { names: ['-n', '--no-clean'], arity: 0, help: 'do not clean the buildroot before building' },
   { names: ['--unpriv'], arity: 0, help: 'run the --shell or --chroot command as the build user, not root' },
   {

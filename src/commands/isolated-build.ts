@@ -176,6 +176,7 @@ export async function isolatedBuildInCut(
   req: IsolatedBuildRequest,
   proof: string,
   signal: AbortSignal,
+  console?: NodeJS.WritableStream,
 ): Promise<BuildReport> {
   const repo = resolve(req.repo.replace(/^file:\/\//, ''));
   const lock = readLockfile(req.lockfile);
@@ -202,7 +203,7 @@ export async function isolatedBuildInCut(
   const config = buildConfigFrom(raw);
   const want = lock.buildroot.rpms.map(nevra).sort();
 
-  const lockedInstall = async (br: Buildroot): Promise<void> => {
+  const install = async (br: Buildroot): Promise<void> => {
     // One transaction with exactly the locked files; rpm orders it and checks that it is closed
     // and, with trusted keys in the buildroot's rpmdb, every signature too.
     if (keyring) await importKeys(br, keyring);
@@ -225,14 +226,14 @@ export async function isolatedBuildInCut(
 
   return runBuild({
     config,
-    rawConfig: raw,
     srpms: req.srpms,
     calculateOnly: false,
     noClean: false,
     nocheck: req.nocheck,
     verbosity: req.verbosity,
-    lockedInstall,
-    buildrootBinds: [{ source: repo, inside: repoMountPoint }],
+    ...(console && { console }),
+    install,
+    binds: [{ source: repo, inside: repoMountPoint }],
     bootstrap: lock.bootstrap
       ? (logs) =>
           prepareBootstrap({

@@ -5,8 +5,8 @@
  * `--addrepo` appends to the already expanded dnf.conf), as it is there.
  */
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { CommandLineError } from '../errors.js';
-import { isDict, type PyDict, type PyValue } from '../python/value.js';
+import { CommandLineError, ExitCode, IsomockError } from '../errors.js';
+import { isDict, pyRepr, type PyDict, type PyValue } from '../python/value.js';
 import { optionAliases } from '../python/exec.js';
 import { expandedOption, expandString } from './template.js';
 import { configError } from './source.js';
@@ -46,6 +46,8 @@ export interface CmdlineOptions {
   pluginOptions?: string[];
   /** --cleanup-after / -N, --no-cleanup-after. */
   cleanupAfter?: boolean;
+  /** --rpmbuild_timeout SECONDS. */
+  rpmbuildTimeout?: number;
   /** Mock's verbosity: 0 with --quiet, 2 with --verbose, else 1. */
   verbose?: number;
   /** Whether stderr is a terminal: Mock's print_main_output default follows it. */
@@ -60,7 +62,21 @@ export interface CmdlineOptions {
   bootstrapImageReady?: boolean;
   /** --yum / --dnf: package_manager. */
   packageManager?: string;
+  /** --yum-cmd: package_manager yum; --dnf-cmd: dnf unless the config chose dnf or dnf5. */
+  pmMode?: 'yum-cmd' | 'dnf-cmd';
+  /** --postinstall: post_install. */
+  postInstall?: boolean;
+  /** --short-circuit STAGE: short_circuit (and no clean). */
+  shortCircuit?: string;
+  /** --rpmbuild-opts: rpmbuild_opts, words for rpmbuild's command line. */
+  rpmbuildOpts?: string;
 }
+
+/** Mock's BadCmdline: one line, exit 5 (no usage hint: the option was understood, its value is wrong). */
+const badCmdline = (message: string): IsomockError => new IsomockError(message, ExitCode.badCmdline);
+
+/** rpmbuild's stage options for --short-circuit, as Mock maps them. */
+const shortCircuitStages = ['prep', 'install', 'build', 'binary'];
 
 /** Mock's --config-opts value parsing: booleans, None and ints are recognised, a repeated key makes a list. */
 export function parseConfigOpts(items: string[]): Map<string, PyValue> {
@@ -132,6 +148,7 @@ export function applyCmdline(config: PyDict, opts: CmdlineOptions, home: string)
   if (opts.forcearch) config['forcearch'] = opts.forcearch;
   if (opts.noClean) config['clean'] = false;
   if (opts.nocheck) config['check'] = false;
+  if (opts.postInstall) config['post_install'] = true;
   const bcond = (words: string[] | undefined, kind: string): string[] =>
     (words ?? []).map((w) => `_${kind}_${w.replace(/-/g, '_')} --${kind}-${w}`);
   for (const d of [...(opts.defines ?? []), ...bcond(opts.with, 'with'), ...bcond(opts.without, 'without')])
@@ -165,6 +182,18 @@ export function applyCmdline(config: PyDict, opts: CmdlineOptions, home: string)
   config['cache_alterations'] = opts.cacheAlterations ?? false;
   config['online'] = !opts.offline;
   if (opts.packageManager) config['package_manager'] = opts.packageManager;
+  if (opts.pmMode === 'yum-cmd') config['package_manager'] = 'yum';
+  const pm = expandedOption(config, 'package_manager');
+  if (opts.pmMode === 'dnf-cmd' && pm !== 'dnf' && pm !== 'dnf5') config['package_manager'] = 'dnf';
+  if (opts.shortCircuit !== undefined) {
+    if (!shortCircuitStages.includes(opts.shortCircuit))
+      throw badCmdline(
+        `option --short-circuit: invalid choice: '${opts.shortCircuit}' (choose from ${shortCircuitStages.map((s) => `'${s}'`).join(', ')})`,
+      );
+    config['short_circuit'] = opts.shortCircuit;
+    config['clean'] = false;
+  }
+  if (opts.rpmbuildOpts) config['rpmbuild_opts'] = opts.rpmbuildOpts;
   if (opts.bootstrapImageReady) config['bootstrap_image_ready'] = true;
   config['enable_disable_repos'] = opts.repoToggles ?? [];
   config['additional_packages'] = [...(opts.additionalPackages ?? [])];
@@ -175,6 +204,7 @@ export function applyCmdline(config: PyDict, opts: CmdlineOptions, home: string)
     if (opts.bootstrapImage) config['use_bootstrap'] = true;
   }
   if (opts.cleanupAfter !== undefined) config['cleanup_on_success'] = config['cleanup_on_failure'] = opts.cleanupAfter;
+  if (opts.rpmbuildTimeout !== undefined) config['rpmbuild_timeout'] = opts.rpmbuildTimeout;
   applyPluginOptions(config, opts);
   config['calculatedeps'] = opts.calculatedeps ? true : null;
   if (opts.calculatedeps) {
@@ -184,15 +214,31 @@ export function applyCmdline(config: PyDict, opts: CmdlineOptions, home: string)
   addRepos(config, opts.addrepo ?? []);
 }
 
-/** --enable-plugin, --disable-plugin and --plugin-option PLUGIN:KEY=VALUE into plugin_conf, as Mock does. */
+/**
+ * --disable-plugin, then --enable-plugin (so an enable wins), then
+ * --plugin-option PLUGIN:KEY=VALUE into plugin_conf, as Mock does: a plugin
+ * name must be one of config_opts['plugins'] (exit 5, Mock's message).
+ */
 function applyPluginOptions(config: PyDict, opts: CmdlineOptions): void {
   const conf = expandedOption(config, 'plugin_conf');
   if (!isDict(conf)) return;
-  for (const [name, enabled] of opts.plugins ?? []) conf[`${name}_enable`] = enabled;
+  const known = expandedOption(config, 'plugins') ?? [];
+  const isKnown = (name: string): boolean => Array.isArray(known) && known.includes(name);
+  for (const wanted of [false, true]) {
+    for (const [name, enabled] of opts.plugins ?? []) {
+      if (enabled !== wanted) continue;
+      if (!isKnown(name)) {
+        const option = enabled ? '--enable-plugin' : '--disable-plugin';
+        throw badCmdline(`Bad option for '${option}=${name}'. Expecting one of: ${pyRepr(known)}`);
+      }
+      conf[`${name}_enable`] = enabled;
+    }
+  }
   for (const item of opts.pluginOptions ?? []) {
-    const m = /^([^:]+):([^=]+)=(.*)$/.exec(item);
-    if (!m) throw new CommandLineError(`--plugin-option: expected PLUGIN:KEY=VALUE, got '${item}'`);
+    const m = /^([^:]+):([^=]+)=(.*)$/s.exec(item);
+    if (!m) throw badCmdline(`Bad option for '--plugin-option' (${item}).  Use --plugin-option 'plugin:key=value'`);
     const [, plugin, key, value] = m as unknown as [string, string, string, string];
+    if (!isKnown(plugin)) throw badCmdline(`Bad option for '--plugin-option' (${item}).  No such plugin: ${plugin}`);
     const options = conf[`${plugin}_opts`];
     const dict = isDict(options) ? options : (conf[`${plugin}_opts`] = Object.create(null) as PyDict);
     (dict as PyDict)[key] = parseConfigOpts([`x=${value}`]).get('x') ?? value;
@@ -201,15 +247,17 @@ function applyPluginOptions(config: PyDict, opts: CmdlineOptions): void {
 
 function addRepos(config: PyDict, urls: string[]): void {
   const taken: string[] = [];
-  for (const url of urls) {
-    const id = generateRepoId(url, taken);
-    const pm = String(expandedOption(config, 'package_manager'));
-    const key = optionAliases.get(`${pm}.conf`) ?? `${pm}.conf`;
-    const current = config[key];
-    if (typeof current !== 'string')
-      throw configError(`config_opts['${key}'] is not set: --addrepo needs a dnf.conf to add to`);
-    config[key] =
-      expandString(current, config, key) +
-      `\n\n[${id}]\nname=${url}\nbaseurl=${url}\nenabled=1\nskip_if_unavailable=0\nmetadata_expire=0\ngpgcheck=0\ncost=1\nbest=1\n`;
-  }
+  for (const url of urls) addLocalRepo(config, url, generateRepoId(url, taken));
+}
+
+/** Mock's add_local_repo(): a repository section appended to the package manager's dnf.conf. */
+export function addLocalRepo(config: PyDict, baseurl: string, repoid: string): void {
+  const pm = String(expandedOption(config, 'package_manager'));
+  const key = optionAliases.get(`${pm}.conf`) ?? `${pm}.conf`;
+  const current = config[key];
+  if (typeof current !== 'string')
+    throw configError(`config_opts['${key}'] is not set: a repository needs a dnf.conf to be added to`);
+  config[key] =
+    expandString(current, config, key) +
+    `\n\n[${repoid}]\nname=${baseurl}\nbaseurl=${baseurl}\nenabled=1\nskip_if_unavailable=0\nmetadata_expire=0\ngpgcheck=0\ncost=1\nbest=1\nmodule_hotfixes=true\n`;
 }

@@ -6,6 +6,7 @@
  * dnf that isomock runs.
  */
 import { configError } from './source.js';
+import { fnmatchRegExp } from '../util/fnmatch.js';
 
 export interface IniSection {
   id: string;
@@ -163,26 +164,6 @@ export function substituteVars(text: string, vars: Record<string, string>): stri
   });
 }
 
-/** Shell-style pattern as dnf matches repo ids in --enablerepo/--disablerepo. */
-function globToRegExp(pattern: string): RegExp {
-  let re = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '*') re += '.*';
-    else if (c === '?') re += '.';
-    else if (c === '[') {
-      const end = pattern.indexOf(']', i + 2);
-      if (end < 0) re += '\\[';
-      else {
-        const body = pattern.slice(i + 1, end);
-        re += `[${body.startsWith('!') ? '^' + body.slice(1) : body}]`;
-        i = end;
-      }
-    } else re += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
-}
-
 /**
  * Applies Mock's config_opts['enable_disable_repos'] (the --enablerepo and
  * --disablerepo options in command-line order, which Mock hands to dnf).
@@ -191,7 +172,7 @@ export function applyRepoToggles(conf: DnfConf, toggles: string[]): void {
   for (let i = 0; i + 1 < toggles.length; i += 2) {
     const enable = toggles[i] === '--enablerepo';
     for (const pattern of toggles[i + 1]!.split(',').filter((p) => p !== '')) {
-      const re = globToRegExp(pattern);
+      const re = fnmatchRegExp(pattern);
       const hits = conf.repos.filter((r) => re.test(r.id));
       if (enable && hits.length === 0 && !/[*?[]/.test(pattern)) {
         // dnf refuses to enable a repository it does not know; disabling one is only a warning there.

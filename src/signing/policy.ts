@@ -16,7 +16,7 @@ export interface SignaturePolicy {
 }
 
 const uncheckedWarning = (step: string): string =>
-  `WARNING: ${step}: no trusted key given (--gpgkey FILE): RPM signatures are NOT checked`;
+  `${step}: no trusted key given (--gpgkey FILE): RPM signatures are NOT checked`;
 
 /** The keyring to check against, or undefined (after the warning) when there is none. */
 export async function trustedKeyring(
