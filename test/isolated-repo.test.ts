@@ -24,7 +24,8 @@ import { lockfileOf, scratch, worldRpms, writeLockfile, type WorldRpm } from './
 const execFileAsync = promisify(execFile);
 const bin = fileURLToPath(new URL('../../bin/isomock-isolated-repo', import.meta.url));
 const faults = new Map<string, Fault>();
-const fast = { retries: 4, backoffMs: 10 };
+// These cases are about downloads: no store to serve them (test/store.test.ts has the store's).
+const fast = { retries: 4, backoffMs: 10, store: false as const };
 let served: ServedWorld;
 let rpms: WorldRpm[];
 let work: string;
@@ -35,6 +36,9 @@ const rpm = (name: string): WorldRpm => rpms.find((r) => r.locked.name === name)
 /** Requests for r's file since the mark (served.server.requests.length before the step). */
 const requestsFor = (r: WorldRpm, mark: number) =>
   served.server.requests.slice(mark).filter((q) => q.path === r.urlPath);
+
+/** The environment of a CLI run with a store of its own: it downloads. */
+const freshStore = (): NodeJS.ProcessEnv => ({ ...process.env, ISOMOCK_STORE: join(work, `store-${++counter}`) });
 
 /** A fresh output directory and a lockfile for the given packages. */
 function setup(picked: WorldRpm[]): { out: string; lockfile: string } {
@@ -300,7 +304,7 @@ describe('isolated-repo: the command', () => {
               ...args,
             ]
           : [process.execPath, bin, ...args];
-      const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env: freshStore() });
       let stderr = '';
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
       child.on('close', (code) => resolve({ code: code ?? -1, stderr }));
@@ -357,6 +361,7 @@ describe('isolated-repo: the command', () => {
     faults.set(rpm('glibc').urlPath, { chunkDelayMs: 100, times: 1 });
     const child = spawn(process.execPath, [bin, '--lockfile', lockfile, '--output-repo', out, '-q'], {
       stdio: 'ignore',
+      env: freshStore(),
     });
     const part = join(out, `.${rpm('glibc').file}.isomock-part`);
     while (!existsSync(part) || statSync(part).size < 200_000) await sleep(20);

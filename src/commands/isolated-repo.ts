@@ -36,6 +36,7 @@ import {
 import { checkUrlHost } from '../net/address-policy.js';
 import { defaultSizeCeiling, downloadLimits } from '../net/download-policy.js';
 import { removeOwn } from '../util/no-follow.js';
+import { lstatOrUndefined } from '../util/safe-fs.js';
 import { defaultJobs } from '../util/map-limit.js';
 import { makeRepodata, removeRepodataLeftovers, retireRepodata } from './repodata.js';
 import {
@@ -44,6 +45,8 @@ import {
   saveBootstrapImage,
   type SavedImage,
 } from './isolated-repo-image.js';
+import { keepInStore, openRepoStore, placeFromStore } from './isolated-repo-store.js';
+import { defaultStoreBound } from '../store/content-store.js';
 
 const lockName = '.isomock-lock';
 
@@ -71,6 +74,10 @@ export interface IsolatedRepoOptions {
   sizeCeiling?: number;
   /** Let lockfile URLs reach link-local addresses (169.254.0.0/16, fe80::/10). */
   allowLinkLocal?: boolean;
+  /** The content-addressed store (default: store/content-store's storeLocation()); false for none. */
+  store?: string | false;
+  /** Bytes the store may keep after this run (least recently used entries go first; default 32 GiB). */
+  storeBound?: number;
 }
 
 export interface IsolatedRepoResult {
@@ -79,6 +86,8 @@ export interface IsolatedRepoResult {
   downloaded: number;
   /** Files already in place and verified (or known verified from the state file). */
   reused: number;
+  /** Files placed from the content-addressed store (no network), by how. */
+  fromStore: { reflink: number; hardlink: number; copy: number };
   bytesDownloaded: number;
   downloadSeconds: number;
   /** False when the existing repodata already described exactly these files. */
@@ -132,6 +141,7 @@ export async function isolatedRepo(o: IsolatedRepoOptions): Promise<IsolatedRepo
     removeRepodataLeftovers(dir);
     removeImageLeftovers(dir);
     const state = readState(dir);
+    const rs = o.store === false ? undefined : openRepoStore(dir, o.store, (m) => o.onNotice?.(m));
     // Verified before, and against the same record: a file checked by SIGMD5 alone is not trusted for a SHA-256.
     const trusted = (name: string, rpm: LockedRpm, path: string): boolean => {
       const record = state.files[name];
@@ -147,6 +157,20 @@ export async function isolatedRepo(o: IsolatedRepoOptions): Promise<IsolatedRepo
       retireRepodata(dir);
       delete state.repodata;
       writeState(dir, state);
+    }
+
+    // The store first: what it holds verifies from its entry and needs no download.
+    const fromStore = { reflink: 0, hardlink: 0, copy: 0 };
+    if (rs) {
+      for (const [name, rpm] of wanted) {
+        const path = join(dir, name);
+        // Never over a file that is not isomock's own: the download step refuses it, naming it.
+        if (trusted(name, rpm, path) || (lstatOrUndefined(path) && !unchanged(state.files[name], path))) continue;
+        const how = await placeFromStore(rs, rpm, recorded.get(name), name);
+        if (!how) continue;
+        fromStore[how]++;
+        state.files[name] = recordFile(path, rpm.sigmd5, recorded.get(name)?.sha256 ?? undefined);
+      }
     }
 
     const items: DownloadItem[] = [...wanted].map(([name, rpm]) => ({
@@ -180,6 +204,13 @@ export async function isolatedRepo(o: IsolatedRepoOptions): Promise<IsolatedRepo
       saveVerified(state, dir, () => undefined);
       throw err;
     }
+    if (rs) {
+      for (const [name, rpm] of wanted) {
+        if (await keepInStore(rs, rpm, recorded.get(name), name))
+          state.files[name] = recordFile(join(dir, name), rpm.sigmd5, recorded.get(name)?.sha256 ?? undefined);
+      }
+      rs.store.collect(o.storeBound ?? defaultStoreBound);
+    }
     saveVerified(state, dir, (err) => {
       throw err;
     });
@@ -197,7 +228,8 @@ export async function isolatedRepo(o: IsolatedRepoOptions): Promise<IsolatedRepo
       dir,
       rpms: wanted.size,
       downloaded: progress.filesDone - progress.reused,
-      reused: progress.reused,
+      reused: progress.reused - Object.values(fromStore).reduce((a, b) => a + b, 0),
+      fromStore,
       bytesDownloaded: progress.bytesDone,
       downloadSeconds: progress.elapsedSeconds,
       repodataWritten,
