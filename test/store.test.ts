@@ -153,13 +153,17 @@ describe('store: hostile', () => {
     assertRepo(c.out(2), picked);
   });
 
-  it('refuses, with one line, a store that is a link, or that a co-user owns or may enter', async () => {
+  it('refuses, with one line, a store that is a link, or that a co-user owns or owns a part of', async () => {
     const picked = [rpm('sed')];
     const c = setup(picked);
     const cases: [string, () => void, RegExp][] = [
       ['link', () => symlinkSync(join(c.dir, 'elsewhere'), c.store), /is a symbolic link/],
       ['co-user', () => (mkdirSync(c.store, { mode: 0o700 }), chownSync(c.store, 1000, 1000)), /owned by uid 1000/],
-      ['open', () => (mkdirSync(c.store), chmodSync(c.store, 0o755)), /mode 755 lets others in/],
+      [
+        'a co-user directory inside',
+        () => (mkdirSync(join(c.store, 'sha256'), { recursive: true }), chownSync(join(c.store, 'sha256'), 1000, 1000)),
+        /sha256 is refused: owned by uid 1000/,
+      ],
     ];
     for (const [what, plant, message] of cases) {
       rmSync(c.store, { recursive: true, force: true });
@@ -171,10 +175,21 @@ describe('store: hostile', () => {
       assert.equal(r.code, 1, `${what}: ${r.stderr}`);
       const lines = r.stderr.trimEnd().split('\n');
       assert.equal(lines.length, 1, `${what}: one line, not:\n${r.stderr}`);
-      assert.match(lines[0]!, /^isomock: error: store .* is refused: /);
+      assert.match(lines[0]!, /^isomock: error: store \/.* is refused: /);
       assert.match(lines[0]!, message, what);
       assert.deepEqual(readdirSync(join(c.dir, 'elsewhere')), [], `${what}: nothing written through`);
     }
+  });
+
+  it('closes a store of its own that others could enter (0755 becomes 0700), and uses it', async () => {
+    const picked = [rpm('sed')];
+    const c = setup(picked);
+    mkdirSync(c.store, { mode: 0o755 });
+    chmodSync(c.store, 0o755);
+    const r = await isolatedRepo({ lockfile: c.lockfile, outputRepo: c.out(1), store: c.store });
+    assert.equal(r.downloaded, 1);
+    assert.equal(statSync(c.store).mode & 0o7777, 0o700);
+    assert.equal(readdirSync(join(c.store, 'sha256')).length, 1);
   });
 
   it('keeps a co-user out: the store cannot be listed, and a hard-linked RPM cannot be written', async () => {

@@ -29,7 +29,9 @@ import { loadRegistriesConf, resolveShortName } from '../image/registries-conf.j
 import { splitReference } from '../image/reference.js';
 import type { StoredImage } from '../image/pull.js';
 import { getImage, imageContext, type ImageContext } from '../image/source.js';
-import { BlobStore, defaultStoreDir } from '../image/store.js';
+import { BlobStore } from '../image/store.js';
+import { storeLocation } from '../store/content-store.js';
+import { onlyOursCanWrite } from '../store/place.js';
 
 const tempPrefix = '.isomock-image-';
 
@@ -83,7 +85,7 @@ function layoutComplete(path: string, pullDigest: string): boolean {
 
 /** The shared image store when this user may write it, else a temporary one inside the repository. */
 function chooseStore(repoDir: string): { store: BlobStore; temporary: boolean } {
-  const shared = process.env.ISOMOCK_IMAGE_STORE ?? defaultStoreDir;
+  const shared = storeLocation();
   try {
     mkdirSync(shared, { recursive: true });
     accessSync(shared, constants.W_OK);
@@ -149,7 +151,7 @@ export async function saveBootstrapImage(
     const dir = dirLayoutPath(repoDir, image);
     try {
       mkdirSync(dirname(dir), { recursive: true });
-      renameSync(saveDir(store, image, staging), dir);
+      renameSync(await saveDir(store, image, staging, onlyOursCanWrite(repoDir)), dir);
     } finally {
       rmSync(staging, { recursive: true, force: true });
     }

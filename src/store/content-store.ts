@@ -2,9 +2,10 @@
  * The content-addressed store: RPMs and image blobs kept once under
  * `<root>/sha256/<hex>`, whatever lockfile, config or output repository
  * wants them. Its contract:
- * - root's alone: the directory is checked on every open to be a directory
- *   itself (not a link), owned by the effective user and closed to group and
- *   others (0700); a store made by anyone else is refused, never taken over;
+ * - root's alone: the directory (and each of its own) is checked on every
+ *   open to be a directory itself (not a link) and owned by the effective
+ *   user, and made 0700; a store made by anyone else is refused, never taken
+ *   over;
  * - entries are read-only (0444) files of the store's owner, entered only
  *   after their SHA-256 was computed from the bytes being entered (staged in
  *   `<root>/tmp/`, renamed into place), and checked again on every use by the
@@ -95,26 +96,30 @@ export class ContentStore {
     onNotice: (line: string) => void = () => undefined,
   ): ContentStore {
     const store = new ContentStore(root, exitCode, onNotice);
-    store.checkRoot();
-    for (const sub of ['sha256', 'tmp', 'used', 'index']) mkdirSync(join(root, sub), { recursive: true, mode: 0o700 });
+    for (const dir of [root, ...['sha256', 'tmp', 'used', 'index'].map((sub) => join(root, sub))]) store.checkDir(dir);
     return store;
   }
 
-  private checkRoot(): void {
-    const refuse = (why: string): IsomockError =>
-      new IsomockError(`store ${this.root} is refused: ${why}`, this.exitCode);
+  /**
+   * A directory of the store, created 0700 when absent. Refused when it is a
+   * link, not a directory or someone else's; closed (chmod 0700 through its
+   * descriptor) when it is ours but open to others: whatever another user
+   * could have put in it meanwhile is not an entry (notAnEntry) and goes.
+   */
+  private checkDir(dir: string): void {
+    const refuse = (why: string): IsomockError => new IsomockError(`store ${dir} is refused: ${why}`, this.exitCode);
     let fd: number;
     try {
-      mkdirSync(this.root, { recursive: true, mode: 0o700 });
-      fd = openSync(this.root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      fd = openSync(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
     } catch (err) {
       // O_NOFOLLOW with O_DIRECTORY fails a link with ENOTDIR, not ELOOP: lstat tells which.
-      throw refuse(lstatOrUndefined(this.root)?.isSymbolicLink() ? 'it is a symbolic link' : (err as Error).message);
+      throw refuse(lstatOrUndefined(dir)?.isSymbolicLink() ? 'it is a symbolic link' : (err as Error).message);
     }
     try {
       const st = fstatSync(fd);
       if (st.uid !== process.geteuid!()) throw refuse(`owned by uid ${st.uid}, not ${process.geteuid!()}`);
-      if ((st.mode & 0o077) !== 0) throw refuse(`mode ${(st.mode & 0o7777).toString(8)} lets others in`);
+      if ((st.mode & 0o7777) !== 0o700) fchmodSync(fd, 0o700);
     } finally {
       closeSync(fd);
     }
