@@ -1,10 +1,14 @@
 /**
  * `isomock isolated-repo` on every binary RPM of the world, served on
- * loopback: the cold run (download, verify, createrepo_c), the no-op second
- * run, and a plain parallel download of the same files (curl --parallel,
- * same concurrency, no verification, no metadata) as the floor. Each is a
- * separate process, timed from spawn to exit (Node's startup included, as
- * Mock's Python startup is in its figure); the server runs here.
+ * loopback: the cold run (empty store: download, verify, enter the store,
+ * createrepo_c), the warm run (a new output repository from the filled store:
+ * no network, hard links, createrepo_c), the no-op second run over the same
+ * repository, and the floor: a plain parallel download of the same files
+ * (curl --parallel, same concurrency, no verification) plus createrepo_c over
+ * them, the exact commands in `floor_commands`. Each is a separate process,
+ * timed from spawn to exit (Node's startup included, as Mock's Python startup
+ * is in its figure); the server runs here, and counts the requests of the
+ * warm runs (it must be 0).
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -18,10 +22,10 @@ import { lockfileOf, worldRpms, writeLockfile } from '../test/helpers/isolated-r
 const rounds = 5;
 const bin = fileURLToPath(new URL('../../bin/isomock-isolated-repo', import.meta.url));
 
-function timed(argv: string[]): Promise<number> {
+function timed(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const start = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
@@ -52,26 +56,40 @@ export async function run(): Promise<Record<string, unknown>> {
       rpms.map((r) => `url = "${r.locked.url}"\noutput = "${join(work, 'curl', r.file)}"\n`).join(''),
     );
 
+    const curlArgv = [
+      'curl',
+      '-sSf',
+      '--parallel',
+      '--parallel-max',
+      String(defaultJobs),
+      '--create-dirs',
+      '-K',
+      curlConfig,
+    ];
+    const createrepoArgv = ['createrepo_c', '--compatibility', '--quiet', join(work, 'curl')];
     const cold: number[] = [];
+    const warm: number[] = [];
     const noop: number[] = [];
-    const curl: number[] = [];
+    const floor: number[] = [];
+    let warmRequests = 0;
     for (let i = 0; i < rounds; i++) {
-      const out = join(work, `repo-${i}`);
-      cold.push(await timed([process.execPath, bin, '--lockfile', lockfile, '--output-repo', out, '-q']));
-      noop.push(await timed([process.execPath, bin, '--lockfile', lockfile, '--output-repo', out, '-q']));
+      const env = { ...process.env, ISOMOCK_STORE: join(work, `store-${i}`) };
+      const repo = (kind: string): string[] => [
+        process.execPath,
+        bin,
+        '--lockfile',
+        lockfile,
+        '--output-repo',
+        join(work, `${kind}-${i}`),
+        '-q',
+      ];
+      cold.push(await timed(repo('cold'), env));
+      noop.push(await timed(repo('cold'), env));
+      const mark = served.server.requests.length;
+      warm.push(await timed(repo('warm'), env));
+      warmRequests += served.server.requests.length - mark;
       rmSync(join(work, 'curl'), { recursive: true, force: true });
-      curl.push(
-        await timed([
-          'curl',
-          '-sSf',
-          '--parallel',
-          '--parallel-max',
-          String(defaultJobs),
-          '--create-dirs',
-          '-K',
-          curlConfig,
-        ]),
-      );
+      floor.push((await timed(curlArgv)) + (await timed(createrepoArgv)));
     }
     const mib = bytes / 1048576;
     return {
@@ -80,14 +98,19 @@ export async function run(): Promise<Record<string, unknown>> {
       mebibytes: round3(mib),
       jobs: defaultJobs,
       rounds,
+      floor_commands: [curlArgv.join(' '), createrepoArgv.join(' ')],
       cold_seconds_median: round3(median(cold)),
+      warm_seconds_median: round3(median(warm)),
       noop_seconds_median: round3(median(noop)),
-      curl_parallel_seconds_median: round3(median(curl)),
+      floor_seconds_median: round3(median(floor)),
+      cold_over_floor: round3(median(cold) / median(floor)),
+      warm_over_floor: round3(median(warm) / median(floor)),
+      warm_requests: warmRequests,
       cold_mib_per_second: round3(mib / median(cold)),
-      curl_mib_per_second: round3(mib / median(curl)),
       cold_seconds: cold.map(round3),
+      warm_seconds: warm.map(round3),
       noop_seconds: noop.map(round3),
-      curl_seconds: curl.map(round3),
+      floor_seconds: floor.map(round3),
     };
   } finally {
     await served.close();

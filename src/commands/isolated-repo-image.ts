@@ -13,7 +13,6 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
-  readdirSync,
   renameSync,
   rmSync,
   statSync,
@@ -31,9 +30,8 @@ import type { StoredImage } from '../image/pull.js';
 import { getImage, imageContext, type ImageContext } from '../image/source.js';
 import { BlobStore } from '../image/store.js';
 import { storeLocation } from '../store/content-store.js';
+import { imageTempPrefix } from './isolated-repo-leftovers.js';
 import { onlyOursCanWrite } from '../store/place.js';
-
-const tempPrefix = '.isomock-image-';
 
 export interface SavedImage {
   /** The `dir:` layout directory. */
@@ -42,13 +40,6 @@ export interface SavedImage {
   archive?: string;
   /** True when the layout was already complete and nothing was fetched. */
   reused: boolean;
-}
-
-/** Removes temporary image directories an interrupted run left behind. */
-export function removeImageLeftovers(repoDir: string): void {
-  for (const name of readdirSync(repoDir)) {
-    if (name.startsWith(tempPrefix)) rmSync(join(repoDir, name), { recursive: true, force: true });
-  }
 }
 
 function badLock(lockfile: string, what: string): IsomockError {
@@ -91,7 +82,7 @@ function chooseStore(repoDir: string): { store: BlobStore; temporary: boolean } 
     accessSync(shared, constants.W_OK);
     return { store: new BlobStore(shared), temporary: false };
   } catch {
-    return { store: new BlobStore(mkdtempSync(join(repoDir, `${tempPrefix}store-`))), temporary: true };
+    return { store: new BlobStore(mkdtempSync(join(repoDir, `${imageTempPrefix}store-`))), temporary: true };
   }
 }
 
@@ -147,7 +138,7 @@ export async function saveBootstrapImage(
         ExitCode.bootstrap,
       );
     }
-    const staging = mkdtempSync(join(repoDir, tempPrefix));
+    const staging = mkdtempSync(join(repoDir, imageTempPrefix));
     const dir = dirLayoutPath(repoDir, image);
     try {
       mkdirSync(dirname(dir), { recursive: true });
@@ -197,7 +188,7 @@ async function saveByImageDigest(lock: Lockfile, imageName: string, repoDir: str
  */
 async function writeArchive(store: BlobStore, image: StoredImage, repoDir: string): Promise<string> {
   const file = join(repoDir, 'bootstrap.tar');
-  const staging = mkdtempSync(join(repoDir, tempPrefix));
+  const staging = mkdtempSync(join(repoDir, imageTempPrefix));
   try {
     await saveOciArchive(store, image, join(staging, 'bootstrap.tar'));
     renameSync(join(staging, 'bootstrap.tar'), file);

@@ -26,6 +26,8 @@ export interface RepoStore {
   /** The output repository, where hard links are allowed only when nothing else can write it. */
   dir: string;
   hardLink: boolean;
+  /** Until a placement finds that this file system cannot reflink. */
+  reflink: boolean;
 }
 
 /** The store at root for the output repository dir, or undefined when this user is not root. */
@@ -37,7 +39,7 @@ export function openRepoStore(
   if (process.geteuid?.() !== 0) return undefined;
   const store = ContentStore.open(root ?? storeLocation(), ExitCode.error, onNotice);
   removePlaceLeftovers(dir);
-  return { store, dir, hardLink: onlyOursCanWrite(dir) };
+  return { store, dir, hardLink: onlyOursCanWrite(dir), reflink: true };
 }
 
 function entryOf(rs: RepoStore, rpm: LockedRpm, recorded: RecordedPackage | undefined): string | undefined {
@@ -68,7 +70,9 @@ export async function placeFromStore(
       return undefined;
     }
     if (!entry.check(got)) return undefined;
-    return placeEntry(rs.store, hex, rs.dir, name, rs.hardLink);
+    const how = placeEntry(rs.store, hex, rs.dir, name, rs);
+    if (how !== 'reflink') rs.reflink = false;
+    return how;
   } finally {
     entry.close();
   }

@@ -37,14 +37,10 @@ import { checkUrlHost } from '../net/address-policy.js';
 import { defaultSizeCeiling, downloadLimits } from '../net/download-policy.js';
 import { removeOwn } from '../util/no-follow.js';
 import { lstatOrUndefined } from '../util/safe-fs.js';
-import { defaultJobs } from '../util/map-limit.js';
+import { defaultJobs, mapLimit } from '../util/map-limit.js';
 import { makeRepodata, removeRepodataLeftovers, retireRepodata } from './repodata.js';
-import {
-  checkBootstrapRegistries,
-  removeImageLeftovers,
-  saveBootstrapImage,
-  type SavedImage,
-} from './isolated-repo-image.js';
+import type { SavedImage } from './isolated-repo-image.js';
+import { removeImageLeftovers } from './isolated-repo-leftovers.js';
 import { keepInStore, openRepoStore, placeFromStore } from './isolated-repo-store.js';
 import { defaultStoreBound } from '../store/content-store.js';
 
@@ -126,7 +122,9 @@ export async function isolatedRepo(o: IsolatedRepoOptions): Promise<IsolatedRepo
   const wanted = fileNames(lock, o.lockfile);
   // Before any connection: a lockfile that names a link-local host is refused whole.
   for (const rpm of wanted.values()) checkUrlHost(rpm.url, o.allowLinkLocal ?? false);
-  await checkBootstrapRegistries(lock, o.allowLinkLocal ?? false);
+  // The image step brings the registry client, undici and tar: loaded only for a lockfile with an image.
+  const imageStep = lock.bootstrap ? await import('./isolated-repo-image.js') : undefined;
+  await imageStep?.checkBootstrapRegistries(lock, o.allowLinkLocal ?? false);
   const recordPath = o.isomockRecord ?? recordPathFor(o.lockfile);
   const isomockRecord: IsomockRecord | undefined = readRecord(recordPath, o.isomockRecord !== undefined);
   const recorded = new Map([...wanted].map(([name, rpm]) => [name, recordEntry(isomockRecord, rpm, recordPath)]));
@@ -162,15 +160,15 @@ export async function isolatedRepo(o: IsolatedRepoOptions): Promise<IsolatedRepo
     // The store first: what it holds verifies from its entry and needs no download.
     const fromStore = { reflink: 0, hardlink: 0, copy: 0 };
     if (rs) {
-      for (const [name, rpm] of wanted) {
+      await mapLimit([...wanted], o.jobs ?? defaultJobs, async ([name, rpm]) => {
         const path = join(dir, name);
         // Never over a file that is not isomock's own: the download step refuses it, naming it.
-        if (trusted(name, rpm, path) || (lstatOrUndefined(path) && !unchanged(state.files[name], path))) continue;
+        if (trusted(name, rpm, path) || (lstatOrUndefined(path) && !unchanged(state.files[name], path))) return;
         const how = await placeFromStore(rs, rpm, recorded.get(name), name);
-        if (!how) continue;
+        if (!how) return;
         fromStore[how]++;
         state.files[name] = recordFile(path, rpm.sigmd5, recorded.get(name)?.sha256 ?? undefined);
-      }
+      });
     }
 
     const items: DownloadItem[] = [...wanted].map(([name, rpm]) => ({
@@ -205,10 +203,10 @@ export async function isolatedRepo(o: IsolatedRepoOptions): Promise<IsolatedRepo
       throw err;
     }
     if (rs) {
-      for (const [name, rpm] of wanted) {
+      await mapLimit([...wanted], o.jobs ?? defaultJobs, async ([name, rpm]) => {
         if (await keepInStore(rs, rpm, recorded.get(name), name))
           state.files[name] = recordFile(join(dir, name), rpm.sigmd5, recorded.get(name)?.sha256 ?? undefined);
-      }
+      });
       rs.store.collect(o.storeBound ?? defaultStoreBound);
     }
     saveVerified(state, dir, (err) => {
@@ -223,7 +221,7 @@ export async function isolatedRepo(o: IsolatedRepoOptions): Promise<IsolatedRepo
       writeState(dir, state);
       repodataWritten = true;
     }
-    const image = await saveBootstrapImage(lock, o.lockfile, dir, o.bootstrapTar ?? false);
+    const image = await imageStep?.saveBootstrapImage(lock, o.lockfile, dir, o.bootstrapTar ?? false);
     return {
       dir,
       rpms: wanted.size,

@@ -111,7 +111,7 @@ export class BlobStore {
   /** Puts the blob at dir/name (store/place.ts: reflink, hard link when allowed, else copy), verified first. */
   async place(digest: string, dir: string, name: string, hardLink: boolean): Promise<void> {
     await this.verify(digest);
-    placeEntry(this.content, digestHex(digest), dir, name, hardLink);
+    placeEntry(this.content, digestHex(digest), dir, name, { hardLink });
   }
 
   /** Stream `source` into the store, verifying it; `where` names the origin in errors. */

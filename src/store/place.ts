@@ -58,21 +58,29 @@ function reflink(from: string, to: string): boolean {
 
 /**
  * Puts entry hex at dir/name, replacing what is there, and says how. The
- * caller has just verified the entry (ContentStore.openEntry).
+ * caller has just verified the entry (ContentStore.openEntry). `reflink:
+ * false` skips the attempt (a caller placing many files stops trying once
+ * the file system has said no).
  */
-export function placeEntry(store: ContentStore, hex: string, dir: string, name: string, hardLink: boolean): Placement {
+export function placeEntry(
+  store: ContentStore,
+  hex: string,
+  dir: string,
+  name: string,
+  how: { hardLink: boolean; reflink?: boolean },
+): Placement {
   const from = store.entryPath(hex);
   const tmp = join(dir, `${placePrefix}${randomBytes(8).toString('hex')}`);
   try {
-    let how: Placement;
-    if (reflink(from, tmp)) how = 'reflink';
-    else if (hardLink && store.linkTo(hex, tmp)) how = 'hardlink';
+    let done: Placement;
+    if (how.reflink !== false && reflink(from, tmp)) done = 'reflink';
+    else if (how.hardLink && store.linkTo(hex, tmp)) done = 'hardlink';
     else {
       copyFileSync(from, tmp, constants.COPYFILE_EXCL);
-      how = 'copy';
+      done = 'copy';
     }
     renameSync(tmp, join(dir, name));
-    return how;
+    return done;
   } catch (err) {
     rmSync(tmp, { force: true });
     throw new IsomockError(`cannot place ${join(dir, name)} from the store: ${(err as Error).message}`, ExitCode.error);
