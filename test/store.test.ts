@@ -9,7 +9,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import {
   chmodSync,
   chownSync,
@@ -24,8 +23,15 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { isolatedRepo } from '../src/commands/isolated-repo.js';
-import { serveWorld, type ServedWorld } from './helpers/world.js';
-import { lockfileOf, scratch, worldRpms, writeLockfile, type WorldRpm } from './helpers/isolated-repo.js';
+import type { ServedWorld } from './helpers/world.js';
+import {
+  lockfileOf,
+  sha256File as sha256,
+  startWorld,
+  stopWorld,
+  writeLockfile,
+  type WorldRpm,
+} from './helpers/isolated-repo.js';
 import { isomock } from './helpers/isomock.js';
 
 let served: ServedWorld;
@@ -33,7 +39,6 @@ let rpms: WorldRpm[];
 let work: string;
 let counter = 0;
 
-const sha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
 const rpm = (name: string): WorldRpm => rpms.find((r) => r.locked.name === name)!;
 
 /** A fresh case: its own store, lockfile and output repository. */
@@ -51,18 +56,8 @@ function assertRepo(out: string, picked: WorldRpm[]): void {
   assert.ok(statSync(join(out, 'repodata', 'repomd.xml')).isFile());
 }
 
-before(async () => {
-  served = await serveWorld();
-  rpms = await worldRpms(served);
-  work = join(scratch, `store-${process.pid}`);
-  rmSync(work, { recursive: true, force: true });
-  mkdirSync(work, { recursive: true });
-});
-
-after(async () => {
-  await served?.close();
-  rmSync(work, { recursive: true, force: true });
-});
+before(async () => ({ served, rpms, work } = await startWorld(`store-${process.pid}`)));
+after(() => stopWorld(served, work));
 
 describe('store: a warm isolated-repo', () => {
   it('makes a second output repository with no request and no copy: each RPM is its store entry, hard-linked', async () => {
