@@ -1,13 +1,14 @@
 /**
  * `isomock isolated-repo` on every binary RPM of the world, served on
- * loopback: the cold run (download, verify, createrepo_c), the no-op second
- * run, and a plain parallel download of the same files (curl --parallel,
- * same concurrency, no verification, no metadata) as the floor. Each is a
- * separate process, timed from spawn to exit (Node's startup included, as
- * Mock's Python startup is in its figure); the server runs here. The
- * download phase alone (downloads with verification, as isolated-repo's
- * summary times it: no startup, no createrepo_c) is set against curl as
- * `download_vs_curl` (the product's target: at least 0.8).
+ * loopback: the cold run (empty store: download, verify, enter the store,
+ * createrepo_c), the warm run (a new output repository from the filled store:
+ * no network, hard links, createrepo_c), the no-op second run over the same
+ * repository, and the floor: a plain parallel download of the same files
+ * (curl --parallel, same concurrency, no verification) plus createrepo_c over
+ * them, the exact commands in `floor_commands`. Each is a separate process,
+ * timed from spawn to exit (Node's startup included, as Mock's Python startup
+ * is in its figure); the server runs here, and counts the requests of the
+ * warm runs (it must be 0).
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -21,14 +22,17 @@ import { lockfileOf, worldRpms, writeLockfile } from '../test/helpers/isolated-r
 const rounds = 5;
 const bin = fileURLToPath(new URL('../../bin/isomock-isolated-repo', import.meta.url));
 
-function timed(argv: string[]): Promise<number> {
-  return timedWithStderr(argv).then((r) => r.seconds);
+function timed(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  return timedWithStderr(argv, env).then((r) => r.seconds);
 }
 
-function timedWithStderr(argv: string[]): Promise<{ seconds: number; stderr: string }> {
+function timedWithStderr(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ seconds: number; stderr: string }> {
   const start = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
@@ -59,32 +63,48 @@ export async function run(): Promise<Record<string, unknown>> {
       rpms.map((r) => `url = "${r.locked.url}"\noutput = "${join(work, 'curl', r.file)}"\n`).join(''),
     );
 
+    const curlArgv = [
+      'curl',
+      '-sSf',
+      '--parallel',
+      '--parallel-max',
+      String(defaultJobs),
+      '--create-dirs',
+      '-K',
+      curlConfig,
+    ];
+    const createrepoArgv = ['createrepo_c', '--compatibility', '--quiet', join(work, 'curl')];
     const cold: number[] = [];
+    const warm: number[] = [];
     const download: number[] = [];
-    const noop: number[] = [];
     const curl: number[] = [];
+    const noop: number[] = [];
+    const floor: number[] = [];
+    let warmRequests = 0;
     for (let i = 0; i < rounds; i++) {
-      const out = join(work, `repo-${i}`);
-      const first = await timedWithStderr([process.execPath, bin, '--lockfile', lockfile, '--output-repo', out]);
+      const env = { ...process.env, ISOMOCK_STORE: join(work, `store-${i}`) };
+      const repo = (kind: string): string[] => [
+        process.execPath,
+        bin,
+        '--lockfile',
+        lockfile,
+        '--output-repo',
+        join(work, `${kind}-${i}`),
+      ];
+      const first = await timedWithStderr(repo('cold'), env);
       cold.push(first.seconds);
       // The summary: "... N MiB in S s (...)".
       const phase = / MiB in (\d+(?:\.\d+)?) s /.exec(first.stderr);
       if (!phase) throw new Error(`no download time in isolated-repo's summary: ${first.stderr}`);
       download.push(Number(phase[1]));
-      noop.push(await timed([process.execPath, bin, '--lockfile', lockfile, '--output-repo', out, '-q']));
+      noop.push(await timed([...repo('cold'), '-q'], env));
+      const mark = served.server.requests.length;
+      warm.push(await timed([...repo('warm'), '-q'], env));
+      warmRequests += served.server.requests.length - mark;
       rmSync(join(work, 'curl'), { recursive: true, force: true });
-      curl.push(
-        await timed([
-          'curl',
-          '-sSf',
-          '--parallel',
-          '--parallel-max',
-          String(defaultJobs),
-          '--create-dirs',
-          '-K',
-          curlConfig,
-        ]),
-      );
+      const curlSeconds = await timed(curlArgv);
+      curl.push(curlSeconds);
+      floor.push(curlSeconds + (await timed(createrepoArgv)));
     }
     const mib = bytes / 1048576;
     return {
@@ -93,9 +113,14 @@ export async function run(): Promise<Record<string, unknown>> {
       mebibytes: round3(mib),
       jobs: defaultJobs,
       rounds,
+      floor_commands: [curlArgv.join(' '), createrepoArgv.join(' ')],
       cold_seconds_median: round3(median(cold)),
+      warm_seconds_median: round3(median(warm)),
       noop_seconds_median: round3(median(noop)),
-      curl_parallel_seconds_median: round3(median(curl)),
+      floor_seconds_median: round3(median(floor)),
+      cold_over_floor: round3(median(cold) / median(floor)),
+      warm_over_floor: round3(median(warm) / median(floor)),
+      warm_requests: warmRequests,
       cold_mib_per_second: round3(mib / median(cold)),
       curl_mib_per_second: round3(mib / median(curl)),
       download_seconds_median: round3(median(download)),
@@ -103,8 +128,9 @@ export async function run(): Promise<Record<string, unknown>> {
       download_vs_curl: round3(median(curl) / median(download)),
       download_seconds: download.map(round3),
       cold_seconds: cold.map(round3),
+      warm_seconds: warm.map(round3),
       noop_seconds: noop.map(round3),
-      curl_seconds: curl.map(round3),
+      floor_seconds: floor.map(round3),
     };
   } finally {
     await served.close();

@@ -106,6 +106,8 @@ async function isolatedRepo(c: Case, extra: string[] = [], killAfterMs = 60_000,
   const started = performance.now();
   const result = await isomock(['isolated-repo', '--lockfile', c.lockfile, '--output-repo', c.out, '-q', ...extra], {
     killAfterMs,
+    // Each case downloads: a store of its own, so no other case's files serve it.
+    env: { ISOMOCK_STORE: join(c.dir, 'store') },
     ...(wrapper && { wrapper }),
   });
   return { ...result, seconds: (performance.now() - started) / 1000 };

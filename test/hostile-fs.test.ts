@@ -30,7 +30,7 @@ import { serveWorld, type ServedWorld } from './helpers/world.js';
 import { isomock, type CliResult } from './helpers/isomock.js';
 import { isomockMounts } from './helpers/mounts.js';
 import { buildImage, craftedTar, layerFromTar, type CraftedEntry } from '../world/images.js';
-import { defaultStoreDir } from '../src/image/store.js';
+import { storeLocation } from '../src/store/content-store.js';
 
 let world: ServedWorld;
 let scratch: string;
@@ -293,6 +293,6 @@ test("a bootstrap layer whose whiteout names '', '.' or '..' is refused; nothing
     );
     // Unpacked trees hold setuid binaries: no other user may reach them, nor the layers in the image store.
     assert.equal(statSync(join(cacheTop, 'isomock-bootstrap')).mode & 0o7777, 0o700);
-    assert.equal(statSync(defaultStoreDir).mode & 0o7777, 0o700);
+    assert.equal(statSync(storeLocation()).mode & 0o7777, 0o700);
   }
 });

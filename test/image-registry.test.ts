@@ -171,7 +171,7 @@ test('dir: layout and OCI archive: skopeo reads what isomock writes, isomock rea
   const ref = `${registry.host}/test/docker:1`;
   const image = await getImage(ctx, ref, true);
   const repo = join(work, 'offline');
-  const dir = saveDir(ctx.store, image, repo);
+  const dir = await saveDir(ctx.store, image, repo, true);
   assert.equal(dir, join(repo, '127.0.0.1:' + registry.port, 'test', `docker@${image.manifestDigest}`));
   assert.equal(readFileSync(join(dir, 'version'), 'utf8'), 'Directory Transport Version: 1.1\n');
   assert.equal(JSON.parse(run('skopeo', ['inspect', `dir:${dir}`])).Digest, image.manifestDigest);
@@ -303,7 +303,7 @@ test('CLI: image inspect --json, pull, save in both formats', () => {
     [podman.Digest, podman.Id, podman.Architecture, podman.image_digest],
   );
   assert.ok(
-    !existsSync(join(work, 'cli-store', 'blobs', 'sha256', images.oci!.blobs[1]!.digest.slice(7))),
+    !existsSync(join(work, 'cli-store', 'sha256', images.oci!.blobs[1]!.digest.slice(7))),
     'inspect downloaded a layer',
   );
   assert.equal(isomock('image', 'pull', ref).trim(), podman.Digest);

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { chownSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { freePort } from './helpers/ports.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -94,6 +94,19 @@ describe('isolated-repo: the bootstrap image', () => {
     );
 
     first = { out, lockfile, layout };
+  });
+
+  it('links the layout blobs from the store: a second repository copies none of them', async () => {
+    const { out, lockfile } = lockfileWith(images.amd64, 'amd64');
+    const result = await isolatedRepo({ lockfile, outputRepo: out });
+    assert.equal(result.image?.reused, false);
+    const layout: string = result.image!.dir;
+    for (const blob of images.amd64.blobs) {
+      const placed = statSync(join(layout, blob.digest.slice(7)));
+      const entry = statSync(join(process.env.ISOMOCK_IMAGE_STORE!, 'sha256', blob.digest.slice(7)));
+      assert.equal(placed.ino, entry.ino, `${blob.digest} is the store's entry, hard-linked`);
+      assert.equal(placed.mode & 0o7777, 0o444);
+    }
   });
 
   it("fetches the lockfile architecture's image from a multi-arch index, whatever the host", async () => {

@@ -8,8 +8,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { chownSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -18,23 +17,33 @@ import { isolatedRepo } from '../src/commands/isolated-repo.js';
 import { IsomockError } from '../src/errors.js';
 import { nevra } from '../src/rpm/nevra.js';
 import type { Fault } from '../world/server.js';
-import { serveWorld, type ServedWorld } from './helpers/world.js';
-import { lockfileOf, scratch, worldRpms, writeLockfile, type WorldRpm } from './helpers/isolated-repo.js';
+import type { ServedWorld } from './helpers/world.js';
+import {
+  lockfileOf,
+  sha256File as sha256,
+  startWorld,
+  stopWorld,
+  writeLockfile,
+  type WorldRpm,
+} from './helpers/isolated-repo.js';
 
 const execFileAsync = promisify(execFile);
 const bin = fileURLToPath(new URL('../../bin/isomock-isolated-repo', import.meta.url));
 const faults = new Map<string, Fault>();
-const fast = { retries: 4, backoffMs: 10 };
+// These cases are about downloads: no store to serve them (test/store.test.ts has the store's).
+const fast = { retries: 4, backoffMs: 10, store: false as const };
 let served: ServedWorld;
 let rpms: WorldRpm[];
 let work: string;
 let counter = 0;
 
-const sha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
 const rpm = (name: string): WorldRpm => rpms.find((r) => r.locked.name === name)!;
 /** Requests for r's file since the mark (served.server.requests.length before the step). */
 const requestsFor = (r: WorldRpm, mark: number) =>
   served.server.requests.slice(mark).filter((q) => q.path === r.urlPath);
+
+/** The environment of a CLI run with a store of its own: it downloads. */
+const freshStore = (): NodeJS.ProcessEnv => ({ ...process.env, ISOMOCK_STORE: join(work, `store-${++counter}`) });
 
 /** A fresh output directory and a lockfile for the given packages. */
 function setup(picked: WorldRpm[]): { out: string; lockfile: string } {
@@ -87,18 +96,8 @@ async function rejectsWithCode(promise: Promise<unknown>, exitCode: number, mess
   return caught;
 }
 
-before(async () => {
-  served = await serveWorld({ faults });
-  rpms = await worldRpms(served);
-  work = join(scratch, `rpm-${process.pid}`);
-  rmSync(work, { recursive: true, force: true });
-  mkdirSync(work, { recursive: true });
-});
-
-after(async () => {
-  await served?.close();
-  rmSync(work, { recursive: true, force: true });
-});
+before(async () => ({ served, rpms, work } = await startWorld(`rpm-${process.pid}`, faults)));
+after(() => stopWorld(served, work));
 
 describe('isolated-repo: downloads', () => {
   it('downloads and verifies every locked RPM, and dnf reads the repository', async () => {
@@ -300,7 +299,7 @@ describe('isolated-repo: the command', () => {
               ...args,
             ]
           : [process.execPath, bin, ...args];
-      const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env: freshStore() });
       let stderr = '';
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
       child.on('close', (code) => resolve({ code: code ?? -1, stderr }));
@@ -360,6 +359,7 @@ describe('isolated-repo: the command', () => {
     faults.set(rpm('glibc').urlPath, { chunkDelayMs: 100, times: 1 });
     const child = spawn(process.execPath, [bin, '--lockfile', lockfile, '--output-repo', out, '-q'], {
       stdio: 'ignore',
+      env: freshStore(),
     });
     const part = join(out, `.${rpm('glibc').file}.isomock-part`);
     while (!existsSync(part) || statSync(part).size < 200_000) await sleep(20);

@@ -227,8 +227,17 @@ test('--clean and --scrub remove what Mock removes, never through a mount', asyn
   ok(await isomock([...opts('clean'), '--scrub=root-cache', '--scrub', 'chroot']), '--scrub twice');
   assert.ok(!existsSync(join(cache, 'root_cache')) && !existsSync(base));
   ok(await isomock([...opts('clean'), '--init']), '--init');
-  ok(await isomock([...opts('clean'), '--scrub=all']), '--scrub=all');
-  assert.ok(!existsSync(base) && !existsSync(cache));
+  // The store is every root's: this one is the test's own.
+  const store = { env: { ISOMOCK_STORE: join(scratch, 'clean', 'store') } };
+  mkdirSync(join(store.env.ISOMOCK_STORE, 'sha256'), { recursive: true, mode: 0o700 });
+  ok(await isomock([...opts('clean'), '--scrub=store'], store), '--scrub=store');
+  assert.ok(
+    !existsSync(store.env.ISOMOCK_STORE) && existsSync(rootdir('clean')),
+    '--scrub=store removes the store alone',
+  );
+  mkdirSync(join(store.env.ISOMOCK_STORE, 'sha256'), { recursive: true, mode: 0o700 });
+  ok(await isomock([...opts('clean'), '--scrub=all'], store), '--scrub=all');
+  assert.ok(!existsSync(base) && !existsSync(cache) && !existsSync(store.env.ISOMOCK_STORE));
 
   const bad = await isomock([...opts('clean'), '--scrub=everything']);
   assert.equal(bad.code, 5);

@@ -37,7 +37,8 @@ export async function imageCommand(args: ParsedArgs): Promise<number> {
   } else if (action === 'pull') {
     if (!quiet) process.stdout.write(`${image.manifestDigest}\n`);
   } else if (format === 'dir') {
-    const out = saveDir(ctx.store, image, dir!);
+    // The user's directory: copies (or reflinks), never the store's own inodes.
+    const out = await saveDir(ctx.store, image, dir!, false);
     if (!quiet) process.stdout.write(`${out}\n`);
   } else {
     const out = join(dir!, 'bootstrap.tar');

@@ -82,7 +82,7 @@ export const mainOptions: OptionSpec[] = [
     mode: true,
     repeat: true,
     metavar: ['TYPE'],
-    help: 'completely remove the buildroot and/or caches: all, chroot, bootstrap, cache, root-cache, c-cache, yum-cache, dnf-cache',
+    help: 'completely remove the buildroot and/or caches: all, chroot, bootstrap, cache, root-cache, c-cache, yum-cache, dnf-cache, store (isomock: the content-addressed store)',
   },
   { names: ['--installdeps'], arity: 0, mode: true, help: 'install the build dependencies of the SRPM or spec' },
   { names: ['-i', '--install'], arity: 0, mode: true, help: 'install the named packages into the buildroot' },

@@ -13,7 +13,6 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
-  readdirSync,
   renameSync,
   rmSync,
   statSync,
@@ -29,9 +28,10 @@ import { loadRegistriesConf, resolveShortName } from '../image/registries-conf.j
 import { splitReference } from '../image/reference.js';
 import type { StoredImage } from '../image/pull.js';
 import { getImage, imageContext, type ImageContext } from '../image/source.js';
-import { BlobStore, defaultStoreDir } from '../image/store.js';
-
-const tempPrefix = '.isomock-image-';
+import { BlobStore } from '../image/store.js';
+import { storeLocation } from '../store/content-store.js';
+import { imageTempPrefix } from './isolated-repo-leftovers.js';
+import { onlyOursCanWrite } from '../store/place.js';
 
 export interface SavedImage {
   /** The `dir:` layout directory. */
@@ -40,13 +40,6 @@ export interface SavedImage {
   archive?: string;
   /** True when the layout was already complete and nothing was fetched. */
   reused: boolean;
-}
-
-/** Removes temporary image directories an interrupted run left behind. */
-export function removeImageLeftovers(repoDir: string): void {
-  for (const name of readdirSync(repoDir)) {
-    if (name.startsWith(tempPrefix)) rmSync(join(repoDir, name), { recursive: true, force: true });
-  }
 }
 
 function badLock(lockfile: string, what: string): IsomockError {
@@ -83,13 +76,13 @@ function layoutComplete(path: string, pullDigest: string): boolean {
 
 /** The shared image store when this user may write it, else a temporary one inside the repository. */
 function chooseStore(repoDir: string): { store: BlobStore; temporary: boolean } {
-  const shared = process.env.ISOMOCK_IMAGE_STORE ?? defaultStoreDir;
+  const shared = storeLocation();
   try {
     mkdirSync(shared, { recursive: true });
     accessSync(shared, constants.W_OK);
     return { store: new BlobStore(shared), temporary: false };
   } catch {
-    return { store: new BlobStore(mkdtempSync(join(repoDir, `${tempPrefix}store-`))), temporary: true };
+    return { store: new BlobStore(mkdtempSync(join(repoDir, `${imageTempPrefix}store-`))), temporary: true };
   }
 }
 
@@ -145,11 +138,11 @@ export async function saveBootstrapImage(
         ExitCode.bootstrap,
       );
     }
-    const staging = mkdtempSync(join(repoDir, tempPrefix));
+    const staging = mkdtempSync(join(repoDir, imageTempPrefix));
     const dir = dirLayoutPath(repoDir, image);
     try {
       mkdirSync(dirname(dir), { recursive: true });
-      renameSync(saveDir(store, image, staging), dir);
+      renameSync(await saveDir(store, image, staging, onlyOursCanWrite(repoDir)), dir);
     } finally {
       rmSync(staging, { recursive: true, force: true });
     }
@@ -195,7 +188,7 @@ async function saveByImageDigest(lock: Lockfile, imageName: string, repoDir: str
  */
 async function writeArchive(store: BlobStore, image: StoredImage, repoDir: string): Promise<string> {
   const file = join(repoDir, 'bootstrap.tar');
-  const staging = mkdtempSync(join(repoDir, tempPrefix));
+  const staging = mkdtempSync(join(repoDir, imageTempPrefix));
   try {
     await saveOciArchive(store, image, join(staging, 'bootstrap.tar'));
     renameSync(join(staging, 'bootstrap.tar'), file);

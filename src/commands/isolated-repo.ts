@@ -39,16 +39,15 @@ import type { Env, ProxySettings } from '../net/proxy-choice.js';
 import { downloadHint } from '../net/setting-hint.js';
 import { defaultSizeCeiling, downloadLimits } from '../net/download-policy.js';
 import { removeOwn } from '../util/no-follow.js';
-import { defaultJobs } from '../util/map-limit.js';
+import { lstatOrUndefined } from '../util/safe-fs.js';
+import { defaultJobs, mapLimit } from '../util/map-limit.js';
 import { trustedKeyring, type SignaturePolicy } from '../signing/policy.js';
 import { verifyRpmFileSignature } from '../signing/rpm-signature.js';
 import { makeRepodata, removeRepodataLeftovers, retireRepodata } from './repodata.js';
-import {
-  checkBootstrapRegistries,
-  removeImageLeftovers,
-  saveBootstrapImage,
-  type SavedImage,
-} from './isolated-repo-image.js';
+import type { SavedImage } from './isolated-repo-image.js';
+import { removeImageLeftovers } from './isolated-repo-leftovers.js';
+import { keepInStore, openRepoStore, placeFromStore } from './isolated-repo-store.js';
+import { defaultStoreBound } from '../store/content-store.js';
 
 const lockName = '.isomock-lock';
 
@@ -84,6 +83,10 @@ export interface IsolatedRepoOptions extends SignaturePolicy {
   sizeCeiling?: number;
   /** Let lockfile URLs reach link-local addresses (169.254.0.0/16, fe80::/10). */
   allowLinkLocal?: boolean;
+  /** The content-addressed store (default: store/content-store's storeLocation()); false for none. */
+  store?: string | false;
+  /** Bytes the store may keep after this run (least recently used entries go first; default 32 GiB). */
+  storeBound?: number;
 }
 
 export interface IsolatedRepoResult {
@@ -92,6 +95,8 @@ export interface IsolatedRepoResult {
   downloaded: number;
   /** Files already in place and verified (or known verified from the state file). */
   reused: number;
+  /** Files placed from the content-addressed store (no network), by how. */
+  fromStore: { reflink: number; hardlink: number; copy: number };
   bytesDownloaded: number;
   downloadSeconds: number;
   /** False when the existing repodata already described exactly these files. */
@@ -132,7 +137,9 @@ export async function isolatedRepo(o: IsolatedRepoOptions): Promise<IsolatedRepo
   const wanted = fileNames(lock, o.lockfile);
   // Before any connection: a lockfile that names a link-local host is refused whole.
   for (const rpm of wanted.values()) checkUrlHost(rpm.url, o.allowLinkLocal ?? false);
-  await checkBootstrapRegistries(lock, o.allowLinkLocal ?? false);
+  // The image step brings the registry client, undici and tar: loaded only for a lockfile with an image.
+  const imageStep = lock.bootstrap ? await import('./isolated-repo-image.js') : undefined;
+  await imageStep?.checkBootstrapRegistries(lock, o.allowLinkLocal ?? false);
   const recordPath = o.isomockRecord ?? recordPathFor(o.lockfile);
   const isomockRecord: IsomockRecord | undefined = readRecord(recordPath, o.isomockRecord !== undefined);
   const recorded = new Map([...wanted].map(([name, rpm]) => [name, recordEntry(isomockRecord, rpm, recordPath)]));
@@ -148,6 +155,7 @@ export async function isolatedRepo(o: IsolatedRepoOptions): Promise<IsolatedRepo
     removeRepodataLeftovers(dir);
     removeImageLeftovers(dir);
     const state = readState(dir);
+    const rs = o.store === false ? undefined : openRepoStore(dir, o.store, (m) => o.onNotice?.(m));
     // Verified before, and against the same record: a file checked by SIGMD5 alone is not trusted for a SHA-256.
     const trusted = (name: string, rpm: LockedRpm, path: string): boolean => {
       const record = state.files[name];
@@ -163,6 +171,20 @@ export async function isolatedRepo(o: IsolatedRepoOptions): Promise<IsolatedRepo
       retireRepodata(dir);
       delete state.repodata;
       writeState(dir, state);
+    }
+
+    // The store first: what it holds verifies from its entry and needs no download.
+    const fromStore = { reflink: 0, hardlink: 0, copy: 0 };
+    if (rs) {
+      await mapLimit([...wanted], o.jobs ?? defaultJobs, async ([name, rpm]) => {
+        const path = join(dir, name);
+        // Never over a file that is not isomock's own: the download step refuses it, naming it.
+        if (trusted(name, rpm, path) || (lstatOrUndefined(path) && !unchanged(state.files[name], path))) return;
+        const how = await placeFromStore(rs, rpm, recorded.get(name), name);
+        if (!how) return;
+        fromStore[how]++;
+        state.files[name] = recordFile(path, rpm.sigmd5, recorded.get(name)?.sha256 ?? undefined);
+      });
     }
 
     const items: DownloadItem[] = [...wanted].map(([name, rpm]) => ({
@@ -203,6 +225,13 @@ export async function isolatedRepo(o: IsolatedRepoOptions): Promise<IsolatedRepo
       saveVerified(state, dir, () => undefined);
       throw err instanceof DownloadError ? withHint(err, isomockRecord) : err;
     }
+    if (rs) {
+      await mapLimit([...wanted], o.jobs ?? defaultJobs, async ([name, rpm]) => {
+        if (await keepInStore(rs, rpm, recorded.get(name), name))
+          state.files[name] = recordFile(join(dir, name), rpm.sigmd5, recorded.get(name)?.sha256 ?? undefined);
+      });
+      rs.store.collect(o.storeBound ?? defaultStoreBound);
+    }
     saveVerified(state, dir, (err) => {
       throw err;
     });
@@ -215,12 +244,13 @@ export async function isolatedRepo(o: IsolatedRepoOptions): Promise<IsolatedRepo
       writeState(dir, state);
       repodataWritten = true;
     }
-    const image = await saveBootstrapImage(lock, o.lockfile, dir, o.bootstrapTar ?? false);
+    const image = await imageStep?.saveBootstrapImage(lock, o.lockfile, dir, o.bootstrapTar ?? false);
     return {
       dir,
       rpms: wanted.size,
       downloaded: progress.filesDone - progress.reused,
-      reused: progress.reused,
+      reused: progress.reused - Object.values(fromStore).reduce((a, b) => a + b, 0),
+      fromStore,
       bytesDownloaded: progress.bytesDone,
       downloadSeconds: progress.elapsedSeconds,
       repodataWritten,

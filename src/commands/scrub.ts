@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { BuildConfig } from '../buildroot/build-config.js';
 import { bootstrapScratchDir } from '../buildroot/buildroot.js';
 import { removeTree } from '../buildroot/remove.js';
+import { removeStore } from '../store/content-store.js';
 
 export const scrubTypes = [
   'all',
@@ -17,6 +18,8 @@ export const scrubTypes = [
   'c-cache',
   'yum-cache',
   'dnf-cache',
+  // isomock's own: the content-addressed store of RPMs and image blobs (store/content-store.ts).
+  'store',
 ] as const;
 export type ScrubType = (typeof scrubTypes)[number];
 
@@ -52,6 +55,7 @@ function cacheDirs(config: BuildConfig, type: ScrubType): string[] {
       return [join(cache, 'yum_cache'), join(cache, 'dnf_cache')];
     case 'chroot':
     case 'bootstrap':
+    case 'store':
       return [];
   }
 }
@@ -59,7 +63,10 @@ function cacheDirs(config: BuildConfig, type: ScrubType): string[] {
 /**
  * Runs the scrubs in the order given. The unpacked bootstrap images under
  * cache_topdir are shared by every root (keyed by image), so no root's scrub
- * removes them; `bootstrap` removes this root's bootstrap scratch.
+ * removes them; `bootstrap` removes this root's bootstrap scratch. `store`
+ * (and `all`) removes the content-addressed store, which every root shares:
+ * it is a cache whose entries are fetched again when wanted, and output
+ * repositories keep their own links to what they hold.
  */
 export async function scrub(config: BuildConfig, types: ScrubType[], notify: (m: string) => void): Promise<void> {
   for (const type of types) {
@@ -67,5 +74,6 @@ export async function scrub(config: BuildConfig, types: ScrubType[], notify: (m:
     if (type === 'all' || type === 'chroot') await cleanRoot(config);
     if (type === 'bootstrap') await removeTree(bootstrapScratchDir(config));
     for (const dir of cacheDirs(config, type)) await removeTree(dir);
+    if (type === 'all' || type === 'store') removeStore();
   }
 }

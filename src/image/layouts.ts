@@ -3,19 +3,11 @@
  * - containers/image `dir:` at `<repo>/<registry>/<repository>@sha256:<hex>/`
  *   (what `skopeo sync --scoped --preserve-digests` writes; Mock >= 6.7);
  * - an OCI archive, `bootstrap.tar` (Mock 5.7 - 6.6).
- * Blobs come from the store by hard link (copy across file systems), and
- * loading verifies every blob on its way back into the store.
+ * Blobs come from the store, verified, by reflink, hard link or copy
+ * (store/place.ts), and loading verifies every blob on its way back into the
+ * store.
  */
-import {
-  copyFileSync,
-  createReadStream,
-  existsSync,
-  linkSync,
-  mkdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { createReadStream, existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import * as tar from 'tar';
@@ -28,16 +20,6 @@ import type { BlobStore } from './store.js';
 
 export const dirVersion = 'Directory Transport Version: 1.1\n';
 
-function placeBlob(store: BlobStore, digest: string, dest: string): void {
-  if (existsSync(dest)) return;
-  try {
-    linkSync(store.path(digest), dest);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
-    copyFileSync(store.path(digest), dest);
-  }
-}
-
 function blobsOf(image: StoredImage): Descriptor[] {
   return [image.manifest.config, ...image.manifest.layers];
 }
@@ -47,11 +29,20 @@ export function dirLayoutPath(repoDir: string, image: StoredImage): string {
   return join(repoDir, image.ref.registry, `${image.ref.repository}@${image.manifestDigest}`);
 }
 
-/** Write the `dir:` layout; returns its directory. */
-export function saveDir(store: BlobStore, image: StoredImage, repoDir: string): string {
+/**
+ * Write the `dir:` layout; returns its directory. Blobs are placed from the
+ * store (store/place.ts), by hard link only with `hardLink` (the layout's
+ * final home is a directory nothing else can write).
+ */
+export async function saveDir(
+  store: BlobStore,
+  image: StoredImage,
+  repoDir: string,
+  hardLink: boolean,
+): Promise<string> {
   const dir = dirLayoutPath(repoDir, image);
   mkdirSync(dir, { recursive: true });
-  for (const d of blobsOf(image)) placeBlob(store, d.digest, join(dir, digestHex(d.digest)));
+  for (const d of blobsOf(image)) await store.place(d.digest, dir, digestHex(d.digest), hardLink);
   writeFileSync(join(dir, 'manifest.json'), store.read(image.manifestDigest));
   writeFileSync(join(dir, 'version'), dirVersion);
   return dir;
@@ -128,7 +119,8 @@ export async function saveOciArchive(store: BlobStore, image: StoredImage, file:
   try {
     const manifestBytes = store.read(image.manifestDigest);
     writeFileSync(join(blobDir, digestHex(image.manifestDigest)), manifestBytes);
-    for (const d of blobsOf(image)) placeBlob(store, d.digest, join(blobDir, digestHex(d.digest)));
+    // A private staging directory, gone once the archive is written: links are fine.
+    for (const d of blobsOf(image)) await store.place(d.digest, blobDir, digestHex(d.digest), true);
     writeFileSync(join(staging, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
     const index = {
       schemaVersion: 2,

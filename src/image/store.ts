@@ -1,28 +1,21 @@
 /**
- * The local content-addressed blob store: every manifest, config and layer is
- * kept once under blobs/sha256/<hex>, whatever image it belongs to. Writes go
- * to tmp/ and are renamed into place only after the digest and size check,
- * so a failed or forged download leaves nothing behind.
+ * Image blobs (manifests, configs, layers) in the content-addressed store
+ * (store/content-store.ts), the same store that holds RPMs: each blob is kept
+ * once under its sha256 digest, whatever image it belongs to. Writes stream
+ * into the store's staging area and enter only after the digest and size
+ * check, so a failed or forged download leaves nothing behind; reads check
+ * the entry again (read() hashes what it returns, verify() a whole layer
+ * before it is linked elsewhere).
  */
-import { createHash, randomBytes } from 'node:crypto';
-import {
-  createWriteStream,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { createWriteStream, readFileSync, rmSync } from 'node:fs';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ExitCode, IsomockError } from '../errors.js';
-import { privateDir } from '../util/safe-fs.js';
+import { ContentStore, storeLocation } from '../store/content-store.js';
+import { placeEntry } from '../store/place.js';
+import { readFromStart } from '../util/open-regular.js';
 import { digestHex, sha256Digest } from './manifest.js';
-
-export const defaultStoreDir = '/var/cache/isomock/images';
 
 function blobMismatch(where: string, digest: string, got: string): IsomockError {
   return new IsomockError(`${where}: blob ${digest} does not match its digest (got ${got})`, ExitCode.bootstrap);
@@ -69,55 +62,76 @@ class DigestTap extends Transform {
 }
 
 export class BlobStore {
-  constructor(readonly root: string = process.env.ISOMOCK_IMAGE_STORE ?? defaultStoreDir) {}
+  private opened: ContentStore | undefined;
+
+  constructor(readonly root: string = storeLocation()) {}
+
+  /** The store itself, its safety checks run once per BlobStore (on first use). */
+  private get content(): ContentStore {
+    return (this.opened ??= ContentStore.open(this.root, ExitCode.bootstrap));
+  }
 
   path(digest: string): string {
-    return join(this.root, 'blobs', 'sha256', digestHex(digest));
+    return this.content.entryPath(digestHex(digest));
   }
 
   has(digest: string, size?: number): boolean {
+    const st = this.content.stat(digestHex(digest));
+    return st !== undefined && (size === undefined || st.size === size);
+  }
+
+  /** A small blob's bytes (a manifest or config), checked against its digest as they are read. */
+  read(digest: string): Buffer {
+    const entry = this.content.openEntry(digestHex(digest));
+    if (!entry) throw new IsomockError(`blob ${digest} is not in the store ${this.root}`, ExitCode.bootstrap);
     try {
-      const st = statSync(this.path(digest));
-      return size === undefined || st.size === size;
-    } catch {
-      return false;
+      const bytes = readFileSync(entry.fd);
+      const got = sha256Digest(bytes);
+      if (!entry.check(digestHex(got))) throw blobMismatch(`store ${this.root}`, digest, got);
+      return bytes;
+    } finally {
+      entry.close();
     }
   }
 
-  read(digest: string): Buffer {
-    return readFileSync(this.path(digest));
+  /** Hashes a whole blob (a layer) before a use that does not read it, dropping it when it changed. */
+  async verify(digest: string): Promise<void> {
+    const entry = this.content.openEntry(digestHex(digest));
+    if (!entry) throw new IsomockError(`blob ${digest} is not in the store ${this.root}`, ExitCode.bootstrap);
+    try {
+      const hash = createHash('sha256');
+      await pipeline(readFromStart(entry.fd), hash);
+      const got = hash.digest('hex');
+      if (!entry.check(got)) throw blobMismatch(`store ${this.root}`, digest, `sha256:${got}`);
+    } finally {
+      entry.close();
+    }
   }
 
-  private tmpPath(): string {
-    // Root only: layers hold setuid binaries, and other users have no business here.
-    privateDir(this.root, ExitCode.bootstrap);
-    const dir = join(this.root, 'tmp');
-    mkdirSync(dir, { recursive: true });
-    mkdirSync(join(this.root, 'blobs', 'sha256'), { recursive: true });
-    return join(dir, randomBytes(8).toString('hex'));
+  /** Puts the blob at dir/name (store/place.ts: reflink, hard link when allowed, else copy), verified first. */
+  async place(digest: string, dir: string, name: string, hardLink: boolean): Promise<void> {
+    await this.verify(digest);
+    placeEntry(this.content, digestHex(digest), dir, name, { hardLink });
   }
 
   /** Stream `source` into the store, verifying it; `where` names the origin in errors. */
   async write(digest: string, size: number, source: Readable, where: string): Promise<void> {
-    const tmp = this.tmpPath();
+    const tmp = this.content.stagingPath();
     const tap = new DigestTap(where, size);
     try {
-      await pipeline(source, tap, createWriteStream(tmp, { mode: 0o644 }));
+      await pipeline(source, tap, createWriteStream(tmp, { mode: 0o600, flags: 'wx' }));
       tap.check(digest);
-      renameSync(tmp, this.path(digest));
     } catch (err) {
       rmSync(tmp, { force: true });
       throw err;
     }
+    this.content.commit(tmp, digestHex(digest));
   }
 
   /** Store small in-memory content (a manifest or config) after checking it. */
   writeBytes(digest: string, bytes: Buffer, where: string): void {
     const got = sha256Digest(bytes);
     if (got !== digest) throw blobMismatch(where, digest, got);
-    if (existsSync(this.path(digest))) return;
-    const tmp = this.tmpPath();
-    writeFileSync(tmp, bytes, { mode: 0o644 });
-    renameSync(tmp, this.path(digest));
+    this.content.commitBytes(bytes);
   }
 }

@@ -18,7 +18,7 @@ import { closeSync, createReadStream, lstatSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ExitCode, IsomockError } from '../errors.js';
-import { openRegularFile, readFromStart } from '../util/open-regular.js';
+import { openRegularFile } from '../util/open-regular.js';
 import { badHttpUrl, badLineText, badNameComponent } from '../util/untrusted-text.js';
 import { pythonJsonDumps, type JsonValue } from '../python/json.js';
 import type { LockedRpm } from './lockfile.js';
@@ -222,10 +222,10 @@ export function recordEntry(
 }
 
 export async function sha256OfFile(path: string): Promise<string> {
-  return sha256Of(createReadStream(path));
+  return sha256Hex(createReadStream(path));
 }
 
-async function sha256Of(stream: NodeJS.ReadableStream): Promise<string> {
+export async function sha256Hex(stream: NodeJS.ReadableStream): Promise<string> {
   const hash = createHash('sha256');
   await pipeline(stream, hash);
   return hash.digest('hex');
@@ -234,20 +234,20 @@ async function sha256Of(stream: NodeJS.ReadableStream): Promise<string> {
 /**
  * Throws, naming the file, when its size or SHA-256 is not the recorded one
  * (null fields are not checked). `file` is a descriptor opened by the caller
- * (util/open-regular.ts), read from the start, left open.
+ * (util/open-regular.ts); `sha256` is what the caller's read of it hashed to.
  */
-export async function verifyAgainstRecord(
+export function verifyAgainstRecord(
   file: { fd: number; size: number },
   entry: RecordedPackage,
   shownAs: string,
-): Promise<void> {
+  sha256: string,
+): void {
   const fail = (what: string): never => {
     throw new IsomockError(`${shownAs} is not the file the buildroot was calculated with: ${what}`, ExitCode.error);
   };
   if (entry.size !== null && file.size !== entry.size)
     fail(`it has ${file.size} bytes, the isomock record says ${entry.size}`);
   if (entry.sha256 !== null) {
-    const actual = await sha256Of(readFromStart(file.fd));
-    if (actual !== entry.sha256) fail(`its SHA-256 is ${actual}, the isomock record says ${entry.sha256}`);
+    if (sha256 !== entry.sha256) fail(`its SHA-256 is ${sha256}, the isomock record says ${entry.sha256}`);
   }
 }

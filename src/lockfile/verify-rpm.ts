@@ -5,13 +5,15 @@
  * lockfile, its size and SHA-256 must match too. Mock checks none of this (its
  * issue #1687); a lockfile is only as good as this check.
  */
+import { createHash } from 'node:crypto';
 import { closeSync } from 'node:fs';
+import { Transform } from 'node:stream';
 import { IsomockError, ExitCode } from '../errors.js';
 import { lockfileSignature, sigmd5Text, type RpmPackageInfo } from '../rpm/package.js';
 import { verifyPackageDigests } from '../rpm/header-verify.js';
 import type { LockedRpm } from './lockfile.js';
 import { nevra } from '../rpm/nevra.js';
-import { verifyAgainstRecord, type RecordedPackage } from './record.js';
+import { sha256Hex, verifyAgainstRecord, type RecordedPackage } from './record.js';
 import { openRegularFile, readFromStart, regularDescriptor } from '../util/open-regular.js';
 
 /**
@@ -19,13 +21,14 @@ import { openRegularFile, readFromStart, regularDescriptor } from '../util/open-
  * caller opened so (a download not yet renamed into place; the caller closes it).
  * `shownAs` names the file in messages (a partial download's path means little
  * to a user); `recorded` is isomock's record of the exact file, when there is one.
+ * Returns the file's SHA-256 (hex), computed in the same read (the store's key).
  */
 export async function verifyLockedRpm(
   source: string | number,
   locked: LockedRpm,
   shownAs = String(source),
   recorded?: RecordedPackage,
-): Promise<void> {
+): Promise<string> {
   const notLocked = (what: string): IsomockError =>
     new IsomockError(`${shownAs} is not ${nevra(locked)} from the lockfile: ${what}`, ExitCode.error);
   const identityMismatch = (info: RpmPackageInfo): IsomockError | undefined => {
@@ -45,9 +48,18 @@ export async function verifyLockedRpm(
   try {
     // One pass: the identity is checked on the headers, before the payload's digests are computed.
     let headersRead = false;
+    const sha256 = createHash('sha256');
+    let hashed = 0;
+    const tap = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        sha256.update(chunk);
+        hashed += chunk.length;
+        done(null, chunk);
+      },
+    });
     try {
       await verifyPackageDigests(
-        { stream: readFromStart(file.fd), name: shownAs },
+        { stream: readFromStart(file.fd).pipe(tap), name: shownAs },
         {
           check: (info) => {
             const mismatch = identityMismatch(info);
@@ -60,7 +72,10 @@ export async function verifyLockedRpm(
       // Unreadable headers and identity mismatches speak for themselves; a digest failure says whose file it is.
       throw headersRead ? notLocked((err as Error).message) : err;
     }
-    if (recorded) await verifyAgainstRecord(file, recorded, shownAs);
+    // The payload digests read the file to its end; a file with bytes beyond what they read is hashed anew.
+    const hex = hashed === file.size ? sha256.digest('hex') : await sha256Hex(readFromStart(file.fd));
+    if (recorded) verifyAgainstRecord(file, recorded, shownAs, hex);
+    return hex;
   } finally {
     if (owned) closeSync(file.fd);
   }

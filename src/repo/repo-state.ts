@@ -5,7 +5,8 @@
  * without reading it again; and a fingerprint of the RPMs the repodata was
  * generated from, so an unchanged repository is not re-indexed. Changing a
  * file changes its ctime, which no user can set back, so a match means the
- * bytes are the ones verified. A missing or unreadable state just means
+ * bytes are the ones verified (a sealed file, root's and read-only, is the
+ * exception: see sealed()). A missing or unreadable state just means
  * "verify everything". Others may write the directory: nothing here follows a
  * symlink (identities are lstat's, the state is read O_NOFOLLOW), and the
  * state is written to a fresh O_EXCL temp file that a failure (a full disk)
@@ -37,8 +38,19 @@ export interface RepoState {
   repodata?: string;
 }
 
+/**
+ * A root-owned file without write bits (a store entry hard-linked here, or a
+ * copy of one) can be changed, chmod'ed or chown'ed by root alone; its ctime
+ * also moves whenever another repository links the same entry, so for such a
+ * file the ctime is left out of its identity (0) and root's own tools, which
+ * move the mtime when they write, are what remains to catch.
+ */
+function sealed(st: Stats): boolean {
+  return process.geteuid?.() === 0 && st.uid === 0 && (st.mode & 0o222) === 0;
+}
+
 function identity(st: Stats): Omit<FileRecord, 'sigmd5'> {
-  return { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino };
+  return { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: sealed(st) ? 0 : st.ctimeMs, ino: st.ino };
 }
 
 export function readState(dir: string): RepoState {

@@ -3,11 +3,13 @@
  * running a build: each binary RPM's header gives the locked fields, the
  * server's URL gives the location.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { serializeLockfile, type LockedBootstrap, type LockedRpm, type Lockfile } from '../../src/lockfile/lockfile.js';
 import { lockfileSignature, readRpmPackage } from '../../src/rpm/package.js';
-import type { ServedWorld } from './world.js';
+import type { Fault } from '../../world/server.js';
+import { serveWorld, type ServedWorld } from './world.js';
 
 export const scratch = '/tmp/iso-isorepo';
 
@@ -69,3 +71,25 @@ export function writeLockfile(dir: string, name: string, data: Lockfile | unknow
   writeFileSync(path, typeof data === 'string' ? data : serializeLockfile(data as Lockfile));
   return path;
 }
+
+/** The world served for one test file, its RPMs, and a fresh scratch directory named `name`. */
+export async function startWorld(
+  name: string,
+  faults?: Map<string, Fault>,
+): Promise<{ served: ServedWorld; rpms: WorldRpm[]; work: string }> {
+  const served = await serveWorld(faults ? { faults } : {});
+  const rpms = await worldRpms(served);
+  const work = join(scratch, name);
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  return { served, rpms, work };
+}
+
+/** The end of startWorld's: the server stopped, the scratch directory gone. */
+export async function stopWorld(served: ServedWorld | undefined, work: string | undefined): Promise<void> {
+  await served?.close();
+  if (work !== undefined) rmSync(work, { recursive: true, force: true });
+}
+
+/** The SHA-256 of a file (the test's own oracle, read whole). */
+export const sha256File = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
