@@ -23,13 +23,15 @@ import { recordedConfigKeys, readLockfile, rpmFileName, type Lockfile } from '..
 import { nevra } from '../rpm/nevra.js';
 import { verifyLockedRpm } from '../lockfile/verify-rpm.js';
 import { readRecord, recordEntry, recordPathFor, sha256OfFile, type IsomockRecord } from '../lockfile/record.js';
-import { runBuild, type BuildReport } from './build.js';
+import { runBuild, type BuildReport, type BuildRequest } from './build.js';
 import { defaultJobs, mapLimit } from '../util/map-limit.js';
 
 export interface IsolatedBuildRequest {
   lockfile: string;
   repo: string;
   srpms: string[];
+  /** --spec/--sources instead of an SRPM: the SRPM is made in the locked buildroot, then built. */
+  fromSpec?: BuildRequest['fromSpec'];
   /**
    * How to load the config: isomock's built-in isolated-build config
    * (etc/isolated-build.cfg, the default root) with site defaults and the
@@ -171,6 +173,8 @@ export async function isolatedBuildInCut(
   const recordPath = recordPathFor(req.lockfile);
   const record = { record: readRecord(recordPath, false), path: recordPath };
   const srpmNotes = await checkSrpms(req.srpms, record, req.acceptOtherSrpm ?? false);
+  if (req.fromSpec)
+    srpmNotes.push(`the SRPM is made here from ${req.fromSpec.spec}: it is not compared with the calculated one`);
   const paths = await checkRepo(lock, repo, record);
 
   const overrides = newDict([['offline_local_repository', repo]]);
@@ -200,6 +204,7 @@ export async function isolatedBuildInCut(
     config,
     rawConfig: raw,
     srpms: req.srpms,
+    ...(req.fromSpec && { fromSpec: req.fromSpec }),
     calculateOnly: false,
     noClean: false,
     nocheck: req.nocheck,
