@@ -268,6 +268,13 @@ function coprResultdir(name: string): { resultdir: string; childCfg: string } {
   return { resultdir, childCfg };
 }
 
+/** Copr's mock_clean: its three scrubs of the --uniqueext root; the root is gone after. */
+async function coprClean(childCfg: string, uniq: string): Promise<void> {
+  const scrubs = ['--scrub', 'bootstrap', '--scrub', 'chroot', '--scrub', 'root-cache'];
+  ok(await mock(['-r', childCfg, '--uniqueext', uniq, ...scrubs, '--quiet']), 'mock_clean');
+  assert.ok(!existsSync(join(lib(), `world-1-x86_64-${uniq}`, 'root')), 'the root is scrubbed');
+}
+
 test("Copr's sequence: --spec --sources --resultdir --uniqueext -r child.cfg, then its scrubs", async () => {
   const { spec, sources } = specDir('copr-synth');
   const { resultdir, childCfg } = coprResultdir('copr-result');
@@ -303,23 +310,7 @@ test("Copr's sequence: --spec --sources --resultdir --uniqueext -r child.cfg, th
   );
   assert.equal(content.stdout, 'from --sources of copr-synth\n');
   assert.ok(existsSync(join(lib(), 'world-1-x86_64-1700000000_1234')), 'the --uniqueext root dir');
-  ok(
-    await mock([
-      '-r',
-      childCfg,
-      '--uniqueext',
-      '1700000000_1234',
-      '--scrub',
-      'bootstrap',
-      '--scrub',
-      'chroot',
-      '--scrub',
-      'root-cache',
-      '--quiet',
-    ]),
-    'mock_clean',
-  );
-  assert.ok(!existsSync(join(lib(), 'world-1-x86_64-1700000000_1234', 'root')), 'the root is scrubbed');
+  await coprClean(childCfg, '1700000000_1234');
 });
 
 /** Waits until file holds text (the build reached that point); fails if the run ends first. */
@@ -375,23 +366,7 @@ for (const [label, signals] of [
     // The root side ends too (on SIGKILL: by its watch on the caller), with its lock released.
     for (let i = 0; i < 50 && sleepers(marker); i++) await new Promise((r) => setTimeout(r, 200));
     assert.equal(sleepers(marker), '', 'no build process outlives the interrupted run');
-    ok(
-      await mock([
-        '-r',
-        childCfg,
-        '--uniqueext',
-        uniq,
-        '--scrub',
-        'bootstrap',
-        '--scrub',
-        'chroot',
-        '--scrub',
-        'root-cache',
-        '--quiet',
-      ]),
-      'mock_clean',
-    );
-    assert.ok(!existsSync(join(lib(), `world-1-x86_64-${uniq}`, 'root')), 'the root is scrubbed');
+    await coprClean(childCfg, uniq);
   });
 }
 
