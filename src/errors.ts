@@ -9,6 +9,8 @@ export const ExitCode = {
   badCmdline: 5,
   arch: 6,
   build: 10,
+  /** Mock's commandTimeoutExpired: a command ran past its timeout (rpmbuild_timeout). */
+  commandTimeout: 11,
   chroot: 20,
   packageManager: 30,
   /** Mock's run_command exits 50 when a mode is given without the arguments it needs. */

@@ -7,8 +7,8 @@
  *
  * The isolated workflow, as Mock's three steps:
  *
- *   const { config, raw } = loadBuildConfig({ root: 'fedora-rawhide-x86_64' });
- *   const calc = await calculate({ config, raw, srpm });            // buildroot_lock.json
+ *   const { config } = loadBuildConfig({ root: 'fedora-rawhide-x86_64' });
+ *   const calc = await calculate({ config, srpm });                 // buildroot_lock.json
  *   await prefetch({ lockfile: calc.lockfile!, outputRepo: repo });  // the offline repository
  *   await isolatedBuild({ lockfile: calc.lockfile!, repo, srpms: [srpm] }); // no network, proven
  */
@@ -21,7 +21,6 @@ import { runnable } from './config/arch.js';
 import { loadConfig, type LoadOptions } from './config/load.js';
 import { getImage, imageContext } from './image/source.js';
 import { imageMetadata, type ImageMetadata } from './image/inspect.js';
-import type { PyDict } from './python/value.js';
 
 export { ExitCode, IsomockError } from './errors.js';
 export { isolatedRepo as prefetch } from './commands/isolated-repo.js';
@@ -33,16 +32,13 @@ export type { BuildConfig, BuildReport, ImageMetadata, IsolatedBuildRequest, Loa
 
 /** A config as Mock reads it (`-r NAME` with --configdir, site-defaults, the command-line options). */
 export interface LoadedBuildConfig {
-  /** The typed view the engine uses. */
+  /** The typed view the engine uses (with what a lockfile records of it). */
   config: BuildConfig;
-  /** config_opts as Mock holds it (what a lockfile records comes from here). */
-  raw: PyDict;
 }
 
 /** Reads a Mock config; refuses one that needs an emulated arch (exit 6). */
 export function loadBuildConfig(options: LoadOptions): LoadedBuildConfig {
-  const raw = runnable(loadConfig(options).raw);
-  return { config: buildConfigFrom(raw), raw };
+  return { config: buildConfigFrom(runnable(loadConfig(options).raw)) };
 }
 
 export interface BuildOptions extends LoadedBuildConfig {
@@ -52,19 +48,21 @@ export interface BuildOptions extends LoadedBuildConfig {
   /** Skip %check (Mock's --nocheck). */
   nocheck?: boolean;
   verbosity?: Verbosity;
+  /** Where progress lines go, as the verbosity asks (nowhere when absent). */
+  console?: NodeJS.WritableStream;
   signal?: AbortSignal;
 }
 
 function build(o: BuildOptions, calculateOnly: boolean): Promise<BuildReport> {
   return runBuild({
     config: o.config,
-    rawConfig: o.raw,
     srpms: [o.srpm],
     calculateOnly,
     noClean: o.noClean ?? false,
     nocheck: o.nocheck ?? false,
     verbosity: o.verbosity ?? 'quiet',
     bootstrap: onlineBootstrap(o.config),
+    ...(o.console && { console: o.console }),
     ...(o.signal && { signal: o.signal }),
   });
 }

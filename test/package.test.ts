@@ -34,8 +34,8 @@ const cmdline = (resultdir) => ({
   configOpts: ['basedir=' + scratch + '/lib', 'cache_topdir=' + scratch + '/cache'],
   resultdir: scratch + '/' + resultdir,
 });
-const { config, raw } = loadBuildConfig({ root: 'world-1-x86_64', configDir, cmdline: cmdline('calc') });
-const calc = await calculate({ config, raw, srpm });
+const { config } = loadBuildConfig({ root: 'world-1-x86_64', configDir, cmdline: cmdline('calc') });
+const calc = await calculate({ config, srpm });
 const repo = scratch + '/repo';
 const fetched = await prefetch({ lockfile: calc.lockfile, outputRepo: repo });
 const built = await isolatedBuild({

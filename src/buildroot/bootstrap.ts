@@ -17,7 +17,8 @@ import type { LockedBootstrap } from '../lockfile/lockfile.js';
 import type { BootstrapTree } from './buildroot.js';
 import type { BuildConfig } from './build-config.js';
 import type { BuildLogs } from './logs.js';
-import { run } from './process.js';
+import { InterruptedError, run } from './process.js';
+import { errorLine } from '../util/error-line.js';
 import { privateDir, SafeRoot } from '../util/safe-fs.js';
 
 export interface PreparedBootstrap {
@@ -34,6 +35,12 @@ export interface BootstrapRequest {
   assertDigest?: string;
   cacheTopdir: string;
   logs: BuildLogs;
+  /**
+   * Mock's bootstrap_image_fallback: when the image cannot be had (the pull,
+   * not a failed digest or arch check), build without it - isomock makes no
+   * bootstrap chroot, so the host's package manager installs the buildroot.
+   */
+  fallback?: boolean;
 }
 
 const marker = '.isomock-unpacked';
@@ -80,10 +87,20 @@ async function intactTree(dir: string, imageDigest: string): Promise<boolean> {
   );
 }
 
-export async function prepareBootstrap(req: BootstrapRequest): Promise<PreparedBootstrap> {
+/** The tree, or undefined when the image could not be had and req.fallback allows going on without it. */
+export async function prepareBootstrap(req: BootstrapRequest): Promise<PreparedBootstrap | undefined> {
   const ctx = imageContext({ arch: req.targetArch });
   req.logs.info(`Using container image: ${req.image}`);
-  const image = await getImage(ctx, req.image, true);
+  let image: Awaited<ReturnType<typeof getImage>>;
+  try {
+    image = await getImage(ctx, req.image, true);
+  } catch (err) {
+    if (!req.fallback || err instanceof InterruptedError) throw err;
+    req.logs.warning(
+      `Can't initialize from container image ${req.image}, falling back to the host's package manager (bootstrap_image_fallback): ${errorLine(err).message}`,
+    );
+    return undefined;
+  }
   const meta = imageMetadata(image);
   if (req.assertDigest && meta.image_digest !== req.assertDigest) {
     throw new IsomockError(
@@ -149,7 +166,9 @@ export async function prepareBootstrap(req: BootstrapRequest): Promise<PreparedB
 }
 
 /** The bootstrap for an online build, as the config asks for it (undefined: the host's package manager). */
-export function onlineBootstrap(config: BuildConfig): ((logs: BuildLogs) => Promise<PreparedBootstrap>) | undefined {
+export function onlineBootstrap(
+  config: BuildConfig,
+): ((logs: BuildLogs) => Promise<PreparedBootstrap | undefined>) | undefined {
   if (!config.useBootstrap || !config.useBootstrapImage) return undefined;
   return (logs) => {
     if (!config.bootstrapImageReady) {
@@ -163,6 +182,7 @@ export function onlineBootstrap(config: BuildConfig): ((logs: BuildLogs) => Prom
       assertDigest: config.bootstrapImageAssertDigest ?? undefined,
       cacheTopdir: config.cacheTopdir,
       logs,
+      fallback: config.bootstrapImageFallback,
     });
   };
 }

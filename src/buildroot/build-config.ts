@@ -7,7 +7,9 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { mockOptions, withUniqueRoot, type MockOptions } from '../config/options.js';
 import { expandedOption } from '../config/template.js';
-import { isDict, pyStr, truthy, type PyDict, type PyValue } from '../python/value.js';
+import { isDict, pyStr, toJson, truthy, type PyDict, type PyValue } from '../python/value.js';
+import type { JsonValue } from '../python/json.js';
+import { recordedConfigKeys } from '../lockfile/lockfile.js';
 import { configError } from '../config/source.js';
 import { badHostPath, hostPathMacros } from '../util/untrusted-text.js';
 import { pmConfigFrom, type PmConfig } from './pkgmgr.js';
@@ -32,6 +34,14 @@ export interface BuildConfig extends MockOptions {
   macros: Record<string, string>;
   /** Every package manager's `<pm>_*` keys (pkgmgr.ts). */
   pmConfig: PmConfig;
+  /** The options a lockfile records (recordedConfigKeys), expanded, as JSON, typed as configured. */
+  recordedConfig: Record<string, JsonValue>;
+  /** Mock's buildroot_lock plugin (plugin_conf, --enable-plugin): every build writes the lockfile. */
+  lockPlugin: boolean;
+  /** no_root_shells: --shell runs as the build user. */
+  noRootShells: boolean;
+  /** rpmbuild_timeout in seconds (0: none): each rpmbuild call is ended after it, as Mock ends it. */
+  rpmbuildTimeout: number;
 }
 
 /** The build user's uid: never 0 (Mock takes the invoking user's; as root that would be root). */
@@ -54,10 +64,25 @@ function checkHostPathMacros(macros: Record<string, string>): void {
   }
 }
 
+/** Mock's isolation values: isomock runs every one in its own sandbox (sandbox.ts), never systemd-nspawn. */
+const isolations = ['auto', 'nspawn', 'simple'];
+
+/** Mock's rpmbuild_timeout: an int of seconds (--rpmbuild_timeout, type=int); 0 or None is none. */
+function timeoutSeconds(v: PyValue): number {
+  if (v === null || v === false) return 0;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
+    throw configError(`config_opts['rpmbuild_timeout'] must be a whole number of seconds, not ${pyStr(v)}`);
+  return v;
+}
+
 export function buildConfigFrom(raw: PyDict): BuildConfig {
   const config = withUniqueRoot(raw);
   const options = mockOptions(raw, config);
   checkHostPathMacros(options.macros);
+  if (options.isolation !== null && !isolations.includes(options.isolation))
+    throw configError(
+      `config_opts['isolation'] ${JSON.stringify(options.isolation)} is not one of ${isolations.join(', ')}`,
+    );
   const get = (key: string): PyValue => expandedOption(config, key) ?? null;
   const words = (key: string): string[] => {
     const v = get(key);
@@ -70,6 +95,12 @@ export function buildConfigFrom(raw: PyDict): BuildConfig {
   };
   const env = get('environment');
   const host = get('hostname');
+  const plugins = get('plugin_conf');
+  const recordedConfig: Record<string, JsonValue> = {};
+  for (const key of recordedConfigKeys) {
+    const value = expandedOption(config, key);
+    if (value !== undefined) recordedConfig[key] = toJson(value) as JsonValue;
+  }
   return {
     ...options,
     macros: { '%_buildhost': hostname(), ...options.macros },
@@ -95,5 +126,9 @@ export function buildConfigFrom(raw: PyDict): BuildConfig {
     cleanupOnFailure: truthy(get('cleanup_on_failure')),
     extraChrootDirs: words('extra_chroot_dirs'),
     pmConfig: pmConfigFrom(get),
+    recordedConfig,
+    lockPlugin: isDict(plugins) && truthy(plugins['buildroot_lock_enable'] ?? false),
+    noRootShells: truthy(get('no_root_shells')),
+    rpmbuildTimeout: timeoutSeconds(get('rpmbuild_timeout')),
   };
 }

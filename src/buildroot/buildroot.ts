@@ -18,7 +18,7 @@ import { removeTree } from './remove.js';
 import { nevra } from '../rpm/nevra.js';
 import { reposOf } from '../config/dnfconf.js';
 import { runSandboxed, type Bind, type SandboxSpec } from './sandbox.js';
-import { discard } from './process.js';
+import { discard, type RunOptions } from './process.js';
 import { privateDir, SafeRoot } from '../util/safe-fs.js';
 
 /** A bootstrap tree, unpacked once per image and shared read-only by every build. */
@@ -354,6 +354,7 @@ export class Buildroot {
       capture?: boolean;
       cwd?: string;
       interactive?: boolean;
+      timeout?: RunOptions['timeout'];
     } = {},
   ): Promise<{ code: number; stdout: string }> {
     this.checkMountPoints();
@@ -375,6 +376,7 @@ export class Buildroot {
       log,
       capture: options.capture,
       interactive: options.interactive,
+      timeout: options.timeout,
       onLine: (l) => this.logs.echo(l),
     });
   }

@@ -8,13 +8,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { ExitCode, IsomockError } from '../errors.js';
-import {
-  currentLockfileVersion,
-  recordedConfigKeys,
-  type LockedBootstrap,
-  type LockedRpm,
-  type Lockfile,
-} from '../lockfile/lockfile.js';
+import { currentLockfileVersion, type LockedBootstrap, type LockedRpm, type Lockfile } from '../lockfile/lockfile.js';
 import type { JsonValue } from '../python/json.js';
 import { recordKey, recordVersion, type IsomockRecord, type RecordedPackage } from '../lockfile/record.js';
 import { defaultJobs, mapLimit } from '../util/map-limit.js';
@@ -26,9 +20,6 @@ import { parseNevra } from '../rpm/nevra.js';
 import { signatureFromPgpsig } from '../rpm/header-pgp.js';
 import type { BuildConfig } from './build-config.js';
 import type { Buildroot } from './buildroot.js';
-import { withUniqueRoot } from '../config/options.js';
-import { expandedOption } from '../config/template.js';
-import { toJson, type PyDict } from '../python/value.js';
 
 /** Mock's separator: rpm's --qf cannot end records with NUL. */
 const sep = '|/@';
@@ -127,7 +118,6 @@ async function checkUrls(urls: string[], repos: CachedRepo[]): Promise<string[]>
 /** The lockfile, and isomock's record of the same files beside it. */
 export async function recordLockfile(
   br: Buildroot,
-  rawConfig: PyDict,
   bootstrap?: LockedBootstrap,
 ): Promise<{ lock: Lockfile; record: IsomockRecord }> {
   const queried = await queryInstalledForLock(br);
@@ -146,12 +136,7 @@ export async function recordLockfile(
     repos,
   );
   const rpms: LockedRpm[] = queried.map((r, i) => ({ ...r, url: urls[i]! }));
-  const config: Record<string, JsonValue> = {};
-  const expanded = withUniqueRoot(rawConfig);
-  for (const key of recordedConfigKeys) {
-    const value = expandedOption(expanded, key);
-    if (value !== undefined) config[key] = toJson(value) as JsonValue;
-  }
+  const config: Record<string, JsonValue> = { ...br.config.recordedConfig };
   // As Mock records them: typed as configured, with every --define and %_buildhost.
   config['macros'] = {
     '%_buildhost': br.config.macros['%_buildhost']!,

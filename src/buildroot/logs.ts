@@ -2,7 +2,8 @@
  * The logs a build leaves in its result directory, as Mock writes them:
  * state.log (steps with timestamps), root.log (package manager and chroot
  * set-up output), build.log (rpmbuild output), streamed as they happen.
- * The console gets progress lines unless --quiet, and everything with --verbose.
+ * The console (a stream the caller gives) gets progress lines unless --quiet,
+ * and everything with --verbose.
  * The result directory may be writable by other users: every file in it is
  * opened through `fs` (safe-fs.ts), so a link planted there is refused, not followed.
  */
@@ -35,7 +36,8 @@ export class BuildLogs {
   constructor(
     readonly dir: string,
     readonly verbosity: Verbosity,
-    private readonly console: NodeJS.WritableStream = process.stderr,
+    /** Where progress lines go (the CLI: stderr); nowhere when absent. */
+    private readonly console?: NodeJS.WritableStream,
   ) {
     mkdirSync(dir, { recursive: true });
     this.fs = new SafeRoot(dir, ExitCode.resultDir, 'the result directory');
@@ -50,23 +52,29 @@ export class BuildLogs {
   /** A message for the user (and root.log, where Mock's INFO lines go). */
   info(message: string): void {
     this.root.write(`INFO: ${message}\n`);
-    if (this.verbosity !== 'quiet') this.console.write(`INFO: ${message}\n`);
+    if (this.verbosity !== 'quiet') this.console?.write(`INFO: ${message}\n`);
+  }
+
+  /** Something the user must know even with --quiet (Mock's -q keeps warnings). */
+  warning(message: string): void {
+    this.root.write(`WARNING: ${message}\n`);
+    this.console?.write(`WARNING: ${message}\n`);
   }
 
   debug(message: string): void {
     this.root.write(`DEBUG: ${message}\n`);
-    if (this.verbosity === 'verbose') this.console.write(`DEBUG: ${message}\n`);
+    if (this.verbosity === 'verbose') this.console?.write(`DEBUG: ${message}\n`);
   }
 
   /** Streams a child's output line to the console when verbose. */
   echo(line: string): void {
-    if (this.verbosity === 'verbose') this.console.write(`${line}\n`);
+    if (this.verbosity === 'verbose') this.console?.write(`${line}\n`);
   }
 
   start(step: string): void {
     this.started.set(step, performance.now());
     this.state.write(`${logTimestamp()} - Start: ${step}\n`);
-    if (this.verbosity !== 'quiet') this.console.write(`Start: ${step}\n`);
+    if (this.verbosity !== 'quiet') this.console?.write(`Start: ${step}\n`);
   }
 
   finish(step: string): void {
@@ -74,7 +82,7 @@ export class BuildLogs {
     const seconds = (performance.now() - began) / 1000;
     this.timings.push({ step, seconds });
     this.state.write(`${logTimestamp()} - Finish: ${step}\n`);
-    if (this.verbosity !== 'quiet') this.console.write(`Finish: ${step} (${seconds.toFixed(2)} s)\n`);
+    if (this.verbosity !== 'quiet') this.console?.write(`Finish: ${step} (${seconds.toFixed(2)} s)\n`);
   }
 
   /** Runs fn as a named step: Start/Finish in state.log, even when fn throws. */

@@ -9,6 +9,8 @@
  *   work it runs) ends the children gracefully: SIGTERM to the whole process
  *   tree below the child, then SIGKILL after a grace period; once aborted, no
  *   new child starts. The call then rejects with an `InterruptedError`.
+ * - A timeout (Mock's rpmbuild_timeout) ends the tree as Mock does: SIGTERM,
+ *   SIGKILL one second later; the call rejects with exit code 11.
  * No signal handler is installed here: the CLI owns the process's signals.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
@@ -16,7 +18,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { constants } from 'node:os';
 import { Writable } from 'node:stream';
-import { IsomockError } from '../errors.js';
+import { ExitCode, IsomockError } from '../errors.js';
 
 /** A log that keeps nothing, for queries whose output is only parsed. */
 export const discard = new Writable({ write: (_chunk, _enc, done) => done() });
@@ -34,6 +36,8 @@ export interface RunOptions {
   interactive?: boolean;
   /** Ends the child (and its tree) when aborted; defaults to the one withAbortSignal set. */
   signal?: AbortSignal;
+  /** Ends the child's tree after this many seconds; `command` names it in the error (and the log). */
+  timeout?: { seconds: number; command: string };
 }
 
 export interface RunResult {
@@ -53,6 +57,17 @@ export class InterruptedError extends IsomockError {
 
 /** How long children get between SIGTERM and SIGKILL. */
 const graceMs = 5000;
+
+/** Mock's kill of a command past its timeout: SIGKILL one second after SIGTERM. */
+const timeoutGraceMs = 1000;
+
+/** A command ran past its timeout (Mock's commandTimeoutExpired, exit 11). */
+class CommandTimeoutError extends IsomockError {
+  constructor(seconds: number, command: string) {
+    super(`Timeout(${seconds}) expired for command: ${command}`, ExitCode.commandTimeout);
+    this.name = 'CommandTimeoutError';
+  }
+}
 
 const ambient = new AsyncLocalStorage<AbortSignal>();
 
@@ -116,6 +131,15 @@ export function run(argv: string[], options: RunOptions): Promise<RunResult> {
     killTimer = setTimeout(() => signalTree(child, 'SIGKILL'), graceMs);
   };
   signal?.addEventListener('abort', onAbort, { once: true });
+  let timedOut = false;
+  const timeout = options.timeout;
+  const deadline =
+    timeout &&
+    setTimeout(() => {
+      timedOut = true;
+      signalTree(child, 'SIGTERM');
+      killTimer = setTimeout(() => signalTree(child, 'SIGKILL'), timeoutGraceMs);
+    }, timeout.seconds * 1000);
   const chunks: Buffer[] = [];
   let pending = '';
   const onData = (data: Buffer, isStdout: boolean): void => {
@@ -134,6 +158,7 @@ export function run(argv: string[], options: RunOptions): Promise<RunResult> {
     const done = (): void => {
       signal?.removeEventListener('abort', onAbort);
       clearTimeout(killTimer);
+      clearTimeout(deadline);
     };
     child.on('error', (err) => {
       done();
@@ -143,7 +168,11 @@ export function run(argv: string[], options: RunOptions): Promise<RunResult> {
       done();
       if (pending && options.onLine) options.onLine(pending);
       if (signal?.aborted) reject(new InterruptedError(signal.reason));
-      else resolve({ code: code ?? 128 + signalNumber(sig), stdout: Buffer.concat(chunks).toString('utf8') });
+      else if (timedOut) {
+        const err = new CommandTimeoutError(timeout!.seconds, timeout!.command);
+        options.log?.write(`${err.message}\n`);
+        reject(err);
+      } else resolve({ code: code ?? 128 + signalNumber(sig), stdout: Buffer.concat(chunks).toString('utf8') });
     });
   });
 }

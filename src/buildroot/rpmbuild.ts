@@ -70,10 +70,14 @@ function clearDir(br: Buildroot, dir: string): void {
 
 const isNosrc = (f: string): boolean => f.endsWith('.buildreqs.nosrc.rpm');
 
-/** rpmbuild as the build user, through a login shell as Mock runs it; output to build.log. */
+/** rpmbuild as the build user, through a login shell as Mock runs it; output to build.log; each call within rpmbuild_timeout. */
 async function rpmbuildAs(br: Buildroot, args: string[]): Promise<number> {
-  const cmd = ['rpmbuild', ...args].map(shellQuote).join(' ');
-  const { code } = await br.runInside(['/bin/bash', '--login', '-c', cmd], { log: br.logs.build });
+  const cmd = ['rpmbuild', ...args];
+  const seconds = br.config.rpmbuildTimeout;
+  const { code } = await br.runInside(['/bin/bash', '--login', '-c', cmd.map(shellQuote).join(' ')], {
+    log: br.logs.build,
+    ...(seconds > 0 && { timeout: { seconds, command: cmd.join(' ') } }),
+  });
   return code;
 }
 

@@ -77,14 +77,13 @@ export async function buildCommand(args: ParsedArgs, argv: string[], signal?: Ab
   report(
     await runBuild({
       config,
-      rawConfig: loaded.raw,
       srpms: mode === 'buildsrpm' ? [] : srpms,
       fromSpec,
       calculateOnly: mode === 'calculate-build-dependencies',
       noClean: flag(args, 'no-clean'),
       nocheck,
-
       verbosity: verbosity(args),
+      console: process.stderr,
       bootstrap: onlineBootstrap(config),
       signal,
     }),

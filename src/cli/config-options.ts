@@ -1,4 +1,5 @@
 /** The config-related command-line options, as loadConfig() takes them. */
+import { CommandLineError } from '../errors.js';
 import { flag, list, str, type ParsedArgs } from './args.js';
 import type { LoadOptions } from '../config/load.js';
 
@@ -60,6 +61,12 @@ export function loadOptionsFromArgs(args: ParsedArgs, argv: string[]): LoadOptio
       ...(flag(args, 'yum') ? { packageManager: 'yum' } : flag(args, 'dnf') ? { packageManager: 'dnf' } : {}),
     },
   };
+  const timeout = str(args, 'rpmbuild_timeout');
+  if (timeout !== undefined) {
+    // Mock's optparse type=int.
+    if (!/^\d+$/.test(timeout)) throw new CommandLineError(`--rpmbuild_timeout: invalid integer value: '${timeout}'`);
+    opts.cmdline!.rpmbuildTimeout = Number(timeout);
+  }
   const root = str(args, 'root');
   const configDir = str(args, 'configdir');
   if (root !== undefined) opts.root = root;

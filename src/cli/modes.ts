@@ -7,8 +7,6 @@ import { CommandLineError, ExitCode } from '../errors.js';
 import { buildConfigFrom } from '../buildroot/build-config.js';
 import { loadOptionsFromArgs } from './config-options.js';
 import { loadConfig } from '../config/load.js';
-import { truthy } from '../python/value.js';
-import { expandedOption } from '../config/template.js';
 import {
   chroot,
   initChroot,
@@ -35,7 +33,12 @@ export function isBuildrootMode(mode: string): mode is BuildrootMode {
 export async function buildrootModeCommand(mode: BuildrootMode, args: ParsedArgs, argv: string[]): Promise<number> {
   const loaded = loadConfig(loadOptionsFromArgs(args, argv));
   const config = buildConfigFrom(runnable(loaded.raw));
-  const req: ChrootRequest = { config, verbosity: verbosity(args), bootstrap: onlineBootstrap(config) };
+  const req: ChrootRequest = {
+    config,
+    verbosity: verbosity(args),
+    console: process.stderr,
+    bootstrap: onlineBootstrap(config),
+  };
   const notify = (m: string): void => {
     if (req.verbosity !== 'quiet') process.stderr.write(`INFO: ${m}\n`);
   };
@@ -58,8 +61,7 @@ export async function buildrootModeCommand(mode: BuildrootMode, args: ParsedArgs
       return ExitCode.ok;
     }
     case 'shell': {
-      const noRootShells = truthy(expandedOption(loaded.raw, 'no_root_shells') ?? null);
-      const asRoot = !flag(args, 'unpriv') && !noRootShells;
+      const asRoot = !flag(args, 'unpriv') && !config.noRootShells;
       return shell(req, words, { asRoot, cwd, tty: process.stdin.isTTY === true });
     }
     case 'chroot':

@@ -27,7 +27,6 @@ const refused: [string[], string][] = [
   [['--recurse'], 'retry failed --chain builds'],
   [['--tmp_prefix'], 'prefix of the --chain temporary repository'],
   [['--macro-file'], 'a file of rpm macros for the build'],
-  [['--rpmbuild_timeout'], 'a time limit for rpmbuild'],
   [['--symlink-dereference'], 'follow symlinks in --sources'],
   [['--short-circuit'], 'rpmbuild --short-circuit from a given stage'],
   [['--rpmbuild-opts'], 'more options for rpmbuild'],
@@ -213,6 +212,12 @@ export const mainOptions: OptionSpec[] = [
   { names: ['-N', '--no-cleanup-after'], arity: 0, help: 'keep the buildroot after the build' },
   { names: ['--offline'], arity: 0, help: 'use only local data: cached repository metadata and images' },
   { names: ['--nocheck'], arity: 0, help: 'skip %check' },
+  {
+    names: ['--rpmbuild_timeout'],
+    arity: 1,
+    metavar: ['SECONDS'],
+    help: 'end each rpmbuild call after SECONDS (SIGTERM, then SIGKILL; exit 11)',
+  },
   { names: ['-n', '--no-clean'], arity: 0, help: 'do not clean the buildroot before building' },
   { names: ['--unpriv'], arity: 0, help: 'run the --shell or --chroot command as the build user, not root' },
   {

@@ -3,26 +3,23 @@
  * `--calculate-build-dependencies`, which is the same preparation stopped
  * before %build, plus the lockfile. Library API: the CLI is a thin layer over it.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ExitCode, IsomockError } from '../errors.js';
-import { Buildroot, type BootstrapTree, type BuildrootBind } from '../buildroot/buildroot.js';
-import type { BuildConfig } from '../buildroot/build-config.js';
-import { lockRoot } from '../buildroot/lock.js';
-import { BuildLogs, type Verbosity } from '../buildroot/logs.js';
-import { withAbortSignal } from '../buildroot/process.js';
+import type { Buildroot } from '../buildroot/buildroot.js';
+import type { BuildLogs } from '../buildroot/logs.js';
 import { recordLockfile } from '../buildroot/lock-record.js';
 import { buildSrpm, buildSrpmFromSpec, type BuildOutcome } from '../buildroot/rpmbuild.js';
-import { isDict, truthy, type PyDict } from '../python/value.js';
-import { withUniqueRoot } from '../config/options.js';
-import { expandedOption } from '../config/template.js';
-import { serializeLockfile, type LockedBootstrap } from '../lockfile/lockfile.js';
+import { serializeLockfile } from '../lockfile/lockfile.js';
 import { serializeRecord, recordPathFor, sha256OfFile } from '../lockfile/record.js';
+import { inBuildroot, type SessionRequest } from './chroot-session.js';
 
-export interface BuildRequest {
-  config: BuildConfig;
-  /** The loaded config dictionary (for the keys a lockfile records). */
-  rawConfig: PyDict;
+/**
+ * A build in the session's life cycle (chroot-session.ts), with its cleanup
+ * policy. An `install` replaces chroot_setup_cmd and the BuildRequires loops
+ * (--isolated-build: the locked set): rpmbuild's own dependency checks must pass.
+ */
+export interface BuildRequest extends Omit<SessionRequest, 'clean' | 'cleanupPolicy'> {
   srpms: string[];
   /**
    * Make an SRPM from a spec and its sources first (--spec/--sources); with
@@ -31,22 +28,8 @@ export interface BuildRequest {
    */
   fromSpec?: { spec: string; sources?: string; rebuild: boolean };
   calculateOnly: boolean;
-  /**
-   * Installs the buildroot's packages instead of chroot_setup_cmd and the
-   * BuildRequires loops (--isolated-build: the locked set, in one transaction).
-   */
-  lockedInstall?: (br: Buildroot) => Promise<void>;
-  /** Host directories bound into the buildroot (the offline repository at /hermetic_repo). */
-  buildrootBinds?: BuildrootBind[];
-  /** Lines for root.log and the console before anything else (e.g. the network-cut proof). */
-  preamble?: string[];
   noClean: boolean;
   nocheck: boolean;
-  verbosity: Verbosity;
-  /** Prepares the bootstrap tree (image pulled, verified, unpacked) when the config uses one. */
-  bootstrap?: (logs: BuildLogs) => Promise<{ tree: BootstrapTree; lock: LockedBootstrap } | undefined>;
-  /** Ends the build's processes gracefully; every cleanup still runs, then it rejects (InterruptedError). */
-  signal?: AbortSignal;
 }
 
 export interface BuildReport {
@@ -65,17 +48,7 @@ function publish(br: Buildroot, logs: BuildLogs, file: string): string {
   return logs.fs.copyFrom(br.fs, file, basename(file), { mode: 0o644 });
 }
 
-/** Mock's buildroot_lock plugin, on for every build when the config or --enable-plugin says so. */
-function lockPluginEnabled(raw: PyDict): boolean {
-  const conf = expandedOption(withUniqueRoot(raw), 'plugin_conf');
-  return isDict(conf) && truthy(conf['buildroot_lock_enable'] ?? false);
-}
-
-export function runBuild(req: BuildRequest): Promise<BuildReport> {
-  return withAbortSignal(req.signal, () => build(req));
-}
-
-async function build(req: BuildRequest): Promise<BuildReport> {
+export async function runBuild(req: BuildRequest): Promise<BuildReport> {
   const { config } = req;
   const inputs: [string, string | undefined][] = [...req.srpms.map((p): [string, string] => ['SRPM', p])];
   if (req.fromSpec) inputs.push(['spec', req.fromSpec.spec], ['sources', req.fromSpec.sources]);
@@ -83,39 +56,11 @@ async function build(req: BuildRequest): Promise<BuildReport> {
     if (path !== undefined && !existsSync(path))
       throw new IsomockError(`no such ${what}: ${path}`, ExitCode.badCmdline);
   }
-  try {
-    mkdirSync(config.resultdir, { recursive: true });
-  } catch (err) {
-    throw new IsomockError(
-      `cannot create result dir ${config.resultdir}: ${(err as Error).message}`,
-      ExitCode.resultDir,
-    );
-  }
-  const logs = new BuildLogs(config.resultdir, req.verbosity);
-  for (const line of req.preamble ?? []) logs.info(line);
-  mkdirSync(config.basedir, { recursive: true });
-  const lock = await lockRoot(join(config.basedir, `${config.root}.lock`), `root ${config.root}`, 0, (m) =>
-    logs.info(m),
-  );
-  const results: string[] = [];
-  const srpms = [...req.srpms];
-  let lockfile: string | undefined;
-  let made: Buildroot | undefined;
-  try {
-    const boot = req.bootstrap ? await logs.step('bootstrap', () => req.bootstrap!(logs)) : undefined;
-    const br = new Buildroot(config, logs, boot?.tree, req.buildrootBinds);
-    made = br;
-    await logs.step('chroot init', async () => {
-      if (!req.noClean) await br.clean();
-      br.prepare();
-      if (req.lockedInstall) await logs.step('installing the locked buildroot', () => req.lockedInstall!(br));
-      else {
-        await logs.step(`installing minimal buildroot with ${br.pm.name}`, () =>
-          br.packageManager([...config.chrootSetupCmd, ...config.additionalPackages]),
-        );
-      }
-      br.makeBuildUser();
-    });
+  const session = { ...req, clean: !req.noClean, cleanupPolicy: true };
+  return inBuildroot(session, async ({ br, logs, bootstrap }) => {
+    const results: string[] = [];
+    const srpms = [...req.srpms];
+    let lockfile: string | undefined;
     if (req.fromSpec) {
       const { spec, sources } = req.fromSpec;
       const srpm = await logs.step(`rpmbuild -bs ${basename(spec)}`, () => buildSrpmFromSpec(br, spec, sources));
@@ -127,7 +72,7 @@ async function build(req: BuildRequest): Promise<BuildReport> {
       const outcome: BuildOutcome = await logs.step(`build phase for ${basename(srpm)}`, () =>
         buildSrpm(br, srpm, {
           calculateOnly: req.calculateOnly,
-          locked: req.lockedInstall !== undefined,
+          locked: req.install !== undefined,
           nocheck: req.nocheck,
         }),
       );
@@ -137,9 +82,9 @@ async function build(req: BuildRequest): Promise<BuildReport> {
         if (!results.includes(out)) results.push(out);
       }
       if (outcome.buildreqsNosrc) results.push(publish(br, logs, outcome.buildreqsNosrc));
-      if (req.calculateOnly || lockPluginEnabled(req.rawConfig)) {
+      if (req.calculateOnly || config.lockPlugin) {
         await logs.step('Generating the buildroot lockfile: buildroot_lock.json', async () => {
-          const { lock, record } = await recordLockfile(br, req.rawConfig, boot?.lock);
+          const { lock, record } = await recordLockfile(br, bootstrap);
           // The SRPMs this buildroot was calculated for (the given one, and the -bs one as published): others are refused.
           const published = outcome.srpms.map((f) => join(config.resultdir, basename(f)));
           record.srpms = await Promise.all(
@@ -152,15 +97,6 @@ async function build(req: BuildRequest): Promise<BuildReport> {
         });
       }
     }
-    // Mock's cleanup_on_success (off when the result dir is inside the root's own dir).
-    if (config.cleanupOnSuccess) await logs.step('clean chroot', () => br.clean());
     return { resultdir: config.resultdir, results, lockfile, timings: logs.timings };
-  } catch (err) {
-    if (req.signal?.aborted) logs.interrupted(req.signal.reason);
-    if (made && config.cleanupOnFailure) await logs.step('clean chroot', () => made!.clean()).catch(() => undefined);
-    throw err;
-  } finally {
-    lock.release();
-    await logs.close();
-  }
+  });
 }

@@ -10,13 +10,14 @@ import { ExitCode, IsomockError } from '../errors.js';
 import type { Buildroot } from '../buildroot/buildroot.js';
 import type { Bind } from '../buildroot/sandbox.js';
 import { readRpmPackage } from '../rpm/package.js';
-import { inBuildroot, type ChrootRequest } from './chroot-session.js';
+import { inBuildroot, type SessionRequest } from './chroot-session.js';
 
-export type { ChrootRequest };
+/** What a mode that works in the buildroot takes: the session without the build's clean, install and cleanup policy. */
+export type ChrootRequest = Pick<SessionRequest, 'config' | 'verbosity' | 'console' | 'bootstrap' | 'signal'>;
 
 /** Mock's --init: clean (unless --no-clean), then create the buildroot. */
 export async function initChroot(req: ChrootRequest, clean: boolean): Promise<void> {
-  await inBuildroot(req, async () => undefined, clean);
+  await inBuildroot({ ...req, clean }, async () => undefined);
 }
 
 export interface CommandOptions {
@@ -38,7 +39,7 @@ export async function shell(
   words: string[],
   options: CommandOptions & { tty: boolean },
 ): Promise<number> {
-  return inBuildroot(req, async (br) => {
+  return inBuildroot(req, async ({ br }) => {
     const argv =
       words.length > 0
         ? ['/bin/sh', '-c', words.join(' ')]
@@ -81,7 +82,7 @@ export async function chroot(
 ): Promise<number> {
   if (words.length === 0)
     throw new IsomockError('You must specify a command to run with --chroot', ExitCode.missingArguments);
-  return inBuildroot(req, async (br) => {
+  return inBuildroot(req, async ({ br }) => {
     const argv = words.length === 1 ? ['/bin/sh', '-c', words[0]!] : words;
     br.logs.info(`Running in chroot: ${JSON.stringify(words)}`);
     const { code } = await br.logs.step(`chroot ${JSON.stringify(words)}`, () =>
@@ -118,7 +119,7 @@ export async function installDeps(req: ChrootRequest, files: string[]): Promise<
       );
     }
   }
-  await inBuildroot(req, async (br) => {
+  await inBuildroot(req, async ({ br }) => {
     await br.logs.step('installing build dependencies', () =>
       br.packageManager(['builddep', ...paths], hostFileBinds(br, paths)),
     );
@@ -136,7 +137,7 @@ export async function installPackages(req: ChrootRequest, packages: string[]): P
     throw new IsomockError('You must specify a package list to install.', ExitCode.missingArguments);
   const args = packages.map((p) => (isLocalRpm(p) ? resolve(p) : p));
   const localFiles = packages.filter(isLocalRpm).map((p) => resolve(p));
-  await inBuildroot(req, async (br) => {
+  await inBuildroot(req, async ({ br }) => {
     br.logs.info(`installing package(s): ${args.join(' ')}`);
     await br.packageManager(['install', ...args], hostFileBinds(br, localFiles));
   });
@@ -144,7 +145,7 @@ export async function installPackages(req: ChrootRequest, packages: string[]): P
 
 /** --update: the package manager's update of the named packages, or of everything when none are named. */
 export async function updatePackages(req: ChrootRequest, packages: string[]): Promise<void> {
-  await inBuildroot(req, async (br) => {
+  await inBuildroot(req, async ({ br }) => {
     br.logs.info(`updating ${packages.length ? `package(s): ${packages.join(' ')}` : 'the buildroot'}`);
     await br.packageManager(['update', ...packages]);
   });

@@ -1,35 +1,67 @@
 /**
- * What the modes that work in a buildroot share (Mock's `commands.init()`):
- * the root lock, the logs, the bootstrap, and a buildroot initialized once -
- * chroot_setup_cmd installed, the build user made - then reused by --shell,
- * --chroot, --install and --installdeps. An initialized root carries the
- * `.initialized` marker, as Mock's does.
+ * The one buildroot life cycle every mode uses (Mock's `commands.init()` and
+ * `rebuild_generic`), in this order: the root lock; the clean when asked
+ * (Mock's: the root's whole dir); the result dir and the logs in it (so a
+ * second isomock on a busy root fails before it writes a byte there); the
+ * bootstrap; the buildroot, set up only when it carries no `.initialized`
+ * marker (chroot_setup_cmd, or the caller's install), the build user
+ * (re)made, the marker written; then the caller's work. When the caller asks for Mock's cleanup policy (the build
+ * modes), `cleanup_on_success` / `cleanup_on_failure` remove the buildroot
+ * after it. An abort ends every child (process.ts) and every step above still
+ * unwinds: logs closed, lock released.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExitCode, IsomockError } from '../errors.js';
-import { Buildroot } from '../buildroot/buildroot.js';
+import { Buildroot, type BuildrootBind } from '../buildroot/buildroot.js';
+import type { PreparedBootstrap } from '../buildroot/bootstrap.js';
 import type { BuildConfig } from '../buildroot/build-config.js';
 import { lockRoot } from '../buildroot/lock.js';
 import { BuildLogs, type Verbosity } from '../buildroot/logs.js';
-import type { BuildRequest } from './build.js';
+import { withAbortSignal } from '../buildroot/process.js';
+import type { LockedBootstrap } from '../lockfile/lockfile.js';
 import { cleanRoot } from './scrub.js';
 
-export interface ChrootRequest {
+/** Prepares the bootstrap tree (image pulled or loaded, verified, unpacked), or undefined when there is none. */
+type PrepareBootstrap = (
+  logs: BuildLogs,
+) => Promise<{ tree: PreparedBootstrap['tree']; lock: LockedBootstrap } | undefined>;
+
+export interface SessionRequest {
   config: BuildConfig;
   verbosity: Verbosity;
-  /** Prepares the bootstrap tree when the config uses one (as for a build). */
-  bootstrap?: BuildRequest['bootstrap'];
+  /** Where progress lines go (see BuildLogs); nowhere when absent. */
+  console?: NodeJS.WritableStream;
+  bootstrap?: PrepareBootstrap;
+  /** Remove the buildroot first (Mock's clean: a build without --no-clean, --init). */
+  clean?: boolean;
+  /** Installs the packages instead of chroot_setup_cmd (--isolated-build: the locked set, in one transaction). */
+  install?: (br: Buildroot) => Promise<void>;
+  /** Host directories bound into the buildroot (the offline repository at /hermetic_repo). */
+  binds?: BuildrootBind[];
+  /** Lines for root.log and the console before anything else (e.g. the network-cut proof). */
+  preamble?: string[];
+  /** Apply cleanup_on_success / cleanup_on_failure after the work (the build modes, as Mock's rebuild_generic). */
+  cleanupPolicy?: boolean;
+  /** Ends the session's processes gracefully; the unwinding still runs, then it rejects (InterruptedError). */
+  signal?: AbortSignal;
+}
+
+/** What the work runs with. */
+export interface Session {
+  br: Buildroot;
+  logs: BuildLogs;
+  /** What the lockfile records of the bootstrap image, when there is one. */
+  bootstrap?: LockedBootstrap;
 }
 
 const initializedMarker = '.initialized';
 
-/** Runs fn holding the root's lock (Mock's exit code 60 when another process has it). */
+/** Runs fn holding the root's lock: Mock's exit code 60 at once when another process has it. */
 export async function withRootLock<T>(config: BuildConfig, fn: () => Promise<T>): Promise<T> {
   mkdirSync(config.basedir, { recursive: true });
-  const lock = await lockRoot(join(config.basedir, `${config.root}.lock`), `root ${config.root}`, 0, (m) =>
-    process.stderr.write(`INFO: ${m}\n`),
-  );
+  // waitMs 0: a busy lock fails at once, so there is no wait to tell anyone about.
+  const lock = await lockRoot(join(config.basedir, `${config.root}.lock`), `root ${config.root}`, 0, () => undefined);
   try {
     return await fn();
   } finally {
@@ -37,15 +69,29 @@ export async function withRootLock<T>(config: BuildConfig, fn: () => Promise<T>)
   }
 }
 
-/** Skeleton and config always; the package set and its listing only for a root not initialized before. */
-async function initialize(br: Buildroot): Promise<void> {
+function openLogs(req: SessionRequest): BuildLogs {
+  const { resultdir } = req.config;
+  try {
+    mkdirSync(resultdir, { recursive: true });
+  } catch (err) {
+    throw new IsomockError(`cannot create result dir ${resultdir}: ${(err as Error).message}`, ExitCode.resultDir);
+  }
+  return new BuildLogs(resultdir, req.verbosity, req.console);
+}
+
+/** Skeleton and config always; the package set, its listing and the marker only for a root not initialized before. */
+async function initialize(br: Buildroot, install: SessionRequest['install']): Promise<void> {
   const { config, logs } = br;
   const fresh = !existsSync(br.path) || br.fs.lookup(initializedMarker) === undefined;
   await logs.step('chroot init', async () => {
     br.prepare();
-    const setup = [...config.chrootSetupCmd, ...config.additionalPackages];
-    if (fresh && setup.length > 0) {
-      await logs.step(`installing minimal buildroot with ${br.pm.name}`, () => br.packageManager(setup));
+    if (fresh) {
+      if (install) await logs.step('installing the locked buildroot', () => install(br));
+      else {
+        const setup = [...config.chrootSetupCmd, ...config.additionalPackages];
+        if (setup.length > 0)
+          await logs.step(`installing minimal buildroot with ${br.pm.name}`, () => br.packageManager(setup));
+      }
     }
     br.makeBuildUser();
     br.fs.writeFile(initializedMarker, '');
@@ -53,30 +99,41 @@ async function initialize(br: Buildroot): Promise<void> {
   if (fresh) logs.root.write(`INFO: Installed packages:\n${(await br.installed()).join('\n')}\n`);
 }
 
-/**
- * Locks the root, cleans it first when asked (--init), opens the logs in the
- * result dir, prepares the bootstrap and the buildroot, then runs fn in it.
- */
-export async function inBuildroot<T>(req: ChrootRequest, fn: (br: Buildroot) => Promise<T>, clean = false): Promise<T> {
-  const { config } = req;
-  return withRootLock(config, async () => {
-    if (clean) await cleanRoot(config);
-    try {
-      mkdirSync(config.resultdir, { recursive: true });
-    } catch (err) {
-      throw new IsomockError(
-        `cannot create result dir ${config.resultdir}: ${(err as Error).message}`,
-        ExitCode.resultDir,
-      );
-    }
-    const logs = new BuildLogs(config.resultdir, req.verbosity);
-    try {
-      const boot = req.bootstrap ? await logs.step('bootstrap', () => req.bootstrap!(logs)) : undefined;
-      const br = new Buildroot(config, logs, boot?.tree);
-      await initialize(br);
-      return await fn(br);
-    } finally {
-      await logs.close();
-    }
-  });
+/** Mock's cleanup_on_success / cleanup_on_failure, logged as Mock logs it. */
+async function cleanUp(br: Buildroot, option: 'cleanup_on_success' | 'cleanup_on_failure'): Promise<void> {
+  br.logs.info(`Cleaning up build root ('${option}=True')`);
+  await br.logs.step('clean chroot', () => br.clean());
+}
+
+/** Runs fn in the buildroot, through the whole life cycle above. */
+export function inBuildroot<T>(req: SessionRequest, fn: (s: Session) => Promise<T>): Promise<T> {
+  return withAbortSignal(req.signal, () =>
+    withRootLock(req.config, async () => {
+      // Mock's clean removes the root's whole dir, the default result dir in it too: before the logs open there.
+      if (req.clean) await cleanRoot(req.config);
+      const logs = openLogs(req);
+      let br: Buildroot | undefined;
+      try {
+        for (const line of req.preamble ?? []) logs.info(line);
+        const { isolation } = req.config;
+        if (isolation === 'nspawn' || isolation === 'simple')
+          logs.info(
+            `isolation '${isolation}': isomock runs every command in namespaces of its own (unshare, chroot), not ${isolation === 'nspawn' ? 'systemd-nspawn' : 'a plain chroot'}`,
+          );
+        const boot = req.bootstrap ? await logs.step('bootstrap', () => req.bootstrap!(logs)) : undefined;
+        br = new Buildroot(req.config, logs, boot?.tree, req.binds);
+        await initialize(br, req.install);
+        const result = await fn({ br, logs, ...(boot && { bootstrap: boot.lock }) });
+        if (req.cleanupPolicy && req.config.cleanupOnSuccess) await cleanUp(br, 'cleanup_on_success');
+        return result;
+      } catch (err) {
+        if (req.signal?.aborted) logs.interrupted(req.signal.reason);
+        if (br && req.cleanupPolicy && req.config.cleanupOnFailure)
+          await cleanUp(br, 'cleanup_on_failure').catch(() => undefined);
+        throw err;
+      } finally {
+        await logs.close();
+      }
+    }),
+  );
 }

@@ -6,4 +6,7 @@
 import { serveInNetworkCut } from '../buildroot/netcut.js';
 import { isolatedBuildInCut, type IsolatedBuildRequest } from './isolated-build.js';
 
-await serveInNetworkCut((input, proof, signal) => isolatedBuildInCut(input as IsolatedBuildRequest, proof, signal));
+// Its stderr is the caller's (inherited): the progress lines go there, as the verbosity asks.
+await serveInNetworkCut((input, proof, signal) =>
+  isolatedBuildInCut(input as IsolatedBuildRequest, proof, signal, process.stderr),
+);

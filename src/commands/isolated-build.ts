@@ -159,6 +159,7 @@ export async function isolatedBuildInCut(
   req: IsolatedBuildRequest,
   proof: string,
   signal: AbortSignal,
+  console?: NodeJS.WritableStream,
 ): Promise<BuildReport> {
   const repo = resolve(req.repo.replace(/^file:\/\//, ''));
   const lock = readLockfile(req.lockfile);
@@ -185,7 +186,7 @@ export async function isolatedBuildInCut(
   const config = buildConfigFrom(raw);
   const want = lock.buildroot.rpms.map(nevra).sort();
 
-  const lockedInstall = async (br: Buildroot): Promise<void> => {
+  const install = async (br: Buildroot): Promise<void> => {
     // One transaction with exactly the locked files; rpm orders it and checks that it is closed.
     await br.rpm(['-i', '--define', '_pkgverify_level digest', ...paths]);
     const got = await br.installed();
@@ -202,15 +203,15 @@ export async function isolatedBuildInCut(
 
   return runBuild({
     config,
-    rawConfig: raw,
     srpms: req.srpms,
     ...(req.fromSpec && { fromSpec: req.fromSpec }),
     calculateOnly: false,
     noClean: false,
     nocheck: req.nocheck,
     verbosity: req.verbosity,
-    lockedInstall,
-    buildrootBinds: [{ source: repo, inside: repoMountPoint }],
+    ...(console && { console }),
+    install,
+    binds: [{ source: repo, inside: repoMountPoint }],
     bootstrap: lock.bootstrap
       ? (logs) =>
           prepareBootstrap({

@@ -46,6 +46,8 @@ export interface CmdlineOptions {
   pluginOptions?: string[];
   /** --cleanup-after / -N, --no-cleanup-after. */
   cleanupAfter?: boolean;
+  /** --rpmbuild_timeout SECONDS. */
+  rpmbuildTimeout?: number;
   /** Mock's verbosity: 0 with --quiet, 2 with --verbose, else 1. */
   verbose?: number;
   /** Whether stderr is a terminal: Mock's print_main_output default follows it. */
@@ -175,6 +177,7 @@ export function applyCmdline(config: PyDict, opts: CmdlineOptions, home: string)
     if (opts.bootstrapImage) config['use_bootstrap'] = true;
   }
   if (opts.cleanupAfter !== undefined) config['cleanup_on_success'] = config['cleanup_on_failure'] = opts.cleanupAfter;
+  if (opts.rpmbuildTimeout !== undefined) config['rpmbuild_timeout'] = opts.rpmbuildTimeout;
   applyPluginOptions(config, opts);
   config['calculatedeps'] = opts.calculatedeps ? true : null;
   if (opts.calculatedeps) {
