@@ -374,40 +374,56 @@ test("Konflux's three hermetic calls with --spec/--sources, the third offline (n
   const { spec, sources } = specDir('konflux-synth');
   // A world of its own, to stop before the offline call.
   const online = await serveWorld();
-  chmodSync(online.configDir, 0o755);
-  const mockCfg = join(scratch, 'mock.cfg');
-  writeFileSync(mockCfg, `include('${etcMockConfig(online, join(scratch, 'konflux-etc'))}')\n`);
-  const deps = join(scratch, 'konflux-deps');
-  const repo = join(scratch, 'konflux-repo');
-  const out = join(scratch, 'konflux-result');
-  ok(
-    await mock([
-      '-r',
-      mockCfg,
+  let stopped = false;
+  try {
+    chmodSync(online.configDir, 0o755);
+    const mockCfg = join(scratch, 'mock.cfg');
+    writeFileSync(mockCfg, `include('${etcMockConfig(online, join(scratch, 'konflux-etc'))}')\n`);
+    const deps = join(scratch, 'konflux-deps');
+    const repo = join(scratch, 'konflux-repo');
+    const out = join(scratch, 'konflux-result');
+    ok(
+      await mock([
+        '-r',
+        mockCfg,
+        '--spec',
+        spec,
+        '--sources',
+        sources,
+        '--resultdir',
+        deps,
+        '--calculate-build-dependencies',
+      ]),
+      'calculate',
+    );
+    const lockfile = join(deps, 'buildroot_lock.json');
+    const locked = (JSON.parse(readFileSync(lockfile, 'utf8')) as { buildroot: { rpms: { name: string }[] } }).buildroot
+      .rpms;
+    assert.ok(locked.some((p) => p.name === 'synth-devel'));
+    ok(await mock(['--lockfile', lockfile, '--output-repo', repo], 'mock-hermetic-repo'), 'mock-hermetic-repo');
+    assert.ok(existsSync(join(repo, 'repodata', 'repomd.xml')));
+    // Offline: the world's server is gone.
+    await online.close();
+    stopped = true;
+    const r = await mock([
+      '--hermetic-build',
+      lockfile,
+      repo,
       '--spec',
       spec,
       '--sources',
       sources,
       '--resultdir',
-      deps,
-      '--calculate-build-dependencies',
-    ]),
-    'calculate',
-  );
-  const lockfile = join(deps, 'buildroot_lock.json');
-  const locked = (JSON.parse(readFileSync(lockfile, 'utf8')) as { buildroot: { rpms: { name: string }[] } }).buildroot
-    .rpms;
-  assert.ok(locked.some((p) => p.name === 'synth-devel'));
-  ok(await mock(['--lockfile', lockfile, '--output-repo', repo], 'mock-hermetic-repo'), 'mock-hermetic-repo');
-  assert.ok(existsSync(join(repo, 'repodata', 'repomd.xml')));
-  // Offline: the world's server is gone.
-  await online.close();
-  const r = await mock(['--hermetic-build', lockfile, repo, '--spec', spec, '--sources', sources, '--resultdir', out]);
-  ok(r, '--hermetic-build');
-  assert.deepEqual(
-    list(out).filter((f) => f.endsWith('.rpm')),
-    ['konflux-synth-1.0-1.w1.src.rpm', 'konflux-synth-1.0-1.w1.x86_64.rpm'],
-  );
+      out,
+    ]);
+    ok(r, '--hermetic-build');
+    assert.deepEqual(
+      list(out).filter((f) => f.endsWith('.rpm')),
+      ['konflux-synth-1.0-1.w1.src.rpm', 'konflux-synth-1.0-1.w1.x86_64.rpm'],
+    );
+  } finally {
+    if (!stopped) await online.close();
+  }
 });
 
 test('nobody outside group mock gains anything: sudo refuses the launcher, a root-only mode fails in one line', async () => {
