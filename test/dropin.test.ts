@@ -11,6 +11,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   chmodSync,
   chownSync,
@@ -189,15 +190,16 @@ test("kojid's sequence: --init, --chroot (a string and -- argv, --unpriv --cwd),
   ok(uname, '--chroot');
   assert.match(uname.stdout, new RegExp(spawnSync('uname', ['-r'], { encoding: 'utf8' }).stdout.trim()));
 
-  // kojid (root) puts the SRPM and an SCM checkout into <root>/chroot_tmpdir from the host.
+  // kojid (root) puts the SRPM into <root>/chroot_tmpdir from the host, then unpacks it as its rebuild_srpm does.
   const tmp = join(root, 'chroot_tmpdir');
-  mkdirSync(join(tmp, 'scmroot'), { recursive: true });
+  mkdirSync(tmp, { recursive: true });
   copyFileSync(srpmOf('hello-synth'), join(tmp, 'hello-synth-1.0-1.w1.src.rpm'));
-  const unpacked = spawnSync('sh', ['-c', 'rpm2cpio "$0" | cpio -idm --quiet', srpmOf('hello-synth')], {
-    cwd: join(tmp, 'scmroot'),
-  });
-  assert.equal(unpacked.status, 0);
-  spawnSync('chown', ['-R', `${caller.uid}:${caller.gid}`, join(tmp, 'scmroot')]);
+  const unpack = ['--chroot', '--', 'rpm', '--define', '_topdir /chroot_tmpdir/scmroot', '-iv'];
+  ok(
+    await mock([...cfg, '--no-clean', '--target', 'noarch', ...unpack, '/chroot_tmpdir/hello-synth-1.0-1.w1.src.rpm']),
+    '--chroot -- rpm -iv',
+  );
+  assert.ok(existsSync(join(tmp, 'scmroot', 'SPECS', 'hello-synth.spec')));
 
   // kojid's source_cmd: as the build user, in the checkout; its uid is the invoking user's.
   const id = await mock([
@@ -238,9 +240,9 @@ test("kojid's sequence: --init, --chroot (a string and -- argv, --unpriv --cwd),
       '--no-clean',
       '--buildsrpm',
       '--spec',
-      join(tmp, 'scmroot', 'hello-synth.spec'),
+      join(tmp, 'scmroot', 'SPECS', 'hello-synth.spec'),
       '--sources',
-      join(tmp, 'scmroot'),
+      join(tmp, 'scmroot', 'SPECS'),
       '--target',
       'noarch',
     ]),
@@ -268,6 +270,20 @@ function coprResultdir(name: string): { resultdir: string; childCfg: string } {
   return { resultdir, childCfg };
 }
 
+/** Copr's produce_rpm command line (copr_rpmbuild/builders/mock.py), without its `unbuffer`. */
+const produceRpm = (spec: string, sources: string, resultdir: string, uniq: string, childCfg: string): string[] => [
+  '--spec',
+  spec,
+  '--sources',
+  sources,
+  '--resultdir',
+  resultdir,
+  '--uniqueext',
+  uniq,
+  '-r',
+  childCfg,
+];
+
 /** Copr's mock_clean: its three scrubs of the --uniqueext root; the root is gone after. */
 async function coprClean(childCfg: string, uniq: string): Promise<void> {
   const scrubs = ['--scrub', 'bootstrap', '--scrub', 'chroot', '--scrub', 'root-cache'];
@@ -278,21 +294,7 @@ async function coprClean(childCfg: string, uniq: string): Promise<void> {
 test("Copr's sequence: --spec --sources --resultdir --uniqueext -r child.cfg, then its scrubs", async () => {
   const { spec, sources } = specDir('copr-synth');
   const { resultdir, childCfg } = coprResultdir('copr-result');
-  ok(
-    await mock([
-      '--spec',
-      spec,
-      '--sources',
-      sources,
-      '--resultdir',
-      resultdir,
-      '--uniqueext',
-      '1700000000_1234',
-      '-r',
-      childCfg,
-    ]),
-    'produce_rpm',
-  );
+  ok(await mock(produceRpm(spec, sources, resultdir, '1700000000_1234', childCfg)), 'produce_rpm');
   const files = list(resultdir);
   assert.deepEqual(
     files.filter((f) => f.endsWith('.rpm')),
@@ -301,14 +303,9 @@ test("Copr's sequence: --spec --sources --resultdir --uniqueext -r child.cfg, th
   const rpm = join(resultdir, 'copr-synth-1.0-1.w1.x86_64.rpm');
   // child.cfg's macros (Copr's vendor) and the source from --sources are in the package.
   assert.equal(rpmTag(rpm, 'VENDOR'), 'isomock Copr - user isomock');
-  const content = spawnSync(
-    'sh',
-    ['-c', 'rpm2cpio "$0" | cpio -i --quiet --to-stdout ./usr/share/copr-synth/note.txt', rpm],
-    {
-      encoding: 'utf8',
-    },
-  );
-  assert.equal(content.stdout, 'from --sources of copr-synth\n');
+  const digests = spawnSync('rpm', ['-qp', '--qf', '[%{FILENAMES} %{FILEDIGESTS}\\n]', rpm], { encoding: 'utf8' });
+  const noteDigest = createHash('sha256').update('from --sources of copr-synth\n').digest('hex');
+  assert.match(digests.stdout, new RegExp(`^/usr/share/copr-synth/note.txt ${noteDigest}$`, 'm'));
   assert.ok(existsSync(join(lib(), 'world-1-x86_64-1700000000_1234')), 'the --uniqueext root dir');
   await coprClean(childCfg, '1700000000_1234');
 });
@@ -340,18 +337,7 @@ for (const [label, signals] of [
     const { spec, sources } = specDir(`slow-${tag}`, `echo BUILD-STARTED; ${marker}\nsynth-tool > out.txt`);
     const { resultdir, childCfg } = coprResultdir(`slow-${tag}-result`);
     const uniq = `slow_${tag}`;
-    const run = start('mock', [
-      '--spec',
-      spec,
-      '--sources',
-      sources,
-      '--resultdir',
-      resultdir,
-      '--uniqueext',
-      uniq,
-      '-r',
-      childCfg,
-    ]);
+    const run = start('mock', produceRpm(spec, sources, resultdir, uniq, childCfg));
     const settled = run.done.then((r) => ({ exited: true, ...r }));
     await waitFor(join(resultdir, 'build.log'), 'BUILD-STARTED', 120_000, run.done);
     let result: Run | undefined;
