@@ -426,9 +426,13 @@ export class Buildroot {
     fs.writeFile(join(home, '.rpmmacros'), macros + '\n', { owner: [uid, gid] });
   }
 
-  /** Copies a host file (trusted: named by the caller) into the buildroot, owned by the build user. */
-  copyIn(hostPath: string, inside: string): void {
-    this.fs.copyIn(hostPath, inside, { owner: [this.config.chrootUid, this.config.chrootGid] });
+  /**
+   * Copies a host file (named by the caller) into the buildroot, owned by the
+   * build user; with noFollow only a regular file itself (a spec or source a
+   * build user could have planted a link at, as kojid's sources in the root).
+   */
+  copyIn(hostPath: string, inside: string, noFollow = false): void {
+    this.fs.copyIn(hostPath, inside, { owner: [this.config.chrootUid, this.config.chrootGid], noFollow });
   }
 
   /**

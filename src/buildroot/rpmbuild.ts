@@ -108,10 +108,15 @@ const topdirOf = (br: Buildroot): string => String(br.config.macros['%_topdir'] 
 export async function buildSrpmFromSpec(br: Buildroot, spec: string, sources?: string): Promise<string> {
   const topdir = topdirOf(br);
   const srpmsDir = `${topdir}/SRPMS`;
-  br.copyIn(spec, `${topdir}/SPECS/${basename(spec)}`);
+  // Root reads them, and kojid puts them inside the buildroot: a link is refused, never followed.
+  br.copyIn(spec, `${topdir}/SPECS/${basename(spec)}`, true);
   if (sources) {
-    const files = statSync(sources).isDirectory() ? readdirSync(sources).map((f) => join(sources, f)) : [sources];
-    for (const f of files.filter((f) => statSync(f).isFile())) br.copyIn(f, `${topdir}/SOURCES/${basename(f)}`);
+    const files = statSync(sources).isDirectory()
+      ? readdirSync(sources, { withFileTypes: true })
+          .filter((e) => !e.isDirectory())
+          .map((e) => join(sources, e.name))
+      : [sources];
+    for (const f of files) br.copyIn(f, `${topdir}/SOURCES/${basename(f)}`, true);
   }
   clearDir(br, srpmsDir);
   const code = await rpmbuildAs(br, [

@@ -34,10 +34,17 @@ export async function buildCommand(args: ParsedArgs, argv: string[], signal?: Ab
   const mode = args.mode ?? 'rebuild';
   const srpms = args.positionals;
   const spec = str(args, 'spec');
+  const sources = str(args, 'sources');
   if (mode === 'buildsrpm' && spec === undefined)
     throw new CommandLineError('--buildsrpm needs --spec (and --sources if the spec has any)');
-  if (mode !== 'buildsrpm' && mode !== 'chain' && srpms.length === 0)
-    throw new CommandLineError(`--${mode} needs an SRPM`);
+  // Mock's rebuild modes take --spec with --sources instead of an SRPM: the SRPM is made first, then rebuilt.
+  const fromSpec =
+    mode === 'buildsrpm'
+      ? { spec: spec!, sources, rebuild: false }
+      : srpms.length === 0 && spec !== undefined && sources !== undefined
+        ? { spec, sources, rebuild: true }
+        : undefined;
+  if (!fromSpec && mode !== 'chain' && srpms.length === 0) throw new CommandLineError(`--${mode} needs an SRPM, or --spec and --sources`);
   const nocheck = flag(args, 'nocheck');
 
   if (mode === 'isolated-build') {
@@ -53,6 +60,7 @@ export async function buildCommand(args: ParsedArgs, argv: string[], signal?: Ab
           lockfile,
           repo,
           srpms,
+          fromSpec,
           configOptions: loadOptionsFromArgs(args, argv),
           nocheck,
           acceptOtherSrpm: flag(args, 'accept-other-srpm'),
@@ -96,7 +104,7 @@ export async function buildCommand(args: ParsedArgs, argv: string[], signal?: Ab
     await runBuild({
       config,
       srpms: mode === 'buildsrpm' ? [] : srpms,
-      ...(mode === 'buildsrpm' && { fromSpec: { spec: spec!, sources: str(args, 'sources') } }),
+      fromSpec,
       calculateOnly: mode === 'calculate-build-dependencies',
       noClean,
       nocheck,

@@ -8,6 +8,7 @@ import { version } from '../version.js';
 import { flag, formatOptions, parseArgs, str, type OptionSpec, type ParsedArgs } from './args.js';
 import { imageOptions, isolatedRepoOptions, mainOptions } from './options.js';
 import { exitCodeFor, handleSignals } from './signals.js';
+import { watchSudoCaller } from './sudo.js';
 
 // Command modules are imported when their command runs: a CLI start loads only what it uses.
 
@@ -130,6 +131,8 @@ export async function main(argv: string[]): Promise<number> {
   // A --shell session's Ctrl-C is the terminal's, for the shell inside.
   const sub = argv[0] !== undefined ? subcommands[argv[0]] : undefined;
   const signals = handleSignals({ leaveSigint: argv.includes('--shell'), exitAtOnce: sub?.exitOnSignal === true });
+  // Run through sudo for a member of group mock: a caller killed with SIGKILL ends this run as SIGTERM would.
+  const unwatch = watchSudoCaller(() => process.kill(process.pid, 'SIGTERM'));
   try {
     if (sub) {
       const args = parseArgs(argv.slice(1), sub.options);
@@ -151,6 +154,7 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof CommandLineError) process.stderr.write(`Try 'isomock --help' for more information.\n`);
     return exitCode;
   } finally {
+    unwatch();
     signals.dispose();
   }
 }

@@ -22,8 +22,12 @@ import { scanChroot } from '../buildroot/plugins.js';
  */
 export interface BuildRequest extends Omit<SessionRequest, 'clean' | 'cleanupPolicy'> {
   srpms: string[];
-  /** --buildsrpm: make the SRPM from a spec and its sources instead of building SRPMs. */
-  fromSpec?: { spec: string; sources?: string };
+  /**
+   * Make an SRPM from a spec and its sources first (--spec/--sources); with
+   * `rebuild` it is then built in the same root as one more of `srpms`, as
+   * Mock's rebuild mode does (--buildsrpm alone stops at the SRPM).
+   */
+  fromSpec?: { spec: string; sources?: string; rebuild: boolean };
   calculateOnly: boolean;
   noClean: boolean;
   nocheck: boolean;
@@ -56,13 +60,16 @@ export async function runBuild(req: BuildRequest): Promise<BuildReport> {
   const session = { ...req, clean: !req.noClean, cleanupPolicy: true };
   return inBuildroot(session, async ({ br, logs, bootstrap }) => {
     const results: string[] = [];
+    const srpms = [...req.srpms];
     let lockfile: string | undefined;
     if (req.fromSpec) {
       const { spec, sources } = req.fromSpec;
       const srpm = await logs.step(`rpmbuild -bs ${basename(spec)}`, () => buildSrpmFromSpec(br, spec, sources));
-      results.push(publish(br, logs, srpm));
+      const published = publish(br, logs, srpm);
+      results.push(published);
+      if (req.fromSpec.rebuild) srpms.push(published);
     }
-    for (const srpm of req.srpms) {
+    for (const srpm of srpms) {
       const outcome: BuildOutcome = await logs.step(`build phase for ${basename(srpm)}`, () =>
         buildSrpm(br, srpm, {
           calculateOnly: req.calculateOnly,
@@ -70,7 +77,11 @@ export async function runBuild(req: BuildRequest): Promise<BuildReport> {
           nocheck: req.nocheck,
         }),
       );
-      for (const f of [...outcome.srpms, ...outcome.rpms]) results.push(publish(br, logs, f));
+      // The rebuilt SRPM replaces one of the same name made from --spec: the result dir holds one.
+      for (const f of [...outcome.srpms, ...outcome.rpms]) {
+        const out = publish(br, logs, f);
+        if (!results.includes(out)) results.push(out);
+      }
       if (outcome.buildreqsNosrc) results.push(publish(br, logs, outcome.buildreqsNosrc));
       if (req.calculateOnly || config.lockPlugin) {
         await logs.step('Generating the buildroot lockfile: buildroot_lock.json', async () => {
@@ -78,7 +89,7 @@ export async function runBuild(req: BuildRequest): Promise<BuildReport> {
           // The SRPMs this buildroot was calculated for (the given one, and the -bs one as published): others are refused.
           const published = outcome.srpms.map((f) => join(config.resultdir, basename(f)));
           record.srpms = await Promise.all(
-            [srpm, ...published].map(async (f) => ({ name: basename(f), sha256: await sha256OfFile(f) })),
+            [...new Set([srpm, ...published])].map(async (f) => ({ name: basename(f), sha256: await sha256OfFile(f) })),
           );
           lockfile = join(config.resultdir, 'buildroot_lock.json');
           // The record first: a lockfile never sits beside a stale record of another buildroot.

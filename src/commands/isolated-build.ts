@@ -23,7 +23,7 @@ import { recordedConfigKeys, readLockfile, rpmFileName, type Lockfile } from '..
 import { nevra } from '../rpm/nevra.js';
 import { verifyLockedRpm } from '../lockfile/verify-rpm.js';
 import { readRecord, recordEntry, recordPathFor, sha256OfFile, type IsomockRecord } from '../lockfile/record.js';
-import { runBuild, type BuildReport } from './build.js';
+import { runBuild, type BuildReport, type BuildRequest } from './build.js';
 import { defaultJobs, mapLimit } from '../util/map-limit.js';
 import { trustedKeyring, type SignaturePolicy } from '../signing/policy.js';
 import type { Keyring } from '../signing/keyring.js';
@@ -33,6 +33,8 @@ export interface IsolatedBuildRequest extends SignaturePolicy {
   lockfile: string;
   repo: string;
   srpms: string[];
+  /** --spec/--sources instead of an SRPM: the SRPM is made in the locked buildroot, then built. */
+  fromSpec?: BuildRequest['fromSpec'];
   /**
    * How to load the config: isomock's built-in isolated-build config
    * (etc/isolated-build.cfg, the default root) with site defaults and the
@@ -193,6 +195,8 @@ export async function isolatedBuildInCut(
   const srpmNotes = await checkSrpms(req.srpms, record, req.acceptOtherSrpm ?? false);
   const warnings: string[] = [];
   const keyring = await trustedKeyring(req, '--isolated-build', (line) => warnings.push(line));
+  if (req.fromSpec)
+    srpmNotes.push(`the SRPM is made here from ${req.fromSpec.spec}: it is not compared with the calculated one`);
   const paths = await checkRepo(lock, repo, record, keyring);
 
   const overrides = newDict([['offline_local_repository', repo]]);
@@ -227,6 +231,7 @@ export async function isolatedBuildInCut(
   return runBuild({
     config,
     srpms: req.srpms,
+    ...(req.fromSpec && { fromSpec: req.fromSpec }),
     calculateOnly: false,
     noClean: false,
     nocheck: req.nocheck,

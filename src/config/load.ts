@@ -16,11 +16,10 @@
  * %_buildhost is the host's getfqdn().
  */
 import { existsSync, realpathSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { CommandLineError } from '../errors.js';
 import { hostFqdn } from '../util/fqdn.js';
-import { invokingUid } from '../util/invoker.js';
+import { invokingHome, invokingUid } from '../util/invoker.js';
 import { checkArchCombination } from './arch.js';
 import { applyCmdline, type CmdlineOptions } from './cmdline.js';
 import { defaultConfig } from './defaults.js';
@@ -38,7 +37,7 @@ export interface LoadOptions {
   configDir?: string;
   /** Directories searched after --configdir (tests point these elsewhere). */
   systemDirs?: string[];
-  /** Home of the user whose ~/.config/mock.cfg and ~/.config/mock/NAME.cfg apply. */
+  /** Home of the user whose ~/.config/mock.cfg and ~/.config/mock/NAME.cfg apply; default: the invoking user's. */
   home?: string;
   cmdline?: CmdlineOptions;
   /**
@@ -110,7 +109,7 @@ function realPath(file: string): string {
 
 /** Mock's load_config(): the defaults and the files, no command line (what --list-chroots reads). */
 export function readConfigFiles(opts: LoadOptions = {}): LoadedConfig {
-  const home = opts.home ?? homedir();
+  const home = opts.home ?? invokingHome();
   const name = opts.root ?? 'default';
   const raw = defaultConfig(opts.uid ?? invokingUid());
   const { file: chrootConfigFile, configDir } = findChrootConfig(name, opts, home);
@@ -146,7 +145,7 @@ export function readConfigFiles(opts: LoadOptions = {}): LoadedConfig {
 export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
   const loaded = readConfigFiles(opts);
   const { raw, configDir } = loaded;
-  const home = opts.home ?? homedir();
+  const home = opts.home ?? invokingHome();
   Object.assign(raw, opts.overrides);
   applyCmdline(raw, opts.cmdline ?? {}, home);
   applySubscription(raw);

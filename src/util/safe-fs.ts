@@ -47,6 +47,7 @@ import {
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { ExitCode, IsomockError, type ExitCodeValue } from '../errors.js';
+import { openRegularFile } from './open-regular.js';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_APPEND, O_NOFOLLOW, O_NONBLOCK, O_DIRECTORY } = constants;
 
@@ -81,6 +82,8 @@ export interface CopyOptions {
   /** uid and gid of the new file (root's otherwise). */
   owner?: [number, number];
   mode?: number;
+  /** copyIn: refuse a source that is not itself a regular file (a planted symlink), as open-regular.ts does. */
+  noFollow?: boolean;
 }
 
 /**
@@ -288,6 +291,7 @@ export class SafeRoot {
 
   /** Copies a host file that the caller vouches for (e.g. named on the command line) to `rel`. */
   copyIn(hostPath: string, rel: string, options: CopyOptions = {}): string {
+    if (options.noFollow) return this.copyFd(openRegularFile(hostPath).fd, rel, options);
     const fd = openSync(hostPath, O_RDONLY | O_NONBLOCK);
     if (!fstatSync(fd).isFile()) {
       closeSync(fd);
