@@ -13,7 +13,7 @@ import { closeSync, createReadStream, lstatSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ExitCode, IsomockError } from '../errors.js';
-import { openRegularFile, readFromStart } from '../util/open-regular.js';
+import { openRegularFile, readFromStart } from '../util/no-follow.js';
 import { badHttpUrl, badLineText, badNameComponent } from '../util/untrusted-text.js';
 import { pythonJsonDumps, type JsonValue } from '../python/json.js';
 import type { LockedRpm } from './lockfile.js';
@@ -203,7 +203,7 @@ async function sha256Of(stream: NodeJS.ReadableStream): Promise<string> {
 /**
  * Throws, naming the file, when its size or SHA-256 is not the recorded one
  * (null fields are not checked). `file` is a descriptor opened by the caller
- * (util/open-regular.ts), read from the start, left open.
+ * (util/no-follow.ts), read from the start, left open.
  */
 export async function verifyAgainstRecord(
   file: { fd: number; size: number },

@@ -23,8 +23,7 @@ import { ExitCode, IsomockError } from '../errors.js';
 import { guardedLookup } from '../net/address-policy.js';
 import { RateWatch, bodyCap, retryStatuses, retryableCode, type DownloadLimits } from '../net/download-policy.js';
 import { mapLimit } from '../util/map-limit.js';
-import { createExclusive, notOurs, removeOwn, reopenOwn } from '../util/no-follow.js';
-import { lstatOrUndefined } from '../util/safe-fs.js';
+import { createExclusive, lstatOrUndefined, notOurs, removeOwn, reopenOwn } from '../util/no-follow.js';
 
 export interface DownloadItem {
   url: string;
