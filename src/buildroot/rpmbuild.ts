@@ -110,6 +110,36 @@ export async function buildSrpmFromSpec(br: Buildroot, spec: string, sources?: s
   return built;
 }
 
+/** One `rpmbuild -br` round's arguments: %prep runs in the first round only. */
+export function buildRequiresArgs(round: number, target: string[], spec: string): string[] {
+  return ['-br', ...(round > 1 ? ['--noprep'] : []), ...target, spec];
+}
+
+/**
+ * What one `rpmbuild -br` exit code means in the BuildRequires loop: 'done'
+ * (0: the buildroot is complete), 'install' (11: rpmbuild wrote a
+ * *.buildreqs.nosrc.rpm of unmet BuildRequires, for builddep), or why the
+ * build fails (another code; any missing one in locked mode; too many rounds).
+ */
+export function buildRequiresStep(
+  code: number,
+  round: number,
+  maxRounds: number,
+  locked: boolean,
+): 'done' | 'install' | { fail: string } {
+  if (code === 0) return 'done';
+  if (code !== 11) return { fail: `rpmbuild -br failed (exit ${code})` };
+  if (locked) return { fail: 'the SRPM needs BuildRequires the lockfile does not hold (rpmbuild -br exit 11)' };
+  if (round > maxRounds) return { fail: `BuildRequires still missing after ${maxRounds} rounds` };
+  return 'install';
+}
+
+/** Mock's final call: -ba after a %generate_buildrequires loop (its %prep done), else -bb. */
+export function finalBuildArgs(dynamic: boolean, nocheck: boolean, target: string[], spec: string): string[] {
+  const args = dynamic ? ['-ba', '--noprep', ...target, spec] : ['-bb', ...target, spec];
+  return nocheck ? [...args, '--nocheck'] : args;
+}
+
 export async function buildSrpm(br: Buildroot, srpm: string, options: BuildOptions): Promise<BuildOutcome> {
   const topdir = topdirOf(br);
   const name = basename(srpm);
@@ -141,13 +171,14 @@ export async function buildSrpm(br: Buildroot, srpm: string, options: BuildOptio
   await br.logs.step(`BuildRequires for ${name}`, async () => {
     const maxRounds = br.config.staticMaxLoops + br.config.dynamicBuildrequiresMaxLoops;
     for (let round = 1; ; round++) {
-      const code = await rpmbuild(['-br', ...(round > 1 ? ['--noprep'] : []), ...target, spec]);
-      if (code === 0) break;
-      // 11: rpmbuild wrote a *.buildreqs.nosrc.rpm listing unmet BuildRequires.
-      if (code !== 11) throw buildError(`rpmbuild -br failed (exit ${code})`, br);
-      if (options.locked)
-        throw buildError('the SRPM needs BuildRequires the lockfile does not hold (rpmbuild -br exit 11)', br);
-      if (round > maxRounds) throw buildError(`BuildRequires still missing after ${maxRounds} rounds`, br);
+      const step = buildRequiresStep(
+        await rpmbuild(buildRequiresArgs(round, target, spec)),
+        round,
+        maxRounds,
+        options.locked,
+      );
+      if (step === 'done') break;
+      if (step !== 'install') throw buildError(step.fail, br);
       // Without %generate_buildrequires rpmbuild writes no nosrc.rpm: the static ones are the SRPM's.
       const nosrcs = listFiles(br, srpmsDir).filter(isNosrc);
       const wanted = nosrcs.length ? nosrcs : [rebuilt];
@@ -179,9 +210,7 @@ export async function buildSrpm(br: Buildroot, srpm: string, options: BuildOptio
   if (!options.calculateOnly) {
     await br.logs.step(`rpmbuild ${name}`, async () => {
       // Mock's final call; the buildroot is complete, so rpmbuild's own dependency check stays on.
-      const args = dynamic ? ['-ba', '--noprep', ...target, spec] : ['-bb', ...target, spec];
-      if (options.nocheck) args.push('--nocheck');
-      const code = await rpmbuild(args);
+      const code = await rpmbuild(finalBuildArgs(dynamic, options.nocheck, target, spec));
       if (code !== 0) throw buildError(`rpmbuild of ${name} failed (exit ${code})`, br);
     });
   }
