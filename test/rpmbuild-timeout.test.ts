@@ -83,12 +83,10 @@ test('rpmbuild_timeout that is not a whole number of seconds is refused before a
   const cli = await isomock([...worldBuildOpts(world, scratch, 'bad-cli'), '--rpmbuild_timeout', '1.5', stubborn]);
   assert.equal(cli.code, 5, cli.stderr);
   assert.match(cli.stderr, /^isomock: error: --rpmbuild_timeout: invalid integer value: '1\.5'\nTry 'isomock --help'/);
-  const config = await isomock([
-    ...worldBuildOpts(world, scratch, 'bad-config'),
-    '--config-opts',
-    'rpmbuild_timeout=soon',
-    stubborn,
-  ]);
+  const config = await isomock(
+    [...worldBuildOpts(world, scratch, 'bad-config'), '--config-opts', 'rpmbuild_timeout=soon', stubborn],
+    { killAfterMs: 60_000 },
+  );
   assert.equal(config.code, 3, config.stderr);
   assert.match(config.stderr, /rpmbuild_timeout'\] must be a whole number of seconds/);
 });

@@ -10,7 +10,8 @@
 import { readFileSync, rmdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ExitCode, IsomockError } from '../errors.js';
-import { lstatOrUndefined, SafeRoot } from '../util/safe-fs.js';
+import { lstatOrUndefined } from '../util/no-follow.js';
+import { SafeRoot } from '../util/safe-fs.js';
 
 /** Mount points (decoded) at or below dir, from this process's mountinfo. */
 function mountsBelow(dir: string): string[] {

@@ -132,6 +132,42 @@ export async function buildSrpmFromSpec(br: Buildroot, spec: string, sources?: s
   return built;
 }
 
+/** One `rpmbuild -br` round's arguments: %prep runs in the first round only. */
+export function buildRequiresArgs(round: number, target: string[], spec: string, prepDone = false): string[] {
+  return ['-br', ...(round > 1 || prepDone ? ['--noprep'] : []), ...target, spec];
+}
+
+/**
+ * What one `rpmbuild -br` exit code means in the BuildRequires loop: 'done'
+ * (0: the buildroot is complete), 'install' (11: rpmbuild wrote a
+ * *.buildreqs.nosrc.rpm of unmet BuildRequires, for builddep), or why the
+ * build fails (another code; any missing one in locked mode; too many rounds).
+ */
+export function buildRequiresStep(
+  code: number,
+  round: number,
+  maxRounds: number,
+  locked: boolean,
+): 'done' | 'install' | { fail: string } {
+  if (code === 0) return 'done';
+  if (code !== 11) return { fail: `rpmbuild -br failed (exit ${code})` };
+  if (locked) return { fail: 'the SRPM needs BuildRequires the lockfile does not hold (rpmbuild -br exit 11)' };
+  if (round > maxRounds) return { fail: `BuildRequires still missing after ${maxRounds} rounds` };
+  return 'install';
+}
+
+/** Mock's final call: finalRpmbuildMode's stage, then the target and the spec, and --nocheck when asked. */
+export function finalBuildArgs(
+  dynamic: boolean,
+  nocheck: boolean,
+  target: string[],
+  spec: string,
+  shortCircuit?: string,
+): string[] {
+  const args = [...finalRpmbuildMode(dynamic, shortCircuit), ...target, spec];
+  return nocheck ? [...args, '--nocheck'] : args;
+}
+
 export async function buildSrpm(br: Buildroot, srpm: string, options: BuildOptions): Promise<BuildOutcome> {
   const topdir = topdirOf(br);
   const name = basename(srpm);
@@ -165,14 +201,15 @@ export async function buildSrpm(br: Buildroot, srpm: string, options: BuildOptio
     const maxRounds = br.config.staticMaxLoops + br.config.dynamicBuildrequiresMaxLoops;
     for (let round = 1; ; round++) {
       // A short circuit builds on the last %prep: the static check must not redo it.
-      const noprep = round > 1 || (shortCircuit !== undefined && !dynamic);
-      const code = await rpmbuild(['-br', ...(noprep ? ['--noprep'] : []), ...target, spec]);
-      if (code === 0) break;
-      // 11: rpmbuild wrote a *.buildreqs.nosrc.rpm listing unmet BuildRequires.
-      if (code !== 11) throw buildError(`rpmbuild -br failed (exit ${code})`, br);
-      if (options.locked)
-        throw buildError('the SRPM needs BuildRequires the lockfile does not hold (rpmbuild -br exit 11)', br);
-      if (round > maxRounds) throw buildError(`BuildRequires still missing after ${maxRounds} rounds`, br);
+      const prepDone = shortCircuit !== undefined && !dynamic;
+      const step = buildRequiresStep(
+        await rpmbuild(buildRequiresArgs(round, target, spec, prepDone)),
+        round,
+        maxRounds,
+        options.locked,
+      );
+      if (step === 'done') break;
+      if (step !== 'install') throw buildError(step.fail, br);
       // Without %generate_buildrequires rpmbuild writes no nosrc.rpm: the static ones are the SRPM's.
       const nosrcs = listFiles(br, srpmsDir).filter(isNosrc);
       const wanted = nosrcs.length ? nosrcs : [rebuilt];
@@ -200,8 +237,7 @@ export async function buildSrpm(br: Buildroot, srpm: string, options: BuildOptio
       // Mock's final call; the buildroot is complete, so rpmbuild's own dependency check stays on.
       // Packages a --no-clean root kept from an earlier build are not this build's results.
       clearDir(br, `${topdir}/RPMS`);
-      const args = [...finalRpmbuildMode(dynamic, shortCircuit), ...target, spec];
-      if (options.nocheck) args.push('--nocheck');
+      const args = finalBuildArgs(dynamic, options.nocheck, target, spec, shortCircuit);
       const code = await rpmbuildAs(br, args, br.config.rpmbuildOpts);
       if (code !== 0) throw buildError(`rpmbuild of ${name} failed (exit ${code})`, br);
     });

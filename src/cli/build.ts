@@ -44,7 +44,8 @@ export async function buildCommand(args: ParsedArgs, argv: string[], signal?: Ab
       : srpms.length === 0 && spec !== undefined && sources !== undefined
         ? { spec, sources, rebuild: true }
         : undefined;
-  if (!fromSpec && mode !== 'chain' && srpms.length === 0) throw new CommandLineError(`--${mode} needs an SRPM, or --spec and --sources`);
+  if (!fromSpec && mode !== 'chain' && srpms.length === 0)
+    throw new CommandLineError(`--${mode} needs an SRPM, or --spec and --sources`);
   const nocheck = flag(args, 'nocheck');
 
   if (mode === 'isolated-build') {

@@ -17,7 +17,8 @@ import { ExitCode, IsomockError } from '../errors.js';
 import type { Buildroot } from '../buildroot/buildroot.js';
 import { fnmatch, hasMagic } from '../util/fnmatch.js';
 import { invokingUid } from '../util/invoker.js';
-import { lstatOrUndefined, SafeRoot } from '../util/safe-fs.js';
+import { SafeRoot } from '../util/safe-fs.js';
+import { lstatOrUndefined } from '../util/no-follow.js';
 import { inBuildroot } from './chroot-session.js';
 import type { ChrootRequest } from './chroot-ops.js';
 

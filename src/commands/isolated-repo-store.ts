@@ -17,7 +17,7 @@ import type { RecordedPackage } from '../lockfile/record.js';
 import { verifyLockedRpm } from '../lockfile/verify-rpm.js';
 import { ContentStore, storeLocation } from '../store/content-store.js';
 import { onlyOursCanWrite, placeEntry, removePlaceLeftovers, type Placement } from '../store/place.js';
-import { openRegularFile } from '../util/open-regular.js';
+import { openRegularFile } from '../util/no-follow.js';
 
 const indexKind = 'rpm';
 

@@ -39,7 +39,7 @@ import type { Env, ProxySettings } from '../net/proxy-choice.js';
 import { downloadHint } from '../net/setting-hint.js';
 import { defaultSizeCeiling, downloadLimits } from '../net/download-policy.js';
 import { removeOwn } from '../util/no-follow.js';
-import { lstatOrUndefined } from '../util/safe-fs.js';
+import { lstatOrUndefined } from '../util/no-follow.js';
 import { defaultJobs, mapLimit } from '../util/map-limit.js';
 import { trustedKeyring, type SignaturePolicy } from '../signing/policy.js';
 import { verifyRpmFileSignature } from '../signing/rpm-signature.js';

@@ -14,7 +14,7 @@ import { pipeline } from 'node:stream/promises';
 import { ExitCode, IsomockError } from '../errors.js';
 import { ContentStore, storeLocation } from '../store/content-store.js';
 import { placeEntry } from '../store/place.js';
-import { readFromStart } from '../util/open-regular.js';
+import { readFromStart } from '../util/no-follow.js';
 import { digestHex, sha256Digest } from './manifest.js';
 
 function blobMismatch(where: string, digest: string, got: string): IsomockError {

@@ -43,7 +43,7 @@ import { ExitCode, IsomockError } from '../errors.js';
 import { layerData } from './layer-data.js';
 import type { StoredImage } from './pull.js';
 import type { BlobStore } from './store.js';
-import { lstatOrUndefined } from '../util/safe-fs.js';
+import { lstatOrUndefined } from '../util/no-follow.js';
 
 export interface UnpackStats {
   entries: number;

@@ -18,7 +18,7 @@ import { closeSync, createReadStream, lstatSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ExitCode, IsomockError } from '../errors.js';
-import { openRegularFile } from '../util/open-regular.js';
+import { openRegularFile } from '../util/no-follow.js';
 import { badHttpUrl, badLineText, badNameComponent } from '../util/untrusted-text.js';
 import { pythonJsonDumps, type JsonValue } from '../python/json.js';
 import type { LockedRpm } from './lockfile.js';
@@ -234,7 +234,7 @@ export async function sha256Hex(stream: NodeJS.ReadableStream): Promise<string> 
 /**
  * Throws, naming the file, when its size or SHA-256 is not the recorded one
  * (null fields are not checked). `file` is a descriptor opened by the caller
- * (util/open-regular.ts); `sha256` is what the caller's read of it hashed to.
+ * (util/no-follow.ts); `sha256` is what the caller's read of it hashed to.
  */
 export function verifyAgainstRecord(
   file: { fd: number; size: number },

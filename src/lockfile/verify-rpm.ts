@@ -14,7 +14,7 @@ import { verifyPackageDigests } from '../rpm/header-verify.js';
 import type { LockedRpm } from './lockfile.js';
 import { nevra } from '../rpm/nevra.js';
 import { sha256Hex, verifyAgainstRecord, type RecordedPackage } from './record.js';
-import { openRegularFile, readFromStart, regularDescriptor } from '../util/open-regular.js';
+import { openRegularFile, readFromStart, regularDescriptor } from '../util/no-follow.js';
 
 /**
  * `source` is a path (opened here, never through a link) or a descriptor the

@@ -26,8 +26,7 @@ import { NetError, netErrorFrom } from '../net/net-error.js';
 import { Transport, type TransportOptions } from '../net/transport.js';
 import { originOf, shownUrl } from '../net/url.js';
 import { mapLimit } from '../util/map-limit.js';
-import { createExclusive, notOurs, removeOwn, reopenOwn } from '../util/no-follow.js';
-import { lstatOrUndefined } from '../util/safe-fs.js';
+import { createExclusive, lstatOrUndefined, notOurs, removeOwn, reopenOwn } from '../util/no-follow.js';
 
 export interface DownloadItem {
   url: string;

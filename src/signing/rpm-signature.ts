@@ -12,7 +12,7 @@ import { closeSync } from 'node:fs';
 import { createMessage, readSignature, verify } from 'openpgp';
 import { ExitCode, IsomockError } from '../errors.js';
 import { readRpmHeaders, type RpmHeaders } from '../rpm/header-stream.js';
-import { openRegularFile, readFromStart, regularDescriptor } from '../util/open-regular.js';
+import { openRegularFile, readFromStart, regularDescriptor } from '../util/no-follow.js';
 import { SigTag } from '../rpm/tags.js';
 import type { Keyring } from './keyring.js';
 

@@ -42,7 +42,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { ExitCode, IsomockError, type ExitCodeValue } from '../errors.js';
-import { lstatOrUndefined } from '../util/safe-fs.js';
+import { lstatOrUndefined } from '../util/no-follow.js';
 
 const { O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK, O_RDONLY } = constants;
 

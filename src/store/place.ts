@@ -23,7 +23,7 @@ import { randomBytes } from 'node:crypto';
 import { constants, copyFileSync, lstatSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExitCode, IsomockError } from '../errors.js';
-import { lstatOrUndefined } from '../util/safe-fs.js';
+import { lstatOrUndefined } from '../util/no-follow.js';
 import type { ContentStore } from './content-store.js';
 
 export type Placement = 'reflink' | 'hardlink' | 'copy';

@@ -47,7 +47,7 @@ import {
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { ExitCode, IsomockError, type ExitCodeValue } from '../errors.js';
-import { openRegularFile } from './open-regular.js';
+import { lstatOrUndefined, openRegularFile } from './no-follow.js';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_APPEND, O_NOFOLLOW, O_NONBLOCK, O_DIRECTORY } = constants;
 
@@ -57,16 +57,6 @@ export interface Entry {
   /** Path relative to the listed directory ('/'-separated). */
   path: string;
   kind: EntryKind;
-}
-
-/** lstat, or undefined when nothing is there. */
-export function lstatOrUndefined(p: string): Stats | undefined {
-  try {
-    return lstatSync(p);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
 }
 
 function kindOf(st: Stats): EntryKind | string {

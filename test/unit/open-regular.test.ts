@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
-import { openRegularFile, readFromStart } from '../../src/util/open-regular.js';
+import { openRegularFile, readFromStart } from '../../src/util/no-follow.js';
 import { IsomockError } from '../../src/errors.js';
 
 let dir: string;
