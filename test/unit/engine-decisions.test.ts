@@ -4,7 +4,10 @@
  * command lines of each round and of the final build, and what the sandbox
  * script mounts, cuts and runs for a spec.
  */
-import { test } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildRequiresArgs, buildRequiresStep, finalBuildArgs } from '../../src/buildroot/rpmbuild.js';
 import { sandboxScript } from '../../src/buildroot/sandbox.js';
@@ -42,12 +45,15 @@ test('rpmbuild command lines: %prep in the first -br round only; the final build
 });
 
 test('the sandbox script: overlay first, binds (read-only ones remounted), the network cut, hostname, cwd', () => {
+  // A bind's source is looked up in the host's mountinfo (submounts or not): it must exist.
+  const source = mkdtempSync(join(tmpdir(), 'iso-sandbox-script-'));
+  after(() => rmSync(source, { recursive: true, force: true }));
   const lines = sandboxScript({
     argv: ['/usr/bin/dnf', 'install', 'x'],
     chroot: '/b/root',
     overlay: { lower: '/cache/img', upper: '/b/up', work: '/b/work' },
     systemTrees: ['/b/root'],
-    binds: [{ source: '/host/repo', target: '/b/root/hermetic_repo', readOnly: true }],
+    binds: [{ source, target: '/b/root/hermetic_repo', readOnly: true }],
     network: false,
     hostname: 'mock',
     cwd: '/builddir',
@@ -55,8 +61,9 @@ test('the sandbox script: overlay first, binds (read-only ones remounted), the n
   }).split('\n');
   const at = (re: RegExp): number => lines.findIndex((l) => re.test(l));
   assert.ok(at(/^mount -t overlay -o 'lowerdir=\/cache\/img,upperdir=\/b\/up,workdir=\/b\/work'/) > 0);
-  assert.ok(at(/^mount --rbind '\/host\/repo' '\/b\/root\/hermetic_repo'$/) > at(/^mount -t overlay/));
-  assert.ok(at(/remount,bind,ro'.*hermetic_repo|hermetic_repo.*remount,bind,ro/) > at(/^mount --rbind '\/host/));
+  const rbind = lines.indexOf(`mount --rbind '${source}' '/b/root/hermetic_repo'`);
+  assert.ok(rbind > at(/^mount -t overlay/));
+  assert.ok(at(/remount,bind,ro'.*hermetic_repo|hermetic_repo.*remount,bind,ro/) > rbind);
   assert.ok(at(/^mount -t proc .* '\/b\/root'\/proc$/) > 0);
   assert.ok(at(/^ip link set lo up$/) > 0, 'the network cut brings up lo only');
   assert.equal(lines.at(-1)!.includes("'/bin/sh' '-c' 'cd \"$0\" && exec \"$@\"' '/builddir' '/usr/bin/dnf'"), true);

@@ -21,7 +21,7 @@ test('no key: the warning says signatures are not checked; --require-signatures 
   const said: string[] = [];
   assert.equal(await trustedKeyring({}, 'isolated-repo', (l) => said.push(l)), undefined);
   assert.deepEqual(said, [
-    'WARNING: isolated-repo: no trusted key given (--gpgkey FILE): RPM signatures are NOT checked',
+    'isolated-repo: no trusted key given (--gpgkey FILE): RPM signatures are NOT checked',
   ]);
   await assert.rejects(
     trustedKeyring({ requireSignatures: true }, 'isolated-repo', () => assert.fail('no warning when it is an error')),
