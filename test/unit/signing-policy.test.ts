@@ -20,9 +20,7 @@ after(() => rmSync(scratch, { recursive: true, force: true }));
 test('no key: the warning says signatures are not checked; --require-signatures makes it exit 5', async () => {
   const said: string[] = [];
   assert.equal(await trustedKeyring({}, 'isolated-repo', (l) => said.push(l)), undefined);
-  assert.deepEqual(said, [
-    'isolated-repo: no trusted key given (--gpgkey FILE): RPM signatures are NOT checked',
-  ]);
+  assert.deepEqual(said, ['isolated-repo: no trusted key given (--gpgkey FILE): RPM signatures are NOT checked']);
   await assert.rejects(
     trustedKeyring({ requireSignatures: true }, 'isolated-repo', () => assert.fail('no warning when it is an error')),
     (err: unknown) =>
