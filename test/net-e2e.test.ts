@@ -24,7 +24,7 @@ import { parseRecord, recordKey } from '../src/lockfile/record.js';
 import { startOrigin, type Origin, type OriginOptions } from '../world/net/origin.js';
 import { makeTestPki, type TestPki } from '../world/net/pki.js';
 import { startProxy, type TestProxy } from '../world/net/proxy.js';
-import { isomock, type CliResult } from './helpers/isomock.js';
+import { emptyStore, isomock, type CliResult } from './helpers/isomock.js';
 import { scratchOpts, serveWorld, type ServedWorld } from './helpers/world.js';
 
 const work = `/tmp/iso-net-e2e-${process.pid}`;
@@ -119,7 +119,7 @@ async function calculate(name: string, configDir: string, env: Record<string, st
 
 function isolatedRepo(s: Steps, args: string[] = [], env: Record<string, string> = {}): Promise<CliResult> {
   return isomock(['isolated-repo', '--lockfile', s.lockfile, '--output-repo', s.repo, '-q', ...args], {
-    env: { ...noProxyEnv, ...env },
+    env: { ...noProxyEnv, ...emptyStore(), ...env },
     killAfterMs: 120_000,
   });
 }

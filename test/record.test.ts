@@ -29,12 +29,13 @@ import { parseRecord, serializeRecord, recordKey, recordPathFor, type IsomockRec
 import { createSigner } from '../world/gen/sign.js';
 import { serveDirectory, type StaticServer } from '../world/server.js';
 import { serveWorld, type ServedWorld } from './helpers/world.js';
-import { isomock } from './helpers/isomock.js';
+import { emptyStore, isomock } from './helpers/isomock.js';
 import { isomockMounts } from './helpers/mounts.js';
 import { lockfileOf, worldRpms, writeLockfile, type WorldRpm } from './helpers/isolated-repo.js';
 
 const scratch = '/tmp/iso-record';
-const fast = { retries: 2, backoffMs: 10 };
+// No content store: each case downloads the file its lockfile names (the store has tests of its own).
+const fast = { retries: 2, backoffMs: 10, store: false as const };
 let served: ServedWorld;
 let work: string;
 
@@ -279,30 +280,18 @@ describe('an RPM re-signed: same SIGMD5, other bytes', () => {
     const record = join(dir, 'elsewhere.json');
     writeFileSync(record, serializeRecord(recordOf([victim, ...others])));
     const out = join(dir, 'repo');
-    const refused = await isomock([
-      'isolated-repo',
-      '--lockfile',
-      lockfile,
-      '--output-repo',
-      out,
-      '--isomock-record',
-      record,
-      '-q',
-    ]);
+    const refused = await isomock(
+      ['isolated-repo', '--lockfile', lockfile, '--output-repo', out, '--isomock-record', record, '-q'],
+      { env: emptyStore() },
+    );
     assert.equal(refused.code, 1, refused.stderr);
     assert.match(refused.stderr, /is not the file the buildroot was calculated with/);
     assert.ok(!readdirSync(out).includes(victim.file));
 
-    const absent = await isomock([
-      'isolated-repo',
-      '--lockfile',
-      lockfile,
-      '--output-repo',
-      out,
-      '--isomock-lock',
-      join(dir, 'nope.json'),
-      '-q',
-    ]);
+    const absent = await isomock(
+      ['isolated-repo', '--lockfile', lockfile, '--output-repo', out, '--isomock-lock', join(dir, 'nope.json'), '-q'],
+      { env: emptyStore() },
+    );
     assert.equal(absent.code, 5);
     assert.match(absent.stderr, /cannot read isomock record .*nope\.json: ENOENT/);
   });

@@ -12,7 +12,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isomock } from './helpers/isomock.js';
+import { emptyStore, isomock } from './helpers/isomock.js';
 import { isomockMounts } from './helpers/mounts.js';
 import { holdDistributionKey, type HeldDistributionKey } from './helpers/distribution-keys.js';
 import { ensureWorld, worldBuildOpts } from './helpers/world.js';
@@ -120,9 +120,12 @@ test('signed world, gpgcheck=1: calculate, isolated-repo --gpgkey and --isolated
   assert.match(checked.stderr, /signatures good by the trusted key/);
   assert.doesNotMatch(checked.stderr, /NOT checked/);
 
-  const unchecked = await isomock(['isolated-repo', '-q', '--lockfile', lockfile, '--output-repo', repo]);
+  const unchecked = await isomock(['isolated-repo', '--lockfile', lockfile, '--output-repo', repo]);
   assert.equal(unchecked.code, 0, unchecked.stderr);
-  assert.match(unchecked.stderr, /WARNING: isolated-repo: no trusted key given .*NOT checked/, 'loud even with -q');
+  assert.match(unchecked.stderr, /^WARNING: isolated-repo: no trusted key given .*NOT checked$/m, 'loud');
+  assert.match(unchecked.stderr, /signatures NOT checked$/m, 'and said again in the summary');
+  const quiet = await isomock(['isolated-repo', '-q', '--lockfile', lockfile, '--output-repo', repo]);
+  assert.deepEqual([quiet.code, quiet.stderr], [0, ''], '-q: errors only');
   const required = await isomock([
     'isolated-repo',
     '-q',
@@ -195,16 +198,19 @@ for (const kind of ['unsigned', 'intruder', 'mismatch'] as const) {
       readFileSync(join(lockDir(), 'buildroot_lock.json'), 'utf8').replaceAll(good.url, bad.url),
     );
     const repo = join(scratch, `repo-${kind}`);
-    const fetch = await isomock([
-      'isolated-repo',
-      '-q',
-      '--lockfile',
-      join(mockLock, 'buildroot_lock.json'),
-      '--output-repo',
-      repo,
-      '--gpgkey',
-      key.path,
-    ]);
+    const fetch = await isomock(
+      [
+        'isolated-repo',
+        '-q',
+        '--lockfile',
+        join(mockLock, 'buildroot_lock.json'),
+        '--output-repo',
+        repo,
+        '--gpgkey',
+        key.path,
+      ],
+      { env: emptyStore() },
+    );
     assert.equal(fetch.code, 1, fetch.stderr);
     assert.ok(fetch.stderr.includes(name), fetch.stderr);
     assert.ok(!readdirSync(repo).includes(name), 'the bad RPM never enters the repository');

@@ -55,10 +55,14 @@ export class BuildLogs {
     if (this.verbosity !== 'quiet') this.console?.write(`INFO: ${message}\n`);
   }
 
-  /** Something the user must know even with --quiet (Mock's -q keeps warnings). */
-  warning(message: string): void {
+  /**
+   * Something the user must know: on the console even with --quiet (Mock's -q
+   * keeps its warnings) unless `evenQuiet` is false (isomock's own notices: with -q
+   * a failure stays one line).
+   */
+  warning(message: string, evenQuiet = true): void {
     this.root.write(`WARNING: ${message}\n`);
-    this.console?.write(`WARNING: ${message}\n`);
+    if (evenQuiet || this.verbosity !== 'quiet') this.console?.write(`WARNING: ${message}\n`);
   }
 
   debug(message: string): void {

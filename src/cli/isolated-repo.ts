@@ -114,7 +114,7 @@ export async function isolatedRepoCommand(args: ParsedArgs): Promise<number> {
     gpgkeys: list(args, 'gpgkey'),
     requireSignatures: flag(args, 'require-signatures'),
     onNotice: say,
-    onWarning: (line) => process.stderr.write(`WARNING: ${line}\n`),
+    onWarning: (line) => quiet || process.stderr.write(`WARNING: ${line}\n`),
     onProgress: (p) => {
       if (quiet) return;
       // A terminal gets one live line; a log gets a line every few seconds.

@@ -344,7 +344,7 @@ export const isolatedRepoOptions: OptionSpec[] = [
   },
   { names: ['--bootstrap-tar'], arity: 0, help: 'also save the bootstrap image as bootstrap.tar (OCI archive)' },
   { names: ['-v', '--verbose'], arity: 0, help: 'verbose output' },
-  { names: ['-q', '--quiet'], arity: 0, help: 'only print errors (and warnings)' },
+  { names: ['-q', '--quiet'], arity: 0, help: 'only print errors' },
   { names: ['-h', '--help'], arity: 0, help: 'show this help and exit' },
 ];
 
@@ -353,6 +353,6 @@ export const imageOptions: OptionSpec[] = [
   { names: ['--format'], arity: 1, metavar: ['FORMAT'], help: 'for save: dir (default) or oci-archive' },
   { names: ['--json'], arity: 0, help: 'print JSON' },
   { names: ['-v', '--verbose'], arity: 0, help: 'verbose output' },
-  { names: ['-q', '--quiet'], arity: 0, help: 'only print errors (and warnings)' },
+  { names: ['-q', '--quiet'], arity: 0, help: 'only print errors' },
   { names: ['-h', '--help'], arity: 0, help: 'show this help and exit' },
 ];

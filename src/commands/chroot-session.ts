@@ -42,7 +42,7 @@ export interface SessionRequest {
   binds?: BuildrootBind[];
   /** Lines for root.log and the console before anything else (e.g. the network-cut proof). */
   preamble?: string[];
-  /** Warnings to show after the preamble, even when quiet. */
+  /** isomock's warnings, after the preamble (root.log, and the console unless quiet). */
   warnings?: string[];
   /** Apply cleanup_on_success / cleanup_on_failure after the work (the build modes, as Mock's rebuild_generic). */
   cleanupPolicy?: boolean;
@@ -122,7 +122,7 @@ export function inBuildroot<T>(req: SessionRequest, fn: (s: Session) => Promise<
       let br: Buildroot | undefined;
       try {
         for (const line of req.preamble ?? []) logs.info(line);
-        for (const line of req.warnings ?? []) logs.warning(line);
+        for (const line of req.warnings ?? []) logs.warning(line, false);
         const { isolation } = req.config;
         if (isolation === 'nspawn' || isolation === 'simple')
           logs.info(

@@ -1,5 +1,7 @@
 /** Runs ./bin/isomock as a packager would, capturing its exit code and output. */
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from './paths.js';
 
@@ -57,4 +59,20 @@ export function isomock(
       resolve({ code: code ?? (signal === 'SIGKILL' ? 137 : 128), stdout, stderr });
     });
   });
+}
+
+let storeParent: string | undefined;
+
+/**
+ * The environment of an isolated-repo run with a content store of its own,
+ * empty: a store filled by an earlier run serves the RPMs a test means to
+ * download (a redirect, a proxy, a bad signature). Removed when the test process exits.
+ */
+export function emptyStore(): Record<string, string> {
+  if (!storeParent) {
+    const parent = mkdtempSync(join(tmpdir(), 'iso-test-stores-'));
+    process.on('exit', () => rmSync(parent, { recursive: true, force: true }));
+    storeParent = parent;
+  }
+  return { ISOMOCK_STORE: mkdtempSync(join(storeParent, 'store-')) };
 }

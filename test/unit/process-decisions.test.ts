@@ -98,7 +98,8 @@ test('an aborted run ends its child tree and rejects; once aborted, nothing new 
     running,
     (e: unknown) => e instanceof InterruptedError && /interrupted by SIGTERM/.test(e.message),
   );
-  assert.ok(Date.now() - started < 3000);
+  // Ended, not waited for: the sleeps alone take 60 s (the bound leaves room for a loaded CI machine).
+  assert.ok(Date.now() - started < 15_000);
   await assert.rejects(run(['/bin/true'], { env: {}, signal: controller.signal }), InterruptedError);
 });
 
