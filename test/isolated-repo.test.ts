@@ -306,7 +306,7 @@ describe('isolated-repo: the command', () => {
     });
   }
 
-  it('prints a summary, exits 0, and is silent with --quiet but for the warning that no key checks signatures', async () => {
+  it('prints a summary, exits 0, and is silent with --quiet', async () => {
     const picked = [rpm('bash'), rpm('coreutils')];
     const { out, lockfile } = setup(picked);
     const first = await runCli(['--lockfile', lockfile, '--output-repo', out, '--jobs', '2']);

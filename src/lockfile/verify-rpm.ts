@@ -57,9 +57,10 @@ export async function verifyLockedRpm(
         done(null, chunk);
       },
     });
+    const source = readFromStart(file.fd);
     try {
       await verifyPackageDigests(
-        { stream: readFromStart(file.fd).pipe(tap), name: shownAs },
+        { stream: source.pipe(tap), name: shownAs },
         {
           check: (info) => {
             const mismatch = identityMismatch(info);
@@ -69,6 +70,8 @@ export async function verifyLockedRpm(
         },
       );
     } catch (err) {
+      // Stopped early: no read may be left in flight on a descriptor closed below (its EBADF would be uncaught).
+      source.on('error', () => undefined).destroy();
       // Unreadable headers and identity mismatches speak for themselves; a digest failure says whose file it is.
       throw headersRead ? notLocked((err as Error).message) : err;
     }
