@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, linkSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initCommand, sandboxScript, shellQuote } from '../../src/buildroot/sandbox.js';
@@ -92,7 +92,16 @@ test('an aborted run ends its child tree and rejects; once aborted, nothing new 
   const controller = new AbortController();
   const started = Date.now();
   const running = run(['/bin/sh', '-c', 'sleep 30; sleep 30'], { env: {}, signal: controller.signal });
-  await new Promise((r) => setTimeout(r, 200));
+  // Aborted once the whole tree is there (the shell has forked its sleep): a loaded machine may take a while.
+  const sleeping = (): boolean =>
+    descendants(process.pid).some((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep';
+      } catch {
+        return false;
+      }
+    });
+  for (let i = 0; i < 500 && !sleeping(); i++) await new Promise((r) => setTimeout(r, 20));
   controller.abort('SIGTERM');
   await assert.rejects(
     running,
