@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync } from 'node:fs';
-import { Transform } from 'node:stream';
+import { pipeline, Transform } from 'node:stream';
 import { IsomockError, ExitCode } from '../errors.js';
 import { lockfileSignature, sigmd5Text, type RpmPackageInfo } from '../rpm/package.js';
 import { verifyPackageDigests } from '../rpm/header-verify.js';
@@ -57,10 +57,12 @@ export async function verifyLockedRpm(
         done(null, chunk);
       },
     });
-    const source = readFromStart(file.fd);
+    // pipeline, not pipe: when the digests stop reading (a mismatch, or the payload's end before the file's),
+    // the reader is destroyed with the tap, so no read is left in flight on a descriptor closed below.
+    const stream = pipeline(readFromStart(file.fd), tap, () => undefined);
     try {
       await verifyPackageDigests(
-        { stream: source.pipe(tap), name: shownAs },
+        { stream, name: shownAs },
         {
           check: (info) => {
             const mismatch = identityMismatch(info);
@@ -70,8 +72,6 @@ export async function verifyLockedRpm(
         },
       );
     } catch (err) {
-      // Stopped early: no read may be left in flight on a descriptor closed below (its EBADF would be uncaught).
-      source.on('error', () => undefined).destroy();
       // Unreadable headers and identity mismatches speak for themselves; a digest failure says whose file it is.
       throw headersRead ? notLocked((err as Error).message) : err;
     }
