@@ -9,6 +9,10 @@
  *   work it runs) ends the children gracefully: SIGTERM to the whole process
  *   tree below the child, then SIGKILL after a grace period; once aborted, no
  *   new child starts. The call then rejects with an `InterruptedError`.
+ *   A non-interactive child leads its own process group, and the group is
+ *   signalled first: the kernel delivers a group signal to a child being
+ *   forked at that moment too, where a walk of the tree would miss it (the
+ *   walk then reaches what left the group).
  * - A timeout (Mock's rpmbuild_timeout) ends the tree as Mock does: SIGTERM,
  *   SIGKILL one second later; the call rejects with exit code 11.
  * No signal handler is installed here: the CLI owns the process's signals.
@@ -103,8 +107,17 @@ export function descendants(pid: number): number[] {
   return found;
 }
 
-function signalTree(child: ChildProcess, sig: NodeJS.Signals): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+function signalTree(child: ChildProcess, sig: NodeJS.Signals, group: boolean): void {
+  if (child.pid === undefined) return;
+  // Until the pipes close, the group may outlive its leader (a child left in the background).
+  if (group) {
+    try {
+      process.kill(-child.pid, sig);
+    } catch {
+      /* already gone */
+    }
+  }
+  if (child.exitCode !== null || child.signalCode !== null) return;
   for (const pid of descendants(child.pid)) {
     try {
       process.kill(pid, sig);
@@ -119,16 +132,19 @@ function signalTree(child: ChildProcess, sig: NodeJS.Signals): void {
 export function run(argv: string[], options: RunOptions): Promise<RunResult> {
   const signal = options.signal ?? ambient.getStore();
   if (signal?.aborted) return Promise.reject(new InterruptedError(signal.reason));
+  // An interactive session stays in the terminal's foreground group, for its job control.
+  const group = !options.interactive;
   const child = spawn('/usr/bin/setpriv', ['--pdeathsig', 'KILL', '--', ...argv], {
     env: options.env,
     cwd: options.cwd ?? '/',
     stdio: options.interactive ? 'inherit' : ['ignore', 'pipe', 'pipe'],
+    detached: group,
   });
   let killTimer: NodeJS.Timeout | undefined;
   const onAbort = (): void => {
     // setpriv and unshare (which blocks SIGTERM) pass nothing on: the tree below gets it directly.
-    signalTree(child, 'SIGTERM');
-    killTimer = setTimeout(() => signalTree(child, 'SIGKILL'), graceMs);
+    signalTree(child, 'SIGTERM', group);
+    killTimer = setTimeout(() => signalTree(child, 'SIGKILL', group), graceMs);
   };
   signal?.addEventListener('abort', onAbort, { once: true });
   let timedOut = false;
@@ -137,8 +153,8 @@ export function run(argv: string[], options: RunOptions): Promise<RunResult> {
     timeout &&
     setTimeout(() => {
       timedOut = true;
-      signalTree(child, 'SIGTERM');
-      killTimer = setTimeout(() => signalTree(child, 'SIGKILL'), timeoutGraceMs);
+      signalTree(child, 'SIGTERM', group);
+      killTimer = setTimeout(() => signalTree(child, 'SIGKILL', group), timeoutGraceMs);
     }, timeout.seconds * 1000);
   const chunks: Buffer[] = [];
   let pending = '';
