@@ -17,15 +17,15 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseLockfile } from '../src/lockfile/lockfile.js';
 import { parseRecord, recordKey } from '../src/lockfile/record.js';
 import { startOrigin, type Origin, type OriginOptions } from '../world/net/origin.js';
 import { makeTestPki, type TestPki } from '../world/net/pki.js';
 import { startProxy, type TestProxy } from '../world/net/proxy.js';
 import { emptyStore, isomock, type CliResult } from './helpers/isomock.js';
-import { scratchOpts, serveWorld, type ServedWorld } from './helpers/world.js';
+import { scratchOpts, serveWorld, worldFiles, type ServedWorld } from './helpers/world.js';
 
 const work = `/tmp/iso-net-e2e-${process.pid}`;
 let served: ServedWorld;
@@ -42,20 +42,6 @@ const noProxyEnv = {
   no_proxy: '',
   NO_PROXY: '',
 };
-
-/** Every file of the world's directory, by URL path, for origins serving from memory. */
-function worldFiles(dir: string): Map<string, Buffer> {
-  const out = new Map<string, Buffer>();
-  const walk = (d: string): void => {
-    for (const e of readdirSync(d)) {
-      const p = join(d, e);
-      if (statSync(p).isDirectory()) walk(p);
-      else out.set(`/${relative(dir, p)}`, readFileSync(p));
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 async function origin(opts: OriginOptions): Promise<Origin> {
   const o = await startOrigin(opts);

@@ -14,7 +14,7 @@ import { configError } from '../config/source.js';
 import { badHostPath, hostPathMacros } from '../util/untrusted-text.js';
 import { pmConfigFrom, type PmConfig } from './pkgmgr.js';
 import { pluginPlan, type PluginPlan } from '../config/plugins.js';
-import type { MockSslOptions } from '../net/config-map.js';
+import type { CertOptions } from './bootstrap-certs.js';
 
 export interface BuildConfig extends MockOptions {
   /** Per-root cache (package manager cache). */
@@ -58,8 +58,8 @@ export interface BuildConfig extends MockOptions {
   noRootShells: boolean;
   /** rpmbuild_timeout in seconds (0: none): each rpmbuild call is ended after it, as Mock ends it. */
   rpmbuildTimeout: number;
-  /** Mock's ssl_ca_bundle_path and ssl_extra_certs, mapped back to host files for isomock's own requests. */
-  mockSsl: Pick<MockSslOptions, 'ssl_ca_bundle_path' | 'ssl_extra_certs'>;
+  /** Mock's SSL options: mapped back to host files for isomock's own requests, bound into a bootstrap for dnf. */
+  mockSsl: Omit<CertOptions, 'hostCaBundle'>;
 }
 
 function proxyEnvironment(get: (key: string) => PyValue): Record<string, string> {
@@ -70,6 +70,14 @@ function proxyEnvironment(get: (key: string) => PyValue): Record<string, string>
     if (chosen) env[key] = chosen;
   }
   return env;
+}
+
+/** A list of (a, b) pairs, such as ssl_copied_ca_trust_dirs; anything else is no pair. */
+function pairs(value: PyValue): [string, string][] {
+  if (!Array.isArray(value)) return [];
+  return value.flatMap((p) =>
+    Array.isArray(p) && p.length === 2 ? [[pyStr(p[0]!), pyStr(p[1]!)] as [string, string]] : [],
+  );
 }
 
 /** The build user's uid: never 0 (Mock takes the invoking user's; as root that would be root). */
@@ -167,6 +175,8 @@ export function buildConfigFrom(raw: PyDict): BuildConfig {
     mockSsl: {
       ssl_ca_bundle_path: typeof get('ssl_ca_bundle_path') === 'string' ? pyStr(get('ssl_ca_bundle_path')) : null,
       ssl_extra_certs: Array.isArray(get('ssl_extra_certs')) ? (get('ssl_extra_certs') as PyValue[]).map(pyStr) : null,
+      copiedTrustDirs: pairs(get('ssl_copied_ca_trust_dirs')),
+      redhatSubscriptionRequired: truthy(get('redhat_subscription_required') ?? false),
     },
   };
 }

@@ -21,6 +21,8 @@ import { reposOf } from '../config/dnfconf.js';
 import { runSandboxed, type Bind, type SandboxSpec } from './sandbox.js';
 import { discard, type RunOptions } from './process.js';
 import { privateDir, SafeRoot } from '../util/safe-fs.js';
+import { bootstrapCertBinds, type CertBind } from './bootstrap-certs.js';
+import { systemCaBundle } from '../net/transport.js';
 
 /** Where Fedora's configs find their keys (gpgkey=file://...); Mock copies it into the bootstrap. */
 const distributionGpgKeys = '/usr/share/distribution-gpg-keys';
@@ -267,6 +269,7 @@ export class Buildroot {
       ...this.localRepoPaths()
         .filter((p) => !(hostKeys && p.startsWith(`${distributionGpgKeys}/`)))
         .map((p) => ({ source: p, target: inBoot(p), readOnly: true })),
+      ...this.certBinds().map((b) => ({ source: b.source, target: inBoot(b.inside), readOnly: true })),
       ...(existsSync('/etc/resolv.conf')
         ? [{ source: '/etc/resolv.conf', target: inBoot('etc/resolv.conf'), readOnly: true }]
         : []),
@@ -281,6 +284,12 @@ export class Buildroot {
       network: this.config.online,
       env,
     };
+  }
+
+  /** The host's certificates dnf in the bootstrap reads (bootstrap-certs.ts): those that exist. */
+  private certBinds(): CertBind[] {
+    const options = { ...this.config.mockSsl, hostCaBundle: systemCaBundle() ?? '' };
+    return bootstrapCertBinds(options, this.config.dnfConf).filter((b) => b.source && existsSync(b.source));
   }
 
   private pmCommand(subcommand: string[]): string[] {

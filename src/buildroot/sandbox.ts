@@ -113,6 +113,36 @@ function bindScript(bind: Bind): string[] {
   ];
 }
 
+/**
+ * Every path the script creates or mounts on inside the chroot, checked to
+ * reach no symbolic link on its way there: mkdir -p, `: >>`, cp and mount
+ * run as root on the host's tree, so a link in a bootstrap image or its upper
+ * layer (etc -> /etc, dev -> /root) would send them outside the chroot.
+ * realpath resolves them all in one process, in this namespace, after the
+ * overlay is up and before anything is mounted on it; nothing else runs in
+ * the namespace meanwhile. Paths inside a tree bound in later (the
+ * buildroot's own) are checked from the host side first (buildroot.ts).
+ */
+function noLinkOnTheWay(spec: SandboxSpec): string[] {
+  const chroot = spec.chroot!;
+  const targets = [
+    ...(spec.binds ?? []).map((b) => b.target),
+    ...spec.systemTrees.flatMap((t) => ['dev', 'proc', 'sys'].map((d) => `${t}/${d}`)),
+  ].filter((t) => t.startsWith(`${chroot}/`));
+  if (targets.length === 0) return [];
+  const expected = targets.map((t) =>
+    t
+      .slice(chroot.length + 1)
+      .replace(/\/+/g, '/')
+      .replace(/\/$/, ''),
+  );
+  const found = `"$(realpath -m --relative-to=${shellQuote(chroot)} -- ${targets.map(shellQuote).join(' ')})"`;
+  const refusal = shellQuote(
+    `isomock: refusing to mount inside ${chroot}: a symbolic link is on the way to a mount point`,
+  );
+  return [`[ ${found} = ${shellQuote(expected.join('\n'))} ] || { echo ${refusal} >&2; exit 1; }`];
+}
+
 /** The PID namespace's init (see sandboxScript). */
 export const initCommand = ['/usr/bin/timeout', '--foreground', '0'];
 
@@ -127,6 +157,7 @@ export function sandboxScript(spec: SandboxSpec): string {
       `mount -t overlay -o ${shellQuote(`lowerdir=${lower},upperdir=${upper},workdir=${work}`)} isomock-overlay ${shellQuote(spec.chroot)}`,
     );
   }
+  if (spec.chroot) lines.push(...noLinkOnTheWay(spec));
   for (const bind of spec.binds ?? []) lines.push(...bindScript(bind));
   for (const tree of spec.systemTrees) lines.push(...systemTreeScript(tree));
   if (!spec.network) lines.push('ip link set lo up');

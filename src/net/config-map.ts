@@ -15,7 +15,8 @@
  *   the destination of one of Mock's copies (the host's CA bundle copied to
  *   `ssl_ca_bundle_path`, each `ssl_extra_certs` file copied into its
  *   directory) is read from the copy's host source; any other is a host path
- *   (Mock makes those visible to dnf at the same path).
+ *   (buildroot/bootstrap-certs.ts binds those into a bootstrap at the same
+ *   path, so dnf there reads the same files).
  */
 import { posix } from 'node:path';
 import { parseBool, type DnfConf, type IniSection } from '../config/dnfconf.js';

@@ -2,7 +2,8 @@
  * The demo world for tests: built once per cache key (parallel test files
  * share it through the build lock), served per test file on a free port.
  */
-import { join } from 'node:path';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { ensureWorld } from '../../world/build.js';
 import { serveWorld as serveBuiltWorld, type ServedWorld } from '../../world/serve.js';
 import type { ServeWorldOptions } from '../../world/serve.js';
@@ -66,4 +67,18 @@ export function scratchOpts(scratch: string, resultdir: string): string[] {
 /** A build's options on the served world: its config dir and scratchOpts. */
 export function worldBuildOpts(world: ServedWorld, scratch: string, resultdir: string, extra: string[] = []): string[] {
   return ['--configdir', world.configDir, '-r', 'world-1-x86_64', ...scratchOpts(scratch, resultdir), ...extra];
+}
+
+/** Every file of the world's directory, by URL path, for origins serving from memory. */
+export function worldFiles(dir: string): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d)) {
+      const p = join(d, e);
+      if (statSync(p).isDirectory()) walk(p);
+      else out.set(`/${relative(dir, p)}`, readFileSync(p));
+    }
+  };
+  walk(dir);
+  return out;
 }

@@ -37,6 +37,7 @@ interface OriginRequest {
   authorization?: string;
   proxyAuthorization?: string;
   via?: string;
+  userAgent?: string;
   /** The common name of the client certificate presented, if any. */
   clientCert?: string;
   remotePort: number;
@@ -68,6 +69,7 @@ export async function startOrigin(opts: OriginOptions): Promise<Origin> {
       ...(req.headers.authorization && { authorization: req.headers.authorization }),
       ...(req.headers['proxy-authorization'] && { proxyAuthorization: req.headers['proxy-authorization'] }),
       ...(req.headers.via && { via: req.headers.via }),
+      ...(req.headers['user-agent'] && { userAgent: req.headers['user-agent'] }),
     };
     const cn = peerName(req);
     if (cn) record.clientCert = cn;
