@@ -138,7 +138,7 @@ function noLinkOnTheWay(spec: SandboxSpec): string[] {
   );
   const found = `"$(realpath -m --relative-to=${shellQuote(chroot)} -- ${targets.map(shellQuote).join(' ')})"`;
   const refusal = shellQuote(
-    `isomock: refusing to mount inside ${chroot}: a symbolic link is on the way to a mount point`,
+    `error: refusing to mount inside ${chroot}: a symbolic link is on the way to a mount point`,
   );
   return [`[ ${found} = ${shellQuote(expected.join('\n'))} ] || { echo ${refusal} >&2; exit 1; }`];
 }
