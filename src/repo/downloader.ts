@@ -27,7 +27,6 @@ import { PassThrough, type Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { ExitCode, IsomockError } from '../errors.js';
 import { discard } from '../net/body.js';
-import { clientCertOrigins } from '../net/config-map.js';
 import { RateWatch, bodyCap, type DownloadLimits } from '../net/download-policy.js';
 import { NetError, netErrorFrom } from '../net/net-error.js';
 import type { Transport, TransportOptions } from '../net/transport.js';
@@ -149,24 +148,26 @@ class Session {
     this.progress = { filesDone: 0, filesTotal, bytesDone: 0, bytesKnown: 0, reused: 0, retried: 0, elapsedSeconds: 0 };
   }
 
-  /** The transport, made (and undici loaded) at the first download. */
+  /** The transport, made (and undici loaded, and the config mapping with its Python reader) at the first download. */
   transport(): Promise<Transport> {
-    this.made ??= import('../net/transport.js').then(({ Transport }) => {
-      const { limits, network } = this.opts;
-      return new Transport({
-        ...network,
-        originTls: new Map([...(network?.originTls ?? []), ...clientCertOrigins(this.opts.clientCerts)]),
-        refuseLinkLocal: !this.opts.allowLinkLocal,
-        // Retries are the downloader's (they resume partial files), so the transport makes one attempt.
-        retry: { attempts: 1 },
-        connections: this.opts.jobs,
-        // undici takes whole milliseconds; --timeout may be a fraction of a second.
-        connectTimeoutMs: Math.ceil(limits.timeoutMs),
-        // The rate watch ends slow attempts first; these only bound what it cannot see.
-        headersTimeoutMs: Math.ceil(limits.deadlineMs),
-        bodyTimeoutMs: Math.ceil(limits.deadlineMs),
-      });
-    });
+    this.made ??= Promise.all([import('../net/transport.js'), import('../net/config-map.js')]).then(
+      ([{ Transport }, { clientCertOrigins }]) => {
+        const { limits, network } = this.opts;
+        return new Transport({
+          ...network,
+          originTls: new Map([...(network?.originTls ?? []), ...clientCertOrigins(this.opts.clientCerts)]),
+          refuseLinkLocal: !this.opts.allowLinkLocal,
+          // Retries are the downloader's (they resume partial files), so the transport makes one attempt.
+          retry: { attempts: 1 },
+          connections: this.opts.jobs,
+          // undici takes whole milliseconds; --timeout may be a fraction of a second.
+          connectTimeoutMs: Math.ceil(limits.timeoutMs),
+          // The rate watch ends slow attempts first; these only bound what it cannot see.
+          headersTimeoutMs: Math.ceil(limits.deadlineMs),
+          bodyTimeoutMs: Math.ceil(limits.deadlineMs),
+        });
+      },
+    );
     return this.made;
   }
 
