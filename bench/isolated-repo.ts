@@ -14,7 +14,8 @@
  * counts the requests of the warm runs (it must be 0).
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureWorld } from '../world/build.js';
@@ -53,9 +54,8 @@ const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 /** @public bench/run.ts calls every bench module's run() by name. */
 export async function run(): Promise<Record<string, unknown>> {
   const served = await serveWorld(await ensureWorld());
-  const work = '/tmp/iso-isorepo/bench';
-  rmSync(work, { recursive: true, force: true });
-  mkdirSync(work, { recursive: true });
+  // A directory of its own: benches in parallel checkouts must not share one.
+  const work = mkdtempSync(join(tmpdir(), 'iso-bench-isorepo-'));
   try {
     const rpms = await worldRpms(served);
     const bytes = rpms.reduce((n, r) => n + statSync(r.source).size, 0);
