@@ -5,13 +5,19 @@
  * no network, hard links, createrepo_c), the no-op second run over the same
  * repository, and the floor: a plain parallel download of the same files
  * (curl --parallel, same concurrency, no verification) plus createrepo_c over
- * them, the exact commands in `floor_commands`. Each is a separate process,
- * timed from spawn to exit (Node's startup included, as Mock's Python startup
- * is in its figure); the server runs here, and counts the requests of the
- * warm runs (it must be 0).
+ * them, the exact commands in `floor_commands`. Beside them, Node's own start
+ * (`startup_command`), which every isomock run pays and the floor does not,
+ * and the loading of the HTTP client (`client_load_command`, less Node's
+ * start), which a cold run pays at its first download. Each is a separate
+ * process, timed from spawn to exit (Node's startup included, as Mock's
+ * Python startup is in its figure); the download phase is isomock's own
+ * figure, from the first download's start (loading the HTTP client
+ * included) to the last file checked. The server runs here, and counts the
+ * requests of the warm runs (it must be 0).
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureWorld } from '../world/build.js';
@@ -50,9 +56,8 @@ const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 /** @public bench/run.ts calls every bench module's run() by name. */
 export async function run(): Promise<Record<string, unknown>> {
   const served = await serveWorld(await ensureWorld());
-  const work = '/tmp/iso-isorepo/bench';
-  rmSync(work, { recursive: true, force: true });
-  mkdirSync(work, { recursive: true });
+  // A directory of its own: benches in parallel checkouts must not share one.
+  const work = mkdtempSync(join(tmpdir(), 'iso-bench-isorepo-'));
   try {
     const rpms = await worldRpms(served);
     const bytes = rpms.reduce((n, r) => n + statSync(r.source).size, 0);
@@ -80,6 +85,16 @@ export async function run(): Promise<Record<string, unknown>> {
     const curl: number[] = [];
     const noop: number[] = [];
     const floor: number[] = [];
+    const startup: number[] = [];
+    const startupArgv = [process.execPath, '-e', '0'];
+    const clientLoad: number[] = [];
+    const modules = ['net/transport.js', 'net/config-map.js'].map((m) => new URL(`../src/${m}`, import.meta.url).href);
+    const clientArgv = [
+      process.execPath,
+      '--input-type=module',
+      '-e',
+      modules.map((m) => `await import(${JSON.stringify(m)});`).join(' '),
+    ];
     let warmRequests = 0;
     for (let i = 0; i < rounds; i++) {
       const env = { ...process.env, ISOMOCK_STORE: join(work, `store-${i}`) };
@@ -105,6 +120,9 @@ export async function run(): Promise<Record<string, unknown>> {
       const curlSeconds = await timed(curlArgv);
       curl.push(curlSeconds);
       floor.push(curlSeconds + (await timed(createrepoArgv)));
+      const started = await timed(startupArgv);
+      startup.push(started);
+      clientLoad.push((await timed(clientArgv)) - started);
     }
     const mib = bytes / 1048576;
     return {
@@ -114,6 +132,10 @@ export async function run(): Promise<Record<string, unknown>> {
       jobs: defaultJobs,
       rounds,
       floor_commands: [curlArgv.join(' '), createrepoArgv.join(' ')],
+      startup_command: startupArgv.join(' '),
+      startup_seconds_median: round3(median(startup)),
+      client_load_command: clientArgv.join(' '),
+      client_load_seconds_median: round3(median(clientLoad)),
       cold_seconds_median: round3(median(cold)),
       warm_seconds_median: round3(median(warm)),
       noop_seconds_median: round3(median(noop)),
@@ -126,6 +148,7 @@ export async function run(): Promise<Record<string, unknown>> {
       download_seconds_median: round3(median(download)),
       download_mib_per_second: round3(mib / median(download)),
       download_vs_curl: round3(median(curl) / median(download)),
+      download_less_client_load_vs_curl: round3(median(curl) / (median(download) - median(clientLoad))),
       download_seconds: download.map(round3),
       cold_seconds: cold.map(round3),
       warm_seconds: warm.map(round3),

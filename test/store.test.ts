@@ -100,6 +100,32 @@ describe('store: a warm isolated-repo', () => {
   });
 });
 
+describe('store: a cold isolated-repo', () => {
+  it('reads each downloaded RPM once: checked as it arrives, entered into the store as its own inode, never re-read', async () => {
+    const c = setup(rpms);
+    const bytes = rpms.reduce((n, r) => n + statSync(r.source).size, 0);
+    // The shell reaps isomock, so its /proc io counts every byte isomock and its children (createrepo_c) read.
+    const accounted = ['sh', '-c', '"$0" "$@"; s=$?; cat /proc/$$/io; exit $s'];
+    const r = await isomock(['isolated-repo', '-q', '--lockfile', c.lockfile, '--output-repo', c.out(1)], {
+      env: { ISOMOCK_STORE: c.store },
+      wrapper: accounted,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const io = (key: string): number => Number(new RegExp(`^${key}: (\\d+)$`, 'm').exec(r.stdout)?.[1]);
+    // Each RPM's bytes are read from the network once and by createrepo_c once; a re-read for the
+    // check or for the store entry would add the whole set again (isomock's own modules are a few MiB).
+    assert.ok(io('rchar') < 3 * bytes, `read ${io('rchar')} bytes for ${bytes} bytes of RPMs`);
+    assert.ok(io('wchar') < 1.5 * bytes, `wrote ${io('wchar')} bytes for ${bytes} bytes of RPMs: no copy`);
+    for (const w of rpms) {
+      const placed = statSync(join(c.out(1), w.file));
+      const entry = statSync(join(c.store, 'sha256', sha256(w.source)));
+      assert.equal(placed.ino, entry.ino, `${w.file}: the download is the store entry`);
+      assert.equal(entry.mode & 0o7777, 0o444);
+    }
+    assertRepo(c.out(1), rpms);
+  });
+});
+
 describe('store: hostile', () => {
   it('detects a changed entry on use, says so in one line, and fetches it again', async () => {
     const picked = [rpm('sed')];

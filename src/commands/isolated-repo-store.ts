@@ -3,13 +3,16 @@
  * (store/content-store.ts): before any download, each RPM the store holds is
  * verified from its entry (one read: NEVRA, SIGMD5, signature, every header
  * and payload digest, size and SHA-256) and placed into the repository
- * (store/place.ts: reflink, hard link, or copy); after the downloads, each
- * RPM the store lacks enters it, verified again from the store's own copy.
+ * (store/place.ts: reflink, hard link, or copy); each download enters it
+ * as it is placed, without being read again (keepDownloaded says why that
+ * suffices); after the downloads, each RPM the store still lacks (one found
+ * already in the repository) enters it, verified again from the store's own
+ * copy.
  * An RPM is found by its SHA-256 when isomock's record gives one, else by
  * its SIGMD5 through the store's index. The store is root's: for any other
  * user there is none, and isolated-repo downloads as before.
  */
-import { closeSync, constants, copyFileSync, linkSync, openSync, rmSync } from 'node:fs';
+import { closeSync, constants, copyFileSync, fstatSync, linkSync, lstatSync, openSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExitCode } from '../errors.js';
 import type { LockedRpm } from '../lockfile/lockfile.js';
@@ -78,6 +81,59 @@ export async function placeFromStore(
   }
 }
 
+/** A hard link of path in the store's staging area when it is still the file open at fd; undefined when that cannot be. */
+function linkToStaging(rs: RepoStore, path: string, fd: number): string | undefined {
+  const tmp = rs.store.stagingPath();
+  try {
+    linkSync(path, tmp);
+  } catch {
+    return undefined; // another file system: copy
+  }
+  const linked = lstatSync(tmp);
+  const open = fstatSync(fd);
+  if (linked.ino === open.ino && linked.dev === open.dev) return tmp;
+  rmSync(tmp, { force: true });
+  return undefined;
+}
+
+/** A copy, in the store's staging area, of the file open at fd (reflinked where the file system can). */
+function copyToStaging(rs: RepoStore, fd: number): string {
+  const tmp = rs.store.stagingPath();
+  const self = `/proc/self/fd/${fd}`;
+  try {
+    copyFileSync(self, tmp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE_FORCE);
+  } catch {
+    copyFileSync(self, tmp, constants.COPYFILE_EXCL);
+  }
+  return tmp;
+}
+
+/** The staged file enters as entry hex, and the RPM's SIGMD5 names it. */
+function commitRpm(rs: RepoStore, rpm: LockedRpm, tmp: string, hex: string): void {
+  rs.store.commit(tmp, hex);
+  rs.store.remember(indexKind, rpm.sigmd5, hex);
+}
+
+/**
+ * Enters an RPM just downloaded to dir/name into the store, unless the store
+ * has it, without reading it again: `fd` is still open on the file the
+ * downloader wrote and checked (its bytes as they arrived, or the whole file
+ * when it was resumed), and `sha256` is what those bytes hash to. That
+ * suffices because the file is isomock's own, made by this run (O_EXCL, one
+ * link, root's, 0644: only root can change its bytes); the entry is that
+ * very inode, linked only when nothing but root can write the repository and
+ * checked to be fd's, else a copy made from fd itself, so no other file can
+ * enter under its name; and once committed (root-only, 0444) it is verified
+ * again from the store on every later use. True when the file at dir/name is
+ * now the store's entry (its mode and ctime changed).
+ */
+export function keepDownloaded(rs: RepoStore, rpm: LockedRpm, name: string, fd: number, sha256: string): boolean {
+  if (rs.store.stat(sha256)) return false;
+  const linked = rs.hardLink ? linkToStaging(rs, join(rs.dir, name), fd) : undefined;
+  commitRpm(rs, rpm, linked ?? copyToStaging(rs, fd), sha256);
+  return linked !== undefined;
+}
+
 /**
  * Enters the verified RPM at dir/name into the store unless the store has it.
  * In a repository only isomock can write, the file is linked in (no copy) and
@@ -95,42 +151,28 @@ export async function keepInStore(
   const known = entryOf(rs, rpm, recorded);
   if (known !== undefined && rs.store.stat(known)) return false;
   const src = join(rs.dir, name);
-  const tmp = rs.store.stagingPath();
-  let linked = false;
-  if (rs.hardLink) {
-    try {
-      linkSync(src, tmp);
-      linked = true;
-    } catch {
-      // another file system: copy
-    }
-  }
-  if (!linked) {
-    const { fd } = openRegularFile(src);
-    try {
-      const self = `/proc/self/fd/${fd}`;
-      try {
-        copyFileSync(self, tmp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE_FORCE);
-      } catch {
-        copyFileSync(self, tmp, constants.COPYFILE_EXCL);
-      }
-    } finally {
-      closeSync(fd);
-    }
+  const { fd } = openRegularFile(src);
+  let tmp: string;
+  let linked: boolean;
+  try {
+    const link = rs.hardLink ? linkToStaging(rs, src, fd) : undefined;
+    linked = link !== undefined;
+    tmp = link ?? copyToStaging(rs, fd);
+  } finally {
+    closeSync(fd);
   }
   let hex: string;
-  const fd = openSync(tmp, constants.O_RDONLY | constants.O_NOFOLLOW);
+  const staged = openSync(tmp, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
-    hex = await verifyLockedRpm(fd, rpm, `${src} (entering the store)`, recorded);
+    hex = await verifyLockedRpm(staged, rpm, `${src} (entering the store)`, recorded);
   } catch (err) {
     // Verified once already: the repository's file changed since, and the download's check stands for nothing now.
     rmSync(tmp, { force: true });
     throw err;
   } finally {
-    closeSync(fd);
+    closeSync(staged);
   }
   const entered = !rs.store.stat(hex);
-  rs.store.commit(tmp, hex);
-  rs.store.remember(indexKind, rpm.sigmd5, hex);
+  commitRpm(rs, rpm, tmp, hex);
   return linked && entered;
 }

@@ -42,11 +42,10 @@ import { removeOwn } from '../util/no-follow.js';
 import { lstatOrUndefined } from '../util/no-follow.js';
 import { defaultJobs, mapLimit } from '../util/map-limit.js';
 import { trustedKeyring, type SignaturePolicy } from '../signing/policy.js';
-import { verifyRpmFileSignature } from '../signing/rpm-signature.js';
 import { makeRepodata, removeRepodataLeftovers, retireRepodata } from './repodata.js';
 import type { SavedImage } from './isolated-repo-image.js';
 import { removeImageLeftovers } from './isolated-repo-leftovers.js';
-import { keepInStore, openRepoStore, placeFromStore } from './isolated-repo-store.js';
+import { keepDownloaded, keepInStore, openRepoStore, placeFromStore } from './isolated-repo-store.js';
 import { defaultStoreBound } from '../store/content-store.js';
 
 const lockName = '.isomock-lock';
@@ -187,18 +186,28 @@ export async function isolatedRepo(o: IsolatedRepoOptions): Promise<IsolatedRepo
       });
     }
 
+    // The keys may differ from the last run's: every file, every run, before it counts as in the repository.
+    const signed = keyring && (await import('../signing/rpm-signature.js'));
+    const checkSignature = async (file: string | number, shownAs: string): Promise<void> => {
+      if (keyring && signed) await signed.verifyRpmFileSignature(file, keyring, shownAs);
+    };
     const items: DownloadItem[] = [...wanted].map(([name, rpm]) => ({
       url: rpm.url,
       name,
       size: recorded.get(name)?.size ?? null,
       verify: async (file, shownAs) => {
-        if (file !== join(dir, name) || !trusted(name, rpm, file))
-          await verifyLockedRpm(file, rpm, shownAs, recorded.get(name));
-        // The keys may differ from the last run's: every file, every run, before it counts as in the repository.
-        if (keyring) await verifyRpmFileSignature(file, keyring, shownAs);
+        const sha256 =
+          file !== join(dir, name) || !trusted(name, rpm, file)
+            ? await verifyLockedRpm(file, rpm, shownAs, recorded.get(name))
+            : undefined;
+        await checkSignature(file, shownAs);
+        return sha256;
       },
+      verifyBytes: (bytes, shownAs) => verifyLockedRpm(bytes, rpm, shownAs, recorded.get(name)),
+      verifyRest: checkSignature,
       replaceable: (path) => unchanged(state.files[name], path),
-      placed: (path) => {
+      placed: (path, download) => {
+        if (rs && download) keepDownloaded(rs, rpm, name, download.fd, download.sha256);
         state.files[name] = recordFile(path, rpm.sigmd5, recorded.get(name)?.sha256 ?? undefined);
       },
     }));

@@ -234,10 +234,11 @@ export async function sha256Hex(stream: NodeJS.ReadableStream): Promise<string> 
 /**
  * Throws, naming the file, when its size or SHA-256 is not the recorded one
  * (null fields are not checked). `file` is a descriptor opened by the caller
- * (util/no-follow.ts); `sha256` is what the caller's read of it hashed to.
+ * (util/no-follow.ts), or the size of the bytes it read; `sha256` is what
+ * the caller's read of it hashed to.
  */
 export function verifyAgainstRecord(
-  file: { fd: number; size: number },
+  file: { size: number },
   entry: RecordedPackage,
   shownAs: string,
   sha256: string,

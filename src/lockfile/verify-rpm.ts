@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync } from 'node:fs';
-import { pipeline, Transform } from 'node:stream';
+import { pipeline, Transform, type Readable } from 'node:stream';
 import { IsomockError, ExitCode } from '../errors.js';
 import { lockfileSignature, sigmd5Text, type RpmPackageInfo } from '../rpm/package.js';
 import { verifyPackageDigests } from '../rpm/header-verify.js';
@@ -17,14 +17,16 @@ import { sha256Hex, verifyAgainstRecord, type RecordedPackage } from './record.j
 import { openRegularFile, readFromStart, regularDescriptor } from '../util/no-follow.js';
 
 /**
- * `source` is a path (opened here, never through a link) or a descriptor the
- * caller opened so (a download not yet renamed into place; the caller closes it).
+ * `source` is a path (opened here, never through a link), a descriptor the
+ * caller opened so (a download not yet renamed into place; the caller closes it),
+ * or the file's bytes from the first one as they arrive (a download being
+ * written: checked in the read that writes it; read to its end).
  * `shownAs` names the file in messages (a partial download's path means little
  * to a user); `recorded` is isomock's record of the exact file, when there is one.
  * Returns the file's SHA-256 (hex), computed in the same read (the store's key).
  */
 export async function verifyLockedRpm(
-  source: string | number,
+  source: string | number | Readable,
   locked: LockedRpm,
   shownAs = String(source),
   recorded?: RecordedPackage,
@@ -44,7 +46,12 @@ export async function verifyLockedRpm(
   };
   // Read through one descriptor opened O_NOFOLLOW: the file checked is the file hashed, and never a link's target.
   const owned = typeof source === 'string';
-  const file = owned ? openRegularFile(source, shownAs) : regularDescriptor(source, shownAs);
+  const file =
+    typeof source === 'object'
+      ? undefined
+      : owned
+        ? openRegularFile(source, shownAs)
+        : regularDescriptor(source, shownAs);
   try {
     // One pass: the identity is checked on the headers, before the payload's digests are computed.
     let headersRead = false;
@@ -59,7 +66,7 @@ export async function verifyLockedRpm(
     });
     // pipeline, not pipe: when the digests stop reading (a mismatch, or the payload's end before the file's),
     // the reader is destroyed with the tap, so no read is left in flight on a descriptor closed below.
-    const stream = pipeline(readFromStart(file.fd), tap, () => undefined);
+    const stream = pipeline(file ? readFromStart(file.fd) : (source as Readable), tap, () => undefined);
     try {
       await verifyPackageDigests(
         { stream, name: shownAs },
@@ -75,11 +82,11 @@ export async function verifyLockedRpm(
       // Unreadable headers and identity mismatches speak for themselves; a digest failure says whose file it is.
       throw headersRead ? notLocked((err as Error).message) : err;
     }
-    // The payload digests read the file to its end; a file with bytes beyond what they read is hashed anew.
-    const hex = hashed === file.size ? sha256.digest('hex') : await sha256Hex(readFromStart(file.fd));
-    if (recorded) verifyAgainstRecord(file, recorded, shownAs, hex);
+    // The payload digests read the bytes to their end; a file with bytes beyond what they read is hashed anew.
+    const hex = !file || hashed === file.size ? sha256.digest('hex') : await sha256Hex(readFromStart(file.fd));
+    if (recorded) verifyAgainstRecord(file ?? { size: hashed }, recorded, shownAs, hex);
     return hex;
   } finally {
-    if (owned) closeSync(file.fd);
+    if (owned) closeSync(file!.fd);
   }
 }

@@ -12,18 +12,24 @@
  * O_EXCL|O_NOFOLLOW and taken up again only when it is a regular file of
  * ours with one link (util/no-follow); it is verified through its own
  * descriptor and renamed only while it is still that file.
+ *
+ * One read per file: a fresh download is checked as its bytes arrive
+ * (item.verifyBytes), in the pass that writes them, and the file is not read
+ * again; only a resumed one, whose first bytes an earlier run wrote, is
+ * verified from the file. The transport (undici) is loaded only once a file
+ * actually needs downloading: a run that finds everything in place never
+ * pays for it.
  */
-import { closeSync, constants, createWriteStream, fstatSync, ftruncateSync, renameSync } from 'node:fs';
+import { closeSync, constants, fstatSync, ftruncateSync, renameSync, writev } from 'node:fs';
+import { once } from 'node:events';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { PassThrough, type Readable } from 'node:stream';
+import { promisify } from 'node:util';
 import { ExitCode, IsomockError } from '../errors.js';
 import { discard } from '../net/body.js';
-import { clientCertOrigins } from '../net/config-map.js';
 import { RateWatch, bodyCap, type DownloadLimits } from '../net/download-policy.js';
 import { NetError, netErrorFrom } from '../net/net-error.js';
-import { Transport, type TransportOptions } from '../net/transport.js';
+import type { Transport, TransportOptions } from '../net/transport.js';
 import { originOf, shownUrl } from '../net/url.js';
 import { mapLimit } from '../util/map-limit.js';
 import { createExclusive, lstatOrUndefined, notOurs, removeOwn, reopenOwn } from '../util/no-follow.js';
@@ -34,13 +40,28 @@ export interface DownloadItem {
   name: string;
   /** The size a record states: the body is capped at it (else at opts.sizeCeiling). */
   size?: number | null;
-  /** Throws (an IsomockError naming `shownAs`) when the file at path is not the expected one. */
-  /** Checks a file: at its final path, or a partial download by its open descriptor. */
-  verify: (file: string | number, shownAs: string) => Promise<void>;
+  /**
+   * Checks a file: at its final path, or a partial download by its open
+   * descriptor; throws an IsomockError naming `shownAs` when it is not the
+   * expected one. Resolves with the file's SHA-256 when it read the file.
+   */
+  verify: (file: string | number, shownAs: string) => Promise<string | undefined>;
+  /**
+   * The same check on a fresh download's bytes, fed from the first one as they
+   * are written (read it to its end); resolves with their SHA-256. Without it,
+   * every download is checked by verify() from the file.
+   */
+  verifyBytes?: (bytes: Readable, shownAs: string) => Promise<string>;
+  /** What verifyBytes cannot check, on the file's descriptor (a signature, from the headers). */
+  verifyRest?: (fd: number, shownAs: string) => Promise<void>;
   /** True when a file already at the final name that fails verify() is isomock's own and may be replaced. */
   replaceable?: (path: string) => boolean;
-  /** Called once the verified file is at its final name (downloaded or found there). */
-  placed?: (path: string) => void;
+  /**
+   * Called once the verified file is at its final name (downloaded or found
+   * there). For a download, `fd` is the descriptor of the file that was
+   * checked, still open, and `sha256` what its checked bytes hash to.
+   */
+  placed?: (path: string, download?: { fd: number; sha256: string }) => void | Promise<void>;
 }
 
 export interface ClientCert {
@@ -115,8 +136,7 @@ const maxBackoffMs = 30_000;
 
 /** Everything one run shares: the transport's connection pools, counters, the options. */
 class Session {
-  /** Retries are the downloader's (they resume partial files), so the transport makes one attempt. */
-  readonly transport: Transport;
+  private made?: Promise<Transport>;
   private readonly started = performance.now();
   private lastReport = 0;
   readonly progress: DownloadProgress;
@@ -125,20 +145,30 @@ class Session {
     readonly opts: DownloadOptions,
     filesTotal: number,
   ) {
-    const { limits, network } = opts;
-    this.transport = new Transport({
-      ...network,
-      originTls: new Map([...(network?.originTls ?? []), ...clientCertOrigins(opts.clientCerts)]),
-      refuseLinkLocal: !opts.allowLinkLocal,
-      retry: { attempts: 1 },
-      connections: opts.jobs,
-      // undici takes whole milliseconds; --timeout may be a fraction of a second.
-      connectTimeoutMs: Math.ceil(limits.timeoutMs),
-      // The rate watch ends slow attempts first; these only bound what it cannot see.
-      headersTimeoutMs: Math.ceil(limits.deadlineMs),
-      bodyTimeoutMs: Math.ceil(limits.deadlineMs),
-    });
     this.progress = { filesDone: 0, filesTotal, bytesDone: 0, bytesKnown: 0, reused: 0, retried: 0, elapsedSeconds: 0 };
+  }
+
+  /** The transport, made (and undici loaded, and the config mapping with its Python reader) at the first download. */
+  transport(): Promise<Transport> {
+    this.made ??= Promise.all([import('../net/transport.js'), import('../net/config-map.js')]).then(
+      ([{ Transport }, { clientCertOrigins }]) => {
+        const { limits, network } = this.opts;
+        return new Transport({
+          ...network,
+          originTls: new Map([...(network?.originTls ?? []), ...clientCertOrigins(this.opts.clientCerts)]),
+          refuseLinkLocal: !this.opts.allowLinkLocal,
+          // Retries are the downloader's (they resume partial files), so the transport makes one attempt.
+          retry: { attempts: 1 },
+          connections: this.opts.jobs,
+          // undici takes whole milliseconds; --timeout may be a fraction of a second.
+          connectTimeoutMs: Math.ceil(limits.timeoutMs),
+          // The rate watch ends slow attempts first; these only bound what it cannot see.
+          headersTimeoutMs: Math.ceil(limits.deadlineMs),
+          bodyTimeoutMs: Math.ceil(limits.deadlineMs),
+        });
+      },
+    );
+    return this.made;
   }
 
   report(force: boolean): void {
@@ -149,8 +179,8 @@ class Session {
     this.opts.onProgress?.({ ...this.progress });
   }
 
-  close(): Promise<void> {
-    return this.transport.close();
+  async close(): Promise<void> {
+    await (await this.made?.catch(() => undefined))?.close();
   }
 }
 
@@ -170,6 +200,92 @@ function openPart(part: string, start: number): number {
   return fd;
 }
 
+const writevAsync = promisify(writev);
+
+/** A write to the partial file that failed (a full disk, an I/O error): never retried. */
+class WriteFailure extends Error {}
+
+/**
+ * A download's chunks written at their offsets, gathered into few writev
+ * calls (a few MiB, or a quarter second, whichever comes first: a killed run
+ * leaves nearly all it received for the next one to resume).
+ */
+class PartWriter {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private flushedAt = performance.now();
+
+  constructor(
+    private readonly fd: number,
+    private position: number,
+  ) {}
+
+  async add(chunk: Buffer): Promise<void> {
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    if (this.pendingBytes >= 4 << 20 || this.pending.length >= 256 || performance.now() - this.flushedAt > 250)
+      await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    let buffers = this.pending;
+    let left = this.pendingBytes;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.flushedAt = performance.now();
+    while (left > 0) {
+      let written: number;
+      try {
+        ({ bytesWritten: written } = await writevAsync(this.fd, buffers, this.position));
+      } catch (err) {
+        throw new WriteFailure((err as Error).message);
+      }
+      this.position += written;
+      left -= written;
+      // A short write: the rest again, from where it stopped.
+      for (let skip = written; skip > 0;) {
+        const first = buffers[0]!;
+        buffers = skip >= first.length ? buffers.slice(1) : [first.subarray(skip), ...buffers.slice(1)];
+        skip -= Math.min(skip, first.length);
+      }
+    }
+  }
+}
+
+/**
+ * A fresh download's bytes handed to item.verifyBytes as they are written,
+ * at its pace: a check slower than the network holds the download back
+ * rather than buffering the file in memory.
+ */
+class ByteCheck {
+  private readonly bytes = new PassThrough({ highWaterMark: 4 << 20 });
+  private readonly result: Promise<string>;
+
+  constructor(verify: NonNullable<DownloadItem['verifyBytes']>, shownAs: string) {
+    // A check that stops early destroys the stream; what is still written then goes nowhere.
+    this.bytes.on('error', () => undefined);
+    this.result = verify(this.bytes, shownAs).catch((err: unknown) => {
+      throw err instanceof IsomockError ? err : new IsomockError(`${shownAs}: ${(err as Error).message}`);
+    });
+    // Observed by feed() or end(); a download that fails first leaves it unobserved.
+    this.result.catch(() => undefined);
+  }
+
+  async feed(chunk: Buffer): Promise<void> {
+    if (!this.bytes.destroyed && !this.bytes.write(chunk)) await Promise.race([once(this.bytes, 'drain'), this.result]);
+  }
+
+  /** The SHA-256 of the bytes, once all were fed and the check passed. */
+  end(): Promise<string> {
+    this.bytes.end();
+    return this.result;
+  }
+
+  abandon(): void {
+    this.bytes.destroy();
+  }
+}
+
 /**
  * One file's progress across attempts: a retry that fetches the same first
  * bytes again is no progress, so only bytes beyond the furthest offset count.
@@ -182,9 +298,17 @@ interface Progress {
 
 /**
  * One attempt: resumes from the partial file when the server honours Range.
- * The rate watch and the deadline end it by destroying the request.
+ * The rate watch and the deadline end it by destroying the request. Resolves
+ * with the SHA-256 of the file when its bytes were checked as they arrived
+ * (a download from the first byte), else undefined (place() checks the file).
  */
-async function attempt(s: Session, item: DownloadItem, part: string, file: Progress): Promise<void> {
+async function attempt(
+  s: Session,
+  item: DownloadItem,
+  part: string,
+  file: Progress,
+  shownAs: string,
+): Promise<string | undefined> {
   const { limits } = s.opts;
   const url = new URL(item.url);
   const shown = shownUrl(url);
@@ -232,17 +356,22 @@ async function attempt(s: Session, item: DownloadItem, part: string, file: Progr
     Math.min(1000, limits.timeoutMs / 4),
   );
   let fd: number | undefined;
-  let writing = false;
   let body: Readable | undefined;
+  let check: ByteCheck | undefined;
+  let out: PartWriter | undefined;
   try {
-    const res = await s.transport.request(url, {
+    const transport = await s.transport();
+    const res = await transport.request(url, {
       headers: have > 0 ? { range: `bytes=${have}-` } : {},
       // A 416 to a resumed request: the partial file is already whole (or too long), verification decides.
       accept: (status) => status === 200 || status === 206 || (status === 416 && have > 0),
       signal: controller.signal,
     });
     body = res.body;
-    if (res.status === 416) return discard(body);
+    if (res.status === 416) {
+      discard(body);
+      return undefined;
+    }
     const append = res.status === 206;
     const contentRange = String(res.headers['content-range'] ?? '');
     const range = /^bytes (\d+)-\d+\/(\d+)$/.exec(contentRange);
@@ -257,30 +386,33 @@ async function attempt(s: Session, item: DownloadItem, part: string, file: Progr
       throw new DownloadError(`download failed: ${shown}: the server announces more than ${capText}`);
     }
     if (Number.isFinite(expected)) s.progress.bytesKnown += start + expected;
-    const counter = new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        received += chunk.length;
-        s.progress.bytesDone += chunk.length;
-        s.report(false);
-        if (start + received > cap) done(new DownloadError(`download failed: ${shown}: longer than ${capText}`));
-        else done(null, chunk);
-      },
-    });
     fd = openPart(part, start);
-    // The stream owns the descriptor from here (it closes it, on error too).
-    const out = createWriteStream('', { fd, start });
-    fd = undefined;
-    out.on('error', () => (writing = true));
-    await pipeline(res.body, counter, out);
+    out = new PartWriter(fd, start);
+    if (start === 0 && item.verifyBytes) check = new ByteCheck(item.verifyBytes, shownAs);
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      received += chunk.length;
+      s.progress.bytesDone += chunk.length;
+      s.report(false);
+      if (start + received > cap) throw new DownloadError(`download failed: ${shown}: longer than ${capText}`);
+      await out.add(chunk);
+      await check?.feed(chunk);
+    }
+    await out.flush();
+    if (stopped) throw stopped;
     if (Number.isFinite(expected) && received !== expected) {
       throw new TransientError(`${shown}: connection cut after ${received} of ${expected} bytes`);
     }
+    return await check?.end();
   } catch (caught) {
     const err = stopped ?? caught;
+    check?.abandon();
     if (body) discard(body);
-    if (writing) {
+    // What arrived before a cut is kept for the next attempt to resume from.
+    if (out && !(err instanceof WriteFailure) && !(err instanceof IsomockError))
+      await out.flush().catch(() => undefined);
+    if (err instanceof WriteFailure) {
       removeOwn(part);
-      throw new DownloadError(`cannot write ${part}: ${(err as Error).message}`);
+      throw new DownloadError(`cannot write ${part}: ${err.message}`);
     }
     if (err instanceof IsomockError) {
       removeOwn(part);
@@ -297,19 +429,34 @@ async function attempt(s: Session, item: DownloadItem, part: string, file: Progr
   }
 }
 
-/** Verifies the finished partial file through its own descriptor and renames it, if it is still that file. */
-async function place(item: DownloadItem, part: string, dest: string, shownAs: string): Promise<void> {
+/**
+ * Puts the finished partial file at dest, if it is still that file: checked
+ * through its own descriptor first unless its bytes were checked as they
+ * arrived (`checked`, their SHA-256: then only verifyRest reads it, the
+ * headers). Returns that descriptor, still open on the checked file (the
+ * caller closes it), and the SHA-256 when known.
+ */
+async function place(
+  item: DownloadItem,
+  part: string,
+  dest: string,
+  shownAs: string,
+  checked: string | undefined,
+): Promise<{ fd: number; sha256: string | undefined }> {
   const { fd } = reopenOwn(part, constants.O_RDONLY);
   try {
-    await item.verify(fd, shownAs);
+    const sha256 = checked ?? (await item.verify(fd, shownAs));
+    if (checked !== undefined) await item.verifyRest?.(fd, shownAs);
     const st = fstatSync(fd);
     const now = lstatOrUndefined(part);
     if (!now || now.ino !== st.ino || now.dev !== st.dev) {
       throw new IsomockError(`${part} was replaced while it was verified`, ExitCode.error);
     }
     renameSync(part, dest);
-  } finally {
+    return { fd, sha256 };
+  } catch (err) {
     closeSync(fd);
+    throw err;
   }
 }
 
@@ -321,7 +468,7 @@ async function fetchOne(s: Session, item: DownloadItem): Promise<boolean> {
     try {
       if (!there.isFile()) throw new Error(there.isSymbolicLink() ? 'a symbolic link' : 'not a regular file');
       await item.verify(dest, item.name);
-      item.placed?.(dest);
+      await item.placed?.(dest);
       s.progress.bytesKnown += there.size;
       return false;
     } catch (err) {
@@ -342,8 +489,9 @@ async function fetchOne(s: Session, item: DownloadItem): Promise<boolean> {
   let startedOver = false;
   for (let tryNo = 0; ; tryNo++) {
     const resumedFrom = partSize(part);
+    let checked: string | undefined;
     try {
-      await attempt(s, item, part, file);
+      checked = await attempt(s, item, part, file, shownAs);
     } catch (err) {
       if (!(err instanceof TransientError)) throw err;
       const backoff = Math.min(s.opts.backoffMs * 2 ** tryNo, maxBackoffMs) * (0.5 + Math.random() / 2);
@@ -359,8 +507,9 @@ async function fetchOne(s: Session, item: DownloadItem): Promise<boolean> {
       await new Promise((r) => setTimeout(r, wait));
       continue;
     }
+    let placed: { fd: number; sha256: string | undefined };
     try {
-      await place(item, part, dest, shownAs);
+      placed = await place(item, part, dest, shownAs, checked);
     } catch (err) {
       removeOwn(part);
       // A resumed file can be wrong because its older part was: start over once.
@@ -368,7 +517,12 @@ async function fetchOne(s: Session, item: DownloadItem): Promise<boolean> {
       startedOver = true;
       continue;
     }
-    item.placed?.(dest);
+    try {
+      const { fd, sha256 } = placed;
+      await item.placed?.(dest, sha256 === undefined ? undefined : { fd, sha256 });
+    } finally {
+      closeSync(placed.fd);
+    }
     return true;
   }
 }

@@ -6,7 +6,7 @@
  * never switch checking off and never supply a key.
  */
 import { ExitCode, IsomockError } from '../errors.js';
-import { loadKeyring, type Keyring } from './keyring.js';
+import type { Keyring } from './keyring.js';
 
 export interface SignaturePolicy {
   /** Trusted OpenPGP public key files. */
@@ -31,5 +31,6 @@ export async function trustedKeyring(
     warn(uncheckedWarning(step));
     return undefined;
   }
-  return loadKeyring(files);
+  // openpgp takes a tenth of a second to load: only a run that checks signatures pays for it.
+  return (await import('./keyring.js')).loadKeyring(files);
 }
