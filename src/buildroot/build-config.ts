@@ -19,6 +19,12 @@ import type { MockSslOptions } from '../net/config-map.js';
 export interface BuildConfig extends MockOptions {
   /** Per-root cache (package manager cache). */
   cachedir: string;
+  /** config_paths: every config file read (root_cache's cache is older than none of them). */
+  configPaths: string[];
+  /** Mock's update_before_build: a buildroot restored from the root cache is updated before the build. */
+  updateBeforeBuild: boolean;
+  /** Mock's clean (false with --no-clean or --short-circuit). */
+  cleanFirst: boolean;
   additionalPackages: string[];
   useHostResolv: boolean;
   chrootUser: string;
@@ -133,6 +139,9 @@ export function buildConfigFrom(raw: PyDict): BuildConfig {
     ...options,
     macros: { '%_buildhost': hostname(), ...options.macros },
     cachedir: join(options.cacheTopdir, options.root),
+    configPaths: words('config_paths'),
+    updateBeforeBuild: truthy(get('update_before_build')),
+    cleanFirst: truthy(get('clean')),
     additionalPackages: [...words('chroot_additional_packages'), ...words('additional_packages')],
     useHostResolv: truthy(get('use_host_resolv')),
     chrootUser: pyStr(get('chrootuser') ?? 'mockbuild'),
