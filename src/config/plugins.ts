@@ -43,7 +43,7 @@ export interface RootCachePlan {
 }
 
 /** The compress programs root_cache may run (tar starts them from the host's /usr/bin). */
-export const compressors = ['pigz', 'gzip', 'zstd', 'xz', 'bzip2'] as const;
+const compressors = ['pigz', 'gzip', 'zstd', 'xz', 'bzip2'] as const;
 export type Compressor = (typeof compressors)[number];
 
 const implemented = new Set([
@@ -124,7 +124,7 @@ function rootCachePlan(config: PyDict, o: PyDict): RootCachePlan {
   const excludeDirs = (Array.isArray(excludes) ? excludes : []).map(pyStr);
   for (const d of excludeDirs) {
     const rel = d.replace(/^\.?\/+/, '');
-    if (!rel || rel.split('/').includes('..') || /[\0-\x1f*?[\\]/.test(rel))
+    if (!rel || badHostPath(`/${rel}`) || /[*?[\\]/.test(rel))
       throw refuseOption('exclude_dirs', d, 'is not a plain path inside the root');
   }
   return {
