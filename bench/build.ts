@@ -52,6 +52,18 @@ function stages(stdout: string): Record<string, number> {
 
 type Stages = Record<string, number>;
 
+/** A world config with its own basedir and cache_topdir under dir. */
+const worldRoot = (served: ServedWorld, config: string, dir: string): string[] => [
+  '--configdir',
+  served.configDir,
+  '-r',
+  config,
+  '--config-opts',
+  `basedir=${join(dir, 'lib')}`,
+  '--config-opts',
+  `cache_topdir=${join(dir, 'cache')}`,
+];
+
 async function rebuilds(
   served: ServedWorld,
   config: string,
@@ -59,14 +71,7 @@ async function rebuilds(
 ): Promise<Record<string, { wall: number; stages: Stages }>> {
   const out: Record<string, { wall: number; stages: Stages }> = {};
   const base = [
-    '--configdir',
-    served.configDir,
-    '-r',
-    config,
-    '--config-opts',
-    `basedir=${join(work, 'lib')}`,
-    '--config-opts',
-    `cache_topdir=${join(work, 'cache')}`,
+    ...worldRoot(served, config, work),
     '--disable-plugin=root_cache',
     // The last buildroot stays for the rpmbuild floor (cleanup_on_success removes it otherwise).
     '-N',
@@ -150,18 +155,7 @@ async function rootCacheRuns(
   for (const mode of ['calculate-build-dependencies', 'rebuild']) {
     for (const on of [false, true]) {
       const dir = join(work, `${mode}-${on ? 'cached' : 'off'}`);
-      const base = [
-        '--configdir',
-        served.configDir,
-        '-r',
-        config,
-        '--config-opts',
-        `basedir=${join(dir, 'lib')}`,
-        '--config-opts',
-        `cache_topdir=${join(dir, 'cache')}`,
-        '-q',
-        ...(on ? [] : ['--disable-plugin=root_cache']),
-      ];
+      const base = [...worldRoot(served, config, dir), '-q', ...(on ? [] : ['--disable-plugin=root_cache'])];
       await isomock([...base, '--resultdir', join(dir, 'warm-up'), `--${mode}`, srpm]);
       const r = await isomock([...base, '--json', '--resultdir', join(dir, 'result'), `--${mode}`, srpm]);
       runs[`${mode} (${on ? 'valid root cache' : 'no root cache'})`] = {
