@@ -25,6 +25,9 @@ export interface BuildConfig extends MockOptions {
   updateBeforeBuild: boolean;
   /** Mock's clean (false with --no-clean or --short-circuit). */
   cleanFirst: boolean;
+  /** chroot_additional_packages: installed with chroot_setup_cmd, so part of a root cache. */
+  chrootAdditionalPackages: string[];
+  /** --additional-package: installed into the set-up root before the build (Mock's preexisting deps), never cached. */
   additionalPackages: string[];
   useHostResolv: boolean;
   chrootUser: string;
@@ -142,7 +145,8 @@ export function buildConfigFrom(raw: PyDict): BuildConfig {
     configPaths: words('config_paths'),
     updateBeforeBuild: truthy(get('update_before_build')),
     cleanFirst: truthy(get('clean')),
-    additionalPackages: [...words('chroot_additional_packages'), ...words('additional_packages')],
+    chrootAdditionalPackages: words('chroot_additional_packages'),
+    additionalPackages: words('additional_packages'),
     useHostResolv: truthy(get('use_host_resolv')),
     chrootUser: pyStr(get('chrootuser') ?? 'mockbuild'),
     chrootGroup: pyStr(get('chrootgroup') ?? 'mock'),

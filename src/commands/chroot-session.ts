@@ -95,7 +95,8 @@ function openLogs(req: SessionRequest): BuildLogs {
  * age_check is off, and the package manager's update when online with
  * update_before_build and clean (a cache made again when the update changed
  * it: Mock's postupdate). The cache is made once a root is set up afresh, or
- * after every init with --cache-alterations (postinit).
+ * after every init with --cache-alterations (postinit), before any
+ * --additional-package is installed.
  */
 async function initialize(br: Buildroot, req: SessionRequest): Promise<void> {
   const { config, logs } = br;
@@ -125,13 +126,17 @@ async function initialize(br: Buildroot, req: SessionRequest): Promise<void> {
     br.makeBuildUser();
     br.fs.writeFile(initializedMarker, '');
     if (cache && (fresh || plan?.cacheAlterations || updated)) await cache.create(installOutput.join('\n'));
+    // Mock installs --additional-package with the build's dependencies, after init: never into the cache.
+    const extra = config.additionalPackages;
+    if (extra.length > 0 && !req.install && (fresh || restored || req.prebuild))
+      await logs.step('installing additional packages', () => br.packageManager(['install', ...extra]));
   });
   if (fresh) logs.root.write(`INFO: Installed packages:\n${(await br.installed()).join('\n')}\n`);
 }
 
 /** Mock's _init_pkg_management: chroot_setup_cmd and the additional packages, then package_state's postyum. */
 async function installMinimal(br: Buildroot, output: string[]): Promise<void> {
-  const setup = [...br.config.chrootSetupCmd, ...br.config.additionalPackages];
+  const setup = [...br.config.chrootSetupCmd, ...br.config.chrootAdditionalPackages];
   if (setup.length === 0) return;
   await br.logs.step(`installing minimal buildroot with ${br.pm.name}`, () => br.packageManager(setup, [], output));
   await writeAvailablePkgs(br);
