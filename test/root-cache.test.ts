@@ -2,8 +2,9 @@
  * Mock's root_cache plugin through ./bin/isomock on the demo world (host
  * dnf): a fresh buildroot is packed into cache_topdir/ROOT/root_cache/
  * cache.tar.gz, the next fresh one is unpacked from it (the step log says
- * so, and root.log shows no install), a config newer than the cache makes
- * it again, --scrub=root-cache removes the cache and nothing else, a cache
+ * so, and root.log shows no install; --additional-package is not in it), a
+ * config newer than the cache makes it again, --scrub=root-cache removes
+ * the cache and nothing else, a cache
  * file isomock did not make as root's own is ignored, a crafted tarball
  * writes nothing outside the root, and an isolated build neither reads nor
  * makes a cache.
@@ -95,8 +96,9 @@ function assertCacheIsRootsOwn(name: string): void {
 
 test('a fresh root writes the cache; the next fresh root is unpacked from it, not installed', async () => {
   const name = 'reuse';
-  ok(await isomock([...opts(name), '--rebuild', srpm('hello-synth')]), 'first build');
+  ok(await isomock([...opts(name), '--additional-package', 'synth-app', '--rebuild', srpm('hello-synth')]), 'first');
   assert.deepEqual(steps(name), { unpacked: false, created: true, installed: true });
+  assert.match(log(name, 'installed_pkgs.log'), /^synth-app-/m);
   assertCacheIsRootsOwn(name);
   // Mock's excludes: no /proc, /dev or the package cache in the tarball.
   const members = spawnSync('tar', ['-tzf', cacheFile(name)], { encoding: 'utf8' }).stdout.split('\n');
@@ -115,6 +117,8 @@ test('a fresh root writes the cache; the next fresh root is unpacked from it, no
     'it built',
   );
   assert.equal(statSync(cacheFile(name)).mtimeMs, made, 'the cache is not made again');
+  // As Mock, --additional-package is installed with the build's deps, after the cache was made: never in it.
+  assert.doesNotMatch(log(name, 'installed_pkgs.log'), /^synth-app-/m);
 
   // A config newer than the cache: Mock's message, the root installed and the cache made again.
   rmSync(join(scratch, name, 'result'), { recursive: true });
