@@ -8,7 +8,10 @@
  * the same files: one `rpm -i` transaction of the buildroot set into an empty
  * root (install), rpmbuild run directly (chroot, no namespaces) in the
  * finished root (build), `rm -rf` of the installed set (clean), and tar's
- * unpack of the bootstrap image's layer (bootstrap). A traced warm calculate
+ * unpack of the bootstrap image's layer (bootstrap). Mock's root_cache is
+ * measured on its own (a warm calculate and a rebuild without it and with a
+ * valid cache, its unpack beside tar's); elsewhere it is off, so every root
+ * is installed beside the install floor. A traced warm calculate
  * lists every process isomock starts, each with the reason it is on the
  * critical path. Mock's figures for a similar world are given for scale.
  */
@@ -49,6 +52,18 @@ function stages(stdout: string): Record<string, number> {
 
 type Stages = Record<string, number>;
 
+/** A world config with its own basedir and cache_topdir under dir. */
+const worldRoot = (served: ServedWorld, config: string, dir: string): string[] => [
+  '--configdir',
+  served.configDir,
+  '-r',
+  config,
+  '--config-opts',
+  `basedir=${join(dir, 'lib')}`,
+  '--config-opts',
+  `cache_topdir=${join(dir, 'cache')}`,
+];
+
 async function rebuilds(
   served: ServedWorld,
   config: string,
@@ -56,14 +71,8 @@ async function rebuilds(
 ): Promise<Record<string, { wall: number; stages: Stages }>> {
   const out: Record<string, { wall: number; stages: Stages }> = {};
   const base = [
-    '--configdir',
-    served.configDir,
-    '-r',
-    config,
-    '--config-opts',
-    `basedir=${join(work, 'lib')}`,
-    '--config-opts',
-    `cache_topdir=${join(work, 'cache')}`,
+    ...worldRoot(served, config, work),
+    '--disable-plugin=root_cache',
     // The last buildroot stays for the rpmbuild floor (cleanup_on_success removes it otherwise).
     '-N',
     '-q',
@@ -129,6 +138,41 @@ function floors(served: ServedWorld, work: string, lastSample: string, image: Bu
   return { install, clean, rpmbuild, rpmbuildSample: lastSample, unpack };
 }
 
+/**
+ * Mock's root_cache on the host-dnf world: a warm --calculate-build-dependencies
+ * and a --rebuild of one sample, each without the plugin and with a valid
+ * cache (the run before made it, and filled the dnf cache either way); the
+ * floor of the unpack is tar itself on the same tarball into an empty dir.
+ */
+async function rootCacheRuns(
+  served: ServedWorld,
+  work: string,
+  sampleName: string,
+): Promise<{ runs: Record<string, { wall: number; stages: Stages }>; unpackFloor: number }> {
+  const config = served.configs[0]!;
+  const srpm = join(served.world.dir, served.world.manifest.srpms.find((s) => s.name === sampleName)!.file);
+  const runs: Record<string, { wall: number; stages: Stages }> = {};
+  for (const mode of ['calculate-build-dependencies', 'rebuild']) {
+    for (const on of [false, true]) {
+      const dir = join(work, `${mode}-${on ? 'cached' : 'off'}`);
+      const base = [...worldRoot(served, config, dir), '-q', ...(on ? [] : ['--disable-plugin=root_cache'])];
+      await isomock([...base, '--resultdir', join(dir, 'warm-up'), `--${mode}`, srpm]);
+      const r = await isomock([...base, '--json', '--resultdir', join(dir, 'result'), `--${mode}`, srpm]);
+      runs[`${mode} (${on ? 'valid root cache' : 'no root cache'})`] = {
+        wall: r2(r.seconds),
+        stages: stages(r.stdout),
+      };
+    }
+  }
+  const tarball = join(work, 'rebuild-cached', 'cache', config, 'root_cache', 'cache.tar.gz');
+  const tree = mkdtempSync(join(work, 'floor-root-cache-'));
+  const unpackFloor = timeSync(() =>
+    execFileSync('tar', ['--numeric-owner', '--use-compress-program=pigz', '-xf', tarball, '-C', tree]),
+  );
+  rmSync(tree, { recursive: true, force: true });
+  return { runs, unpackFloor };
+}
+
 interface AgainstFloor {
   step: string;
   seconds: number;
@@ -162,6 +206,7 @@ async function isolatedSteps(
       `basedir=${join(caches, 'lib')}`,
       '--config-opts',
       `cache_topdir=${join(caches, 'cache')}`,
+      '--disable-plugin=root_cache',
     ];
     if (round === 'cold') rmSync(caches, { recursive: true, force: true });
     else
@@ -233,6 +278,7 @@ export async function run(): Promise<Record<string, unknown>> {
     const boot = await rebuilds(served, dnf4Image, join(work, 'bootstrap'));
     const steps = await isolatedSteps(served, dnf4Image, join(work, 'steps'), 'dyn-br-synth');
     const steps5 = await isolatedSteps(served, dnf5Image, join(work, 'steps-dnf5'), 'dyn-br-synth');
+    const rootCache = await rootCacheRuns(served, join(work, 'root-cache'), 'hello-synth');
     const starts = await processStarts(bin, [
       '--configdir',
       served.configDir,
@@ -287,6 +333,12 @@ export async function run(): Promise<Record<string, unknown>> {
           floor.clean,
         ),
         against(
+          'unpacking root cache (rebuild hello-synth, host dnf)',
+          rootCache.runs['rebuild (valid root cache)']!.stages['unpacking root cache'],
+          'tar --numeric-owner --use-compress-program=pigz -xf <the same cache.tar.gz> -C EMPTY',
+          rootCache.unpackFloor,
+        ),
+        against(
           'unpacking the bootstrap image (isolated-build, cold)',
           cold['unpacking the bootstrap image'],
           'tar -xzf <the dnf4 image layer> -C EMPTY',
@@ -298,6 +350,7 @@ export async function run(): Promise<Record<string, unknown>> {
       floor: floor,
       isolated_steps_dyn_br_synth: steps,
       isolated_steps_dyn_br_synth_dnf5_rpm6_image: steps5,
+      root_cache_hello_synth_host_dnf: rootCache.runs,
       process_starts_warm_calculate_dnf4_image: starts,
       mock_for_scale: {
         'calculate (cold)': '13-16 s',

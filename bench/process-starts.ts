@@ -9,6 +9,9 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { timedSpawn } from './timed-spawn.js';
 
+const pmReason =
+  "the package manager: chroot_setup_cmd (or, on a root restored from the root cache, Mock's update), then builddep per BuildRequires round (Mock does the same)";
+
 const reasons: Record<string, string> = {
   isomock: 'the command itself',
   node: 'the command itself (bin/isomock runs on node)',
@@ -25,9 +28,12 @@ const reasons: Record<string, string> = {
   timeout: "the PID namespace's init: a root process that keeps the parent-death signal",
   chroot: 'enters the buildroot or the bootstrap tree (as the build user for rpmbuild)',
   find: "the cached bootstrap tree's fingerprint, checked before it is reused",
-  dnf: 'the package manager: chroot_setup_cmd, then builddep per BuildRequires round (Mock does the same)',
-  'dnf-3': 'the package manager: chroot_setup_cmd, then builddep per BuildRequires round (Mock does the same)',
-  dnf5: 'the package manager: chroot_setup_cmd, then builddep per BuildRequires round (Mock does the same)',
+  tar: "Mock's root_cache: a fresh buildroot packed into its cache tarball, or unpacked from it",
+  pigz: "root_cache's compress program (Mock's default), started by tar",
+  gzip: "root_cache's compress program when pigz is absent (Mock's fallback), started by tar",
+  dnf: pmReason,
+  'dnf-3': pmReason,
+  dnf5: pmReason,
   python3: "dnf4's interpreter",
   rpm: 'rpm -Uvh of the SRPM (Mock installs it so), then one rpm -qa for installed_pkgs.log and the lockfile',
   rpmbuild: 'rpmbuild -bs, one -br per dynamic BuildRequires round, then the build (Mock calls it the same way)',

@@ -19,6 +19,15 @@ import type { CertOptions } from './bootstrap-certs.js';
 export interface BuildConfig extends MockOptions {
   /** Per-root cache (package manager cache). */
   cachedir: string;
+  /** config_paths: every config file read (root_cache's cache is older than none of them). */
+  configPaths: string[];
+  /** Mock's update_before_build: a buildroot restored from the root cache is updated before the build. */
+  updateBeforeBuild: boolean;
+  /** Mock's clean (false with --no-clean or --short-circuit). */
+  cleanFirst: boolean;
+  /** chroot_additional_packages: installed with chroot_setup_cmd, so part of a root cache. */
+  chrootAdditionalPackages: string[];
+  /** --additional-package: installed into the set-up root before the build (Mock's preexisting deps), never cached. */
   additionalPackages: string[];
   useHostResolv: boolean;
   chrootUser: string;
@@ -141,7 +150,11 @@ export function buildConfigFrom(raw: PyDict): BuildConfig {
     ...options,
     macros: { '%_buildhost': hostname(), ...options.macros },
     cachedir: join(options.cacheTopdir, options.root),
-    additionalPackages: [...words('chroot_additional_packages'), ...words('additional_packages')],
+    configPaths: words('config_paths'),
+    updateBeforeBuild: truthy(get('update_before_build')),
+    cleanFirst: truthy(get('clean')),
+    chrootAdditionalPackages: words('chroot_additional_packages'),
+    additionalPackages: words('additional_packages'),
     useHostResolv: truthy(get('use_host_resolv')),
     chrootUser: pyStr(get('chrootuser') ?? 'mockbuild'),
     chrootGroup: pyStr(get('chrootgroup') ?? 'mock'),

@@ -313,8 +313,12 @@ export class Buildroot {
     return this.bootstrap ? files.map((f) => ({ source: f, target: f, readOnly: true })) : [];
   }
 
-  /** Runs the package manager (install, builddep, ...) against the buildroot; output to root.log. */
-  async packageManager(subcommand: string[], extraBinds: Bind[] = []): Promise<{ changed: boolean }> {
+  /** Runs the package manager (install, builddep, ...) against the buildroot; output to root.log (and `output`). */
+  async packageManager(
+    subcommand: string[],
+    extraBinds: Bind[] = [],
+    output?: string[],
+  ): Promise<{ changed: boolean }> {
     this.headers = undefined;
     const spec = this.toolSpec(this.pmCommand(subcommand), extraBinds);
     // dnf4 and dnf5 both say so when a transaction would install nothing.
@@ -323,6 +327,7 @@ export class Buildroot {
     const said = new ToolErrors();
     const onLine = (line: string): void => {
       said.push(line);
+      output?.push(line);
       if (/^Nothing to do\.?\s*$/.test(line)) nothingToDo = true;
       if (/^No match for argument: \//.test(line)) noFileMatch ??= line.trim();
       this.logs.echo(line);

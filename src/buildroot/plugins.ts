@@ -27,11 +27,6 @@ async function hostOutput(argv: string[]): Promise<string> {
   }
 }
 
-/** Every plugin notice (a default-on plugin isomock does not run), once per command. */
-export function logPluginNotices(br: Buildroot): void {
-  for (const line of br.config.plugins.notices) br.logs.info(line);
-}
-
 /** hw_info's preinit hook: lscpu, free and df of the buildroot and the cache, as Mock lays them out. */
 export async function writeHwInfo(br: Buildroot): Promise<void> {
   if (!br.config.plugins.hwInfo) return;

@@ -204,7 +204,11 @@ export const mainOptions: OptionSpec[] = [
   },
   { names: ['--yum'], arity: 0, help: 'use yum as the package manager' },
   { names: ['--dnf'], arity: 0, help: 'use dnf as the package manager' },
-  { names: ['--cache-alterations'], arity: 0, help: 'set cache_alterations (isomock keeps no root cache to rebuild)' },
+  {
+    names: ['--cache-alterations'],
+    arity: 0,
+    help: 'rebuild the root cache after every init, not only of a fresh buildroot',
+  },
   { names: ['--enable-network'], arity: 0, help: 'leave the network on for the build (rpmbuild_networking)' },
   { names: ['--bootstrap-chroot'], arity: 0, help: 'build in a bootstrap chroot (use_bootstrap)' },
   { names: ['--no-bootstrap-chroot'], arity: 0, help: "install the buildroot with the host's package manager" },

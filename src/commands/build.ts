@@ -20,7 +20,7 @@ import { scanChroot } from '../buildroot/plugins.js';
  * policy. An `install` replaces chroot_setup_cmd and the BuildRequires loops
  * (--isolated-build: the locked set): rpmbuild's own dependency checks must pass.
  */
-export interface BuildRequest extends Omit<SessionRequest, 'clean' | 'cleanupPolicy'> {
+export interface BuildRequest extends Omit<SessionRequest, 'clean' | 'cleanupPolicy' | 'prebuild'> {
   srpms: string[];
   /**
    * Make an SRPM from a spec and its sources first (--spec/--sources); with
@@ -57,7 +57,7 @@ export async function runBuild(req: BuildRequest): Promise<BuildReport> {
     if (path !== undefined && !existsSync(path))
       throw new IsomockError(`no such ${what}: ${path}`, ExitCode.badCmdline);
   }
-  const session = { ...req, clean: !req.noClean, cleanupPolicy: true };
+  const session = { ...req, clean: !req.noClean, cleanupPolicy: true, prebuild: !config.shortCircuit };
   return inBuildroot(session, async ({ br, logs, bootstrap }) => {
     const results: string[] = [];
     const srpms = [...req.srpms];

@@ -3,9 +3,10 @@
  * `rebuild_generic`), in this order: the root lock; the clean when asked
  * (Mock's: the root's whole dir); the result dir and the logs in it (so a
  * second isomock on a busy root fails before it writes a byte there); the
- * bootstrap; the buildroot, set up only when it carries no `.initialized`
- * marker (chroot_setup_cmd, or the caller's install), the build user
- * (re)made, the marker written; then the caller's work. When the caller asks for Mock's cleanup policy (the build
+ * bootstrap; the buildroot, restored from Mock's root cache or set up, only
+ * when it carries no `.initialized` marker (chroot_setup_cmd, or the
+ * caller's install), the build user (re)made, the marker written, the root
+ * cache made; then the caller's work. When the caller asks for Mock's cleanup policy (the build
  * modes), `cleanup_on_success` / `cleanup_on_failure` remove the buildroot
  * after it. An abort ends every child (process.ts) and every step above still
  * unwinds: logs closed, lock released.
@@ -21,7 +22,8 @@ import { BuildLogs, type Verbosity } from '../buildroot/logs.js';
 import { withAbortSignal } from '../buildroot/process.js';
 import type { LockedBootstrap } from '../lockfile/lockfile.js';
 import { cleanRoot } from './scrub.js';
-import { logPluginNotices, scanChroot, writeAvailablePkgs, writeHwInfo } from '../buildroot/plugins.js';
+import { scanChroot, writeAvailablePkgs, writeHwInfo } from '../buildroot/plugins.js';
+import { RootCache } from '../buildroot/root-cache.js';
 
 /** Prepares the bootstrap tree (image pulled or loaded, verified, unpacked), or undefined when there is none. */
 type PrepareBootstrap = (
@@ -44,6 +46,8 @@ export interface SessionRequest {
   preamble?: string[];
   /** isomock's warnings, after the preamble (root.log, and the console unless quiet). */
   warnings?: string[];
+  /** Mock's prebuild: the init before a build (not --short-circuit), which updates a root it restored from the cache. */
+  prebuild?: boolean;
   /** Apply cleanup_on_success / cleanup_on_failure after the work (the build modes, as Mock's rebuild_generic). */
   cleanupPolicy?: boolean;
   /** Ends the session's processes gracefully; the unwinding still runs, then it rejects (InterruptedError). */
@@ -82,28 +86,74 @@ function openLogs(req: SessionRequest): BuildLogs {
   return new BuildLogs(resultdir, req.verbosity, req.console);
 }
 
-/** Skeleton and config always; the package set, its listing and the marker only for a root not initialized before. */
-async function initialize(br: Buildroot, install: SessionRequest['install']): Promise<void> {
+/**
+ * Mock's Buildroot._init, for the parts isomock has: the root cache
+ * restored when the root is not initialized (preinit); skeleton and config
+ * always; the package set, its listing and the marker only for a root not
+ * initialized before (restored or kept). A root restored from the cache is
+ * initialized, as in Mock: with prebuild it gets chroot_setup_cmd again when
+ * age_check is off, and the package manager's update when online with
+ * update_before_build and clean (a cache made again when the update changed
+ * it: Mock's postupdate). The cache is made once a root is set up afresh, or
+ * after every init with --cache-alterations (postinit), before any
+ * --additional-package is installed.
+ */
+async function initialize(br: Buildroot, req: SessionRequest): Promise<void> {
   const { config, logs } = br;
-  const fresh = !existsSync(br.path) || br.fs.lookup(initializedMarker) === undefined;
-  logPluginNotices(br);
+  const isInitialized = (): boolean => existsSync(br.path) && br.fs.lookup(initializedMarker) !== undefined;
+  const plan = config.plugins.rootCache;
+  // An isolated build's buildroot comes from the lockfile and its repository alone: no cache is read or made.
+  if (plan && req.install)
+    logs.info('root_cache: not used for a locked buildroot, which is installed from the lockfile alone');
+  const cache = plan && !req.install ? new RootCache(br, plan, req.signal) : undefined;
+  const installOutput: string[] = [];
+  let fresh = !isInitialized();
   await logs.step('chroot init', async () => {
-    br.prepare();
+    mkdirSync(br.path, { recursive: true });
     await writeHwInfo(br);
+    const restored = fresh && cache ? await cache.restore() : false;
+    fresh = !isInitialized();
+    br.prepare();
+    let updated = false;
     if (fresh) {
-      if (install) await logs.step('installing the locked buildroot', () => install(br));
-      else {
-        const setup = [...config.chrootSetupCmd, ...config.additionalPackages];
-        if (setup.length > 0) {
-          await logs.step(`installing minimal buildroot with ${br.pm.name}`, () => br.packageManager(setup));
-          await writeAvailablePkgs(br);
-        }
-      }
+      if (req.install) await logs.step('installing the locked buildroot', () => req.install!(br));
+      else await installMinimal(br, installOutput);
+    } else if (req.prebuild) {
+      if (plan && !plan.ageCheck) await installMinimal(br, installOutput);
+      if (restored && config.online && config.updateBeforeBuild && config.cleanFirst)
+        updated = await updateRestored(br);
     }
     br.makeBuildUser();
     br.fs.writeFile(initializedMarker, '');
+    if (cache && (fresh || plan?.cacheAlterations || updated)) await cache.create(installOutput.join('\n'));
+    // Mock installs --additional-package with the build's dependencies, after init: never into the cache.
+    const extra = config.additionalPackages;
+    if (extra.length > 0 && !req.install && (fresh || restored || req.prebuild))
+      await logs.step('installing additional packages', () => br.packageManager(['install', ...extra]));
   });
   if (fresh) logs.root.write(`INFO: Installed packages:\n${(await br.installed()).join('\n')}\n`);
+}
+
+/** Mock's _init_pkg_management: chroot_setup_cmd and the additional packages, then package_state's postyum. */
+async function installMinimal(br: Buildroot, output: string[]): Promise<void> {
+  const setup = [...br.config.chrootSetupCmd, ...br.config.chrootAdditionalPackages];
+  if (setup.length === 0) return;
+  await br.logs.step(`installing minimal buildroot with ${br.pm.name}`, () => br.packageManager(setup, [], output));
+  await writeAvailablePkgs(br);
+}
+
+/** Mock's update before a build of a root it did not install: true when the package set changed. */
+async function updateRestored(br: Buildroot): Promise<boolean> {
+  return br.logs.step(`${br.pm.name} update`, async () => {
+    const before = await br.installed();
+    const { changed } = await br.packageManager(['update']);
+    await writeAvailablePkgs(br);
+    if (!changed) return false;
+    const fresh = (await br.installed()).filter((p) => !before.includes(p));
+    if (fresh.length === 0) return false;
+    br.logs.info(`Calling postupdate hooks because there are new/updated packages:\n${fresh.join('\n')}`);
+    return true;
+  });
 }
 
 /** Mock's cleanup_on_success / cleanup_on_failure, logged as Mock logs it. */
@@ -130,7 +180,7 @@ export function inBuildroot<T>(req: SessionRequest, fn: (s: Session) => Promise<
           );
         const boot = req.bootstrap ? await logs.step('bootstrap', () => req.bootstrap!(logs)) : undefined;
         br = new Buildroot(req.config, logs, boot?.tree, req.binds);
-        await initialize(br, req.install);
+        await initialize(br, req);
         const result = await fn({ br, logs, ...(boot && { bootstrap: boot.lock }) });
         if (req.cleanupPolicy && req.config.cleanupOnSuccess) await cleanUp(br, 'cleanup_on_success');
         return result;

@@ -76,17 +76,23 @@ function withPlugins(changes: Record<string, PyValue>, opts: Record<string, Reco
   return config;
 }
 
-test("Mock's default plugins: what runs, and root_cache said in one line", () => {
+test("Mock's default plugins: what runs, root_cache with Mock's options", () => {
   const plan = pluginPlan(withPlugins({}));
   assert.equal(plan.hwInfo, true);
   assert.equal(plan.installedPkgs, true);
   assert.equal(plan.availablePkgs, false);
   assert.equal(plan.expandSpec, undefined);
   assert.equal(plan.chrootScan, undefined);
-  assert.deepEqual(plan.notices, [
-    'plugin root_cache is not supported by isomock: the buildroot is installed afresh, no root cache tarball is made or used',
-  ]);
-  assert.deepEqual(pluginPlan(withPlugins({ root_cache_enable: false })).notices, []);
+  assert.deepEqual(plan.rootCache, {
+    dir: '/var/cache/mock/root_cache',
+    ageCheck: true,
+    maxAgeDays: 15,
+    compress: 'pigz',
+    fileName: 'cache.tar.gz',
+    excludeDirs: ['./proc', './sys', './dev', './tmp/ccache', './var/cache/yum', './var/cache/dnf', './var/log'],
+    cacheAlterations: false,
+  });
+  assert.equal(pluginPlan(withPlugins({ root_cache_enable: false })).rootCache, undefined);
   const on = pluginPlan(
     withPlugins(
       { expand_spec_enable: true, chroot_scan_enable: true, hw_info_enable: false },
