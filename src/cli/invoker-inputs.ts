@@ -8,8 +8,8 @@
  * invoker renames or links afterwards, root reads only bytes the invoker
  * could read. Directories the command reads in place (--isolated-build's
  * REPO) must be listable by the invoker; directories it writes
- * (isolated-repo's --output-repo) are made and must be writable by the
- * invoker. Config files are read as the invoker through loadConfig's
+ * (isolated-repo's --output-repo, --chain's --localrepo) are made and must be
+ * writable by the invoker. Config files are read as the invoker through loadConfig's
  * readFile (util/as-user.ts textReaderAs); the result directory is the session's
  * (commands/chroot-session.ts). As root for itself, isomock changes nothing.
  */
@@ -159,6 +159,9 @@ export function invokerInputs(args: ParsedArgs, subcommand?: string): InvokerInp
         listAs(user, repo!, 1);
         options.set('isolated-build', [lockfileWithRecord(stage, lockfile!), repo!]);
       }
+      // --chain's local repository is written: made and checked writable as the invoker, as a result dir.
+      const localrepo = options.get('localrepo');
+      if (typeof localrepo === 'string') makeWritableDirAs(user, localrepo, ExitCode.resultDir);
       const mode = args.mode ?? 'rebuild';
       if (['rebuild', 'chain', 'calculate-build-dependencies', 'isolated-build', 'installdeps'].includes(mode))
         positionals = positionals.map((p) => (isUrl(p) ? p : stage.file(p)));

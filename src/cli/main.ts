@@ -80,14 +80,18 @@ async function runMain(args: ParsedArgs, argv: string[], signal: AbortSignal): P
     if (mode !== 'chain' && args.options.has(key)) throw new IsomockError(message, ExitCode.badCmdline);
   }
   if (mode === 'list-chroots') {
-    const [{ listChroots }, { systemConfigDirs }, { existsSync }, { homedir }] = await Promise.all([
-      import('../config/list-chroots.js'),
-      import('../config/load.js'),
-      import('node:fs'),
-      import('node:os'),
-    ]);
+    const [{ listChroots }, { systemConfigDirs }, { existsSync }, { invokingHome }, { loadOptionsFromArgs }] =
+      await Promise.all([
+        import('../config/list-chroots.js'),
+        import('../config/load.js'),
+        import('node:fs'),
+        import('../util/invoker.js'),
+        import('./config-options.js'),
+      ]);
     const dir = str(args, 'configdir') ?? systemConfigDirs.find((d) => existsSync(d)) ?? '/etc/mock';
-    process.stdout.write(listChroots(dir, homedir()));
+    // Under sudo the configs are read as the invoker, and theirs are the ~/.config/mock ones, as in Mock.
+    const { readFile } = loadOptionsFromArgs(args, argv);
+    process.stdout.write(listChroots(dir, invokingHome(), readFile ? { readFile } : {}));
     return ExitCode.ok;
   }
   if (flag(args, 'print-root-path')) {
