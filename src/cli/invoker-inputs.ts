@@ -8,10 +8,12 @@
  * invoker renames or links afterwards, root reads only bytes the invoker
  * could read. Directories the command reads in place (--isolated-build's
  * REPO) must be listable by the invoker; directories it writes
- * (isolated-repo's --output-repo, --chain's --localrepo) are made and must be
- * writable by the invoker. Config files are read as the invoker through loadConfig's
- * readFile (util/as-user.ts textReaderAs); the result directory is the session's
- * (commands/chroot-session.ts). As root for itself, isomock changes nothing.
+ * (isolated-repo's --output-repo, --chain's --localrepo, `image save`'s DIR)
+ * are made and must be writable by the invoker; `image` takes no local
+ * layout (dir:, oci-archive:) under sudo. Config files are read as the
+ * invoker through loadConfig's readFile (util/as-user.ts textReaderAs); the
+ * result directory is the session's (commands/chroot-session.ts). As root for
+ * itself, isomock changes nothing.
  */
 import { closeSync, fchmodSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,8 +27,6 @@ import type { ParsedArgs } from './args.js';
 export interface InvokerInputs {
   /** The command line with every input path replaced by its staged copy. */
   args: ParsedArgs;
-  /** Whom the inputs were read as; undefined when isomock acts for itself. */
-  user?: UserIds;
   /** Removes the staged copies. */
   dispose(): void;
 }
@@ -150,6 +150,12 @@ export function invokerInputs(args: ParsedArgs, subcommand?: string): InvokerInp
         );
       const out = options.get('output-repo');
       if (typeof out === 'string') makeWritableDirAs(user, out, ExitCode.error);
+    } else if (subcommand === 'image') {
+      const [action, ref, dir] = positionals;
+      // A local layout would be read as root where it lies: under sudo only registries are pulled from.
+      if (ref !== undefined && /^(dir|oci-archive):/.test(ref))
+        throw new IsomockError(`image ${action ?? ''}: ${ref}: a local image layout is not read under sudo`);
+      if (action === 'save' && dir !== undefined) makeWritableDirAs(user, dir, ExitCode.error);
     } else {
       replace('spec', (p) => stage.file(p));
       replace('sources', (p) => stage.sources(p));
@@ -168,7 +174,7 @@ export function invokerInputs(args: ParsedArgs, subcommand?: string): InvokerInp
       else if (mode === 'copyin')
         positionals = [...positionals.slice(0, -1).map((p) => stage.tree(p)), ...positionals.slice(-1)];
     }
-    return { args: { ...args, options, positionals }, user, dispose };
+    return { args: { ...args, options, positionals }, dispose };
   } catch (err) {
     dispose();
     throw err;

@@ -13,6 +13,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import { makeWritableDirAs } from '../util/as-user.js';
+import { invokerIds } from '../util/invoker.js';
 import { SafeRoot } from '../util/safe-fs.js';
 import { ExitCode, IsomockError } from '../errors.js';
 import { Buildroot, type BuildrootBind } from '../buildroot/buildroot.js';
@@ -87,9 +88,12 @@ function openLogs(req: SessionRequest): BuildLogs {
   return new BuildLogs(resultdir, req.verbosity, req.console, owner);
 }
 
-/** Mock's owner of the result dir and its files, chrootuid:chrootgid, when that is not root (as root for itself: root's). */
+/**
+ * Mock's owner of the result dir and its files, chrootuid:chrootgid, when
+ * isomock runs as root for another user (sudo); as root for itself, root's.
+ */
 function resultOwner(config: BuildConfig): [number, number] | undefined {
-  return config.chrootUid !== 0 && process.getuid?.() === 0 ? [config.chrootUid, config.chrootGid] : undefined;
+  return invokerIds() ? [config.chrootUid, config.chrootGid] : undefined;
 }
 
 /**
