@@ -17,11 +17,13 @@ import {
   chownSync,
   copyFileSync,
   existsSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -176,6 +178,17 @@ function rootPackages(root: string): string[] {
   return r.stdout.split('\n').filter(Boolean).sort();
 }
 
+/** Files (and the dir) in dir not owned by uid:gid, as "name uid:gid". */
+function notOwnedBy(dir: string, uid: number, gid: number): string[] {
+  return ['.', ...readdirSync(dir)]
+    .map((f) => [f, lstatSync(join(dir, f))] as const)
+    .filter(([, st]) => st.uid !== uid || st.gid !== gid)
+    .map(([f, st]) => `${f} ${st.uid}:${st.gid}`);
+}
+
+/** Group mock's gid: Mock's chrootgid, the group of what it writes for the member. */
+const mockGid = (): number => Number(spawnSync('getent', ['group', 'mock'], { encoding: 'utf8' }).stdout.split(':')[2]);
+
 const rpmTag = (file: string, tag: string): string =>
   spawnSync('rpm', ['-qp', '--qf', `%{${tag}}`, file], { encoding: 'utf8' }).stdout;
 
@@ -227,6 +240,8 @@ test("kojid's sequence: --init, --chroot (a string and -- argv, --unpriv --cwd),
     ['hello-synth-1.0-1.w1.src.rpm', 'hello-synth-1.0-1.w1.x86_64.rpm'],
   );
   for (const log of ['build.log', 'root.log', 'state.log']) assert.ok(built.includes(log), `${log} in ${built}`);
+  // As Mock's: the result dir and every file in it are the member's (chrootuid) and group mock's (chrootgid).
+  assert.deepEqual(notOwnedBy(result, caller.uid, mockGid()), []);
   // Koji's macros from its config reached the build.
   assert.equal(rpmTag(join(result, 'hello-synth-1.0-1.w1.x86_64.rpm'), 'VENDOR'), 'Koji');
   // The root persists (the result dir is inside the root's own dir) and its rpmdb holds the BuildRequires.
@@ -270,7 +285,7 @@ function coprResultdir(name: string): { resultdir: string; childCfg: string } {
   return { resultdir, childCfg };
 }
 
-/** Copr's produce_rpm command line (copr_rpmbuild/builders/mock.py), without its `unbuffer`. */
+/** Copr's produce_rpm command line (copr_rpmbuild/builders/mock.py) after its `unbuffer mock`. */
 const produceRpm = (spec: string, sources: string, resultdir: string, uniq: string, childCfg: string): string[] => [
   '--spec',
   spec,
@@ -294,7 +309,13 @@ async function coprClean(childCfg: string, uniq: string): Promise<void> {
 test("Copr's sequence: --spec --sources --resultdir --uniqueext -r child.cfg, then its scrubs", async () => {
   const { spec, sources } = specDir('copr-synth');
   const { resultdir, childCfg } = coprResultdir('copr-result');
-  ok(await mock(produceRpm(spec, sources, resultdir, '1700000000_1234', childCfg)), 'produce_rpm');
+  // As Copr runs it: under unbuffer (a pseudo-terminal), which passes on mock's exit code and output.
+  const unbuffered = await start('mock', produceRpm(spec, sources, resultdir, '1700000000_1234', childCfg), [
+    ...caller.wrapper,
+    'unbuffer',
+  ]).done;
+  ok(unbuffered, 'unbuffer mock (produce_rpm)');
+  assert.match(unbuffered.stdout, /Results and logs in: /);
   const files = list(resultdir);
   assert.deepEqual(
     files.filter((f) => f.endsWith('.rpm')),
@@ -307,6 +328,20 @@ test("Copr's sequence: --spec --sources --resultdir --uniqueext -r child.cfg, th
   const noteDigest = createHash('sha256').update('from --sources of copr-synth\n').digest('hex');
   assert.match(digests.stdout, new RegExp(`^/usr/share/copr-synth/note.txt ${noteDigest}$`, 'm'));
   assert.ok(existsSync(join(lib(), 'world-1-x86_64-1700000000_1234')), 'the --uniqueext root dir');
+  // The results are the member's, as Mock's are; the configs/ Copr put there stay as they were.
+  assert.deepEqual(
+    notOwnedBy(resultdir, caller.uid, caller.gid).filter((f) => !f.startsWith('.')),
+    [...files.filter((f) => f !== 'configs').map((f) => `${f} ${caller.uid}:${mockGid()}`)],
+  );
+  // A failing build under unbuffer: Mock's exit code for a build failure (10) comes through.
+  const broken = specDir('copr-broken', 'exit 3');
+  const failed = await start('mock', produceRpm(broken.spec, broken.sources, resultdir, 'broken_1', childCfg), [
+    ...caller.wrapper,
+    'unbuffer',
+  ]).done;
+  assert.equal(failed.code, 10, failed.stdout);
+  assert.match(failed.stdout, /error/i);
+  await coprClean(childCfg, 'broken_1');
   await coprClean(childCfg, '1700000000_1234');
 });
 
@@ -356,18 +391,40 @@ for (const [label, signals] of [
   });
 }
 
-test("Konflux's three hermetic calls with --spec/--sources, the third offline (no -r)", async () => {
+/** A directory of the member's own, as Konflux's workspace directories are (its results: group mock may write). */
+function ownDir(name: string): string {
+  const dir = join(scratch, name);
+  mkdirSync(dir);
+  chownSync(dir, caller.uid, caller.gid);
+  return dir;
+}
+
+/** The regular files in a .tar.gz (extracted into scratch) and the text of each. */
+function tarFiles(tarball: string): Map<string, string> {
+  const into = mkdtempSync(join(scratch, 'untar-'));
+  const r = spawnSync('tar', ['-xzf', tarball, '-C', into], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const files = (readdirSync(into, { recursive: true }) as string[]).filter((f) => lstatSync(join(into, f)).isFile());
+  return new Map(files.map((f) => [f, readFileSync(join(into, f), 'utf8')]));
+}
+
+test("Konflux's three hermetic calls with --spec/--sources, the third offline (no -r), with Konflux's mock.cfg and site-defaults.cfg: expanded-spec.txt, chroot_scan.tar.gz, the SRPM and the RPMs, the member's", async () => {
   const { spec, sources } = specDir('konflux-synth');
+  // The builder image's /etc/mock/site-defaults.cfg, played by the member's ~/.config/mock.cfg for this test.
+  const userCfg = join(caller.home, '.config', 'mock.cfg');
+  const own = readFileSync(userCfg, 'utf8');
+  writeFileSync(userCfg, `${own}\n${fixture('konflux-site-defaults.cfg')}`);
   // A world of its own, to stop before the offline call.
   const online = await serveWorld();
   let stopped = false;
   try {
     chmodSync(online.configDir, 0o755);
     const mockCfg = join(scratch, 'mock.cfg');
-    writeFileSync(mockCfg, `include('${etcMockConfig(online, join(scratch, 'konflux-etc'))}')\n`);
-    const deps = join(scratch, 'konflux-deps');
-    const repo = join(scratch, 'konflux-repo');
-    const out = join(scratch, 'konflux-result');
+    const etc = etcMockConfig(online, join(scratch, 'konflux-etc'));
+    writeFileSync(mockCfg, fixture('konflux-mock.cfg').replace('"/etc/mock/world-1-x86_64.cfg"', `"${etc}"`));
+    const deps = ownDir('konflux-deps');
+    const out = ownDir('konflux-result');
+    const repo = join(deps, 'buildroot_repo');
     ok(
       await mock([
         '-r',
@@ -386,6 +443,15 @@ test("Konflux's three hermetic calls with --spec/--sources, the third offline (n
     const locked = (JSON.parse(readFileSync(lockfile, 'utf8')) as { buildroot: { rpms: { name: string }[] } }).buildroot
       .rpms;
     assert.ok(locked.some((p) => p.name === 'synth-devel'));
+    // chroot_scan's write_tar: the dnf logs its regexes select, under their full path in the root.
+    const scanned = tarFiles(join(deps, 'chroot_scan.tar.gz'));
+    assert.ok(scanned.size > 0, 'chroot_scan.tar.gz holds files');
+    for (const [name, text] of scanned) {
+      assert.match(name, /dnf[^/]*log$/, `${name} is what the regexes select`);
+      assert.match(name, /\/root\/var\/log\//, `${name} carries its path in the root`);
+      assert.ok(text.length > 0, `${name} is not empty`);
+    }
+    assert.ok(!existsSync(join(deps, 'chroot_scan')), 'only the tarball stays');
     ok(await mock(['--lockfile', lockfile, '--output-repo', repo], 'mock-hermetic-repo'), 'mock-hermetic-repo');
     assert.ok(existsSync(join(repo, 'repodata', 'repomd.xml')));
     // Offline: the world's server is gone.
@@ -407,7 +473,20 @@ test("Konflux's three hermetic calls with --spec/--sources, the third offline (n
       list(out).filter((f) => f.endsWith('.rpm')),
       ['konflux-synth-1.0-1.w1.src.rpm', 'konflux-synth-1.0-1.w1.x86_64.rpm'],
     );
+    // expand_spec: the spec with its macros expanded, what Konflux's SBOM step reads for the sources.
+    for (const dir of [deps, out]) {
+      const expanded = readFileSync(join(dir, 'expanded-spec.txt'), 'utf8');
+      assert.match(expanded, /^Release: 1\.w1$/m, `${dir}: %{?dist} expanded`);
+      assert.match(expanded, /^Source0: note\.txt$/m);
+      assert.doesNotMatch(expanded, /%\{/, `${dir}: no macro left`);
+    }
+    assert.deepEqual(
+      notOwnedBy(out, caller.uid, mockGid()).filter((f) => !f.startsWith('. ')),
+      [],
+      "the results are the member's, group mock's",
+    );
   } finally {
+    writeFileSync(userCfg, own);
     if (!stopped) await online.close();
   }
 });
@@ -420,4 +499,74 @@ test('nobody outside group mock gains anything: sudo refuses the launcher, a roo
   const init = await start('mock', ['-r', 'koji/world-build-7-1', '--init'], caller.outsider.wrapper).done;
   assert.notEqual(init.code, 0);
   assert.equal(init.stderr.trim().split('\n').length <= 2, true, init.stderr);
+});
+
+test("files named on the command line are read with the member's rights, as Mock's are: root-only ones are refused in one line, never read", async () => {
+  // Root's own: a directory only root may enter, a file only root may read, a dir only root may write.
+  const secret = join(scratch, 'root-only');
+  mkdirSync(secret, { mode: 0o700 });
+  const secretText = 'ROOT-ONLY-SECRET';
+  for (const f of ['secret.cfg', 'secret.spec', 'secret.src.rpm', 'buildroot_lock.json'])
+    writeFileSync(join(secret, f), `config_opts['x'] = '${secretText}'\n`, { mode: 0o600 });
+  const readable = join(scratch, 'root-readable');
+  mkdirSync(readable, { mode: 0o755 });
+  const shadowed = join(readable, 'secret.txt');
+  writeFileSync(shadowed, `${secretText}\n`, { mode: 0o600 });
+  // The member's own sources, with a link to root's file among them.
+  const { spec, sources } = specDir('invoker-reads');
+  symlinkSync(shadowed, join(sources, 'stolen.txt'));
+  spawnSync('chown', ['-h', `${caller.uid}:${caller.gid}`, join(sources, 'stolen.txt')]);
+  const cfg = ['-r', 'koji/world-build-7-1'];
+  const own = ownDir('invoker-result');
+
+  const refused = async (args: string[], code: number, what: RegExp, name: 'mock' | 'mock-hermetic-repo' = 'mock') => {
+    const r = await mock(args, name);
+    assert.equal(r.code, code, `${args.join(' ')}: exit ${r.code}\n${r.stderr}`);
+    assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
+    assert.match(r.stderr, what);
+    assert.doesNotMatch(r.stdout + r.stderr, new RegExp(secretText));
+  };
+  const denied = /Permission denied/;
+  await refused(['-r', join(secret, 'secret.cfg'), '--debug-config'], 3, denied);
+  // The member's own link to /etc/shadow as a config: followed with the member's rights, so refused.
+  const link = join(sources, 'shadow.cfg');
+  symlinkSync('/etc/shadow', link);
+  spawnSync('chown', ['-h', `${caller.uid}:${caller.gid}`, link]);
+  await refused(['-r', link, '--debug-config'], 3, denied);
+  rmSync(link);
+  await refused([...cfg, '--buildsrpm', '--spec', '/etc/shadow', '--resultdir', own], 1, denied);
+  await refused([...cfg, '--buildsrpm', '--spec', join(secret, 'secret.spec'), '--resultdir', own], 1, denied);
+  await refused([...cfg, '--buildsrpm', '--spec', spec, '--sources', secret, '--resultdir', own], 1, denied);
+  await refused([...cfg, '--buildsrpm', '--spec', spec, '--sources', sources, '--resultdir', own], 1, denied);
+  await refused([...cfg, '--rebuild', join(secret, 'secret.src.rpm'), '--resultdir', own], 1, denied);
+  await refused(
+    ['--hermetic-build', join(secret, 'buildroot_lock.json'), own, '--spec', spec, '--sources', own],
+    1,
+    denied,
+  );
+  await refused(
+    ['--lockfile', join(secret, 'buildroot_lock.json'), '--output-repo', join(own, 'repo')],
+    1,
+    denied,
+    'mock-hermetic-repo',
+  );
+  await refused([...cfg, '--copyin', shadowed, '/tmp'], 1, denied);
+  // A result dir the member may not write: Mock's ResultDirNotAccessible (70), nothing written there.
+  rmSync(join(sources, 'stolen.txt'));
+  await refused(
+    [...cfg, '--buildsrpm', '--spec', spec, '--sources', sources, '--resultdir', readable],
+    70,
+    /not writable|Permission denied/,
+  );
+  assert.deepEqual(list(readable), ['secret.txt']);
+  // Their own files work, and what isomock writes for them is theirs.
+  ok(await mock([...cfg, '--buildsrpm', '--spec', spec, '--sources', sources, '--resultdir', own]), 'own files');
+  assert.deepEqual(
+    list(own).filter((f) => f.endsWith('.src.rpm')),
+    ['invoker-reads-1.0-1.w1.src.rpm'],
+  );
+  assert.deepEqual(
+    notOwnedBy(own, caller.uid, mockGid()).filter((f) => !f.startsWith('. ')),
+    [],
+  );
 });

@@ -38,9 +38,11 @@ export class BuildLogs {
     readonly verbosity: Verbosity,
     /** Where progress lines go (the CLI: stderr); nowhere when absent. */
     private readonly console?: NodeJS.WritableStream,
+    /** Who gets what is created in the result dir (Mock's chrootuid/chrootgid); root when absent. */
+    owner?: [number, number],
   ) {
     mkdirSync(dir, { recursive: true });
-    this.fs = new SafeRoot(dir, ExitCode.resultDir, 'the result directory');
+    this.fs = new SafeRoot(dir, ExitCode.resultDir, 'the result directory', owner);
     // A log that cannot be written (ENOSPC, EIO) fails the build at its next step, as one line.
     const open = (name: string): WriteStream =>
       createWriteStream('', { fd: this.fs.openAppend(name) }).on('error', (err) => (this.failure ??= err));

@@ -14,6 +14,7 @@ import { runBuild, type BuildReport } from '../commands/build.js';
 import { runIsolatedBuild } from '../commands/isolated-build.js';
 import { runChain } from '../commands/chain.js';
 import { flag, list, pair, str, type ParsedArgs } from './args.js';
+import { invokerIds } from '../util/invoker.js';
 
 export function verbosity(args: ParsedArgs): Verbosity {
   return flag(args, 'quiet') ? 'quiet' : flag(args, 'verbose') ? 'verbose' : 'normal';
@@ -55,6 +56,8 @@ export async function buildCommand(args: ParsedArgs, argv: string[], signal?: Ab
       );
     }
     const [lockfile, repo] = pair(args, 'isolated-build')!;
+    const { readFile: _invokerReader, ...configOptions } = loadOptionsFromArgs(args, argv);
+    const readAs = invokerIds();
     report(
       await runIsolatedBuild(
         {
@@ -62,7 +65,8 @@ export async function buildCommand(args: ParsedArgs, argv: string[], signal?: Ab
           repo,
           srpms,
           fromSpec,
-          configOptions: loadOptionsFromArgs(args, argv),
+          configOptions,
+          ...(readAs && { readAs }),
           nocheck,
           acceptOtherSrpm: flag(args, 'accept-other-srpm'),
           gpgkeys: list(args, 'gpgkey'),

@@ -1,7 +1,9 @@
 /** The config-related command-line options, as loadConfig() takes them. */
-import { CommandLineError } from '../errors.js';
+import { CommandLineError, ExitCode } from '../errors.js';
 import { flag, list, str, type ParsedArgs } from './args.js';
 import type { LoadOptions } from '../config/load.js';
+import { textReaderAs } from '../util/as-user.js';
+import { invokerIds } from '../util/invoker.js';
 
 /** --enablerepo/--disablerepo keep their relative order, as Mock hands them to dnf. */
 function repoToggles(argv: string[]): string[] {
@@ -33,8 +35,15 @@ function pluginToggles(argv: string[]): [string, boolean][] {
   return out;
 }
 
+/**
+ * loadConfig's options from the command line. Under sudo every config file
+ * is read as the invoking user (Mock loads its config unprivileged): -r PATH,
+ * its includes, ~/.config/mock.cfg, --configdir's site-defaults.cfg.
+ */
 export function loadOptionsFromArgs(args: ParsedArgs, argv: string[]): LoadOptions {
+  const user = invokerIds();
   const opts: LoadOptions = {
+    ...(user && { readFile: textReaderAs(user, ExitCode.config) }),
     cmdline: {
       defines: list(args, 'define'),
       with: list(args, 'with'),

@@ -9,6 +9,7 @@ import { flag, formatOptions, parseArgs, str, type OptionSpec, type ParsedArgs }
 import { imageOptions, isolatedRepoOptions, mainOptions } from './options.js';
 import { exitCodeFor, handleSignals } from './signals.js';
 import { watchSudoCaller } from './sudo.js';
+import { invokerInputs, type InvokerInputs } from './invoker-inputs.js';
 
 // Command modules are imported when their command runs: a CLI start loads only what it uses.
 
@@ -79,14 +80,18 @@ async function runMain(args: ParsedArgs, argv: string[], signal: AbortSignal): P
     if (mode !== 'chain' && args.options.has(key)) throw new IsomockError(message, ExitCode.badCmdline);
   }
   if (mode === 'list-chroots') {
-    const [{ listChroots }, { systemConfigDirs }, { existsSync }, { homedir }] = await Promise.all([
-      import('../config/list-chroots.js'),
-      import('../config/load.js'),
-      import('node:fs'),
-      import('node:os'),
-    ]);
+    const [{ listChroots }, { systemConfigDirs }, { existsSync }, { invokingHome }, { loadOptionsFromArgs }] =
+      await Promise.all([
+        import('../config/list-chroots.js'),
+        import('../config/load.js'),
+        import('node:fs'),
+        import('../util/invoker.js'),
+        import('./config-options.js'),
+      ]);
     const dir = str(args, 'configdir') ?? systemConfigDirs.find((d) => existsSync(d)) ?? '/etc/mock';
-    process.stdout.write(listChroots(dir, homedir()));
+    // Under sudo the configs are read as the invoker, and theirs are the ~/.config/mock ones, as in Mock.
+    const { readFile } = loadOptionsFromArgs(args, argv);
+    process.stdout.write(listChroots(dir, invokingHome(), readFile ? { readFile } : {}));
     return ExitCode.ok;
   }
   if (flag(args, 'print-root-path')) {
@@ -133,6 +138,7 @@ export async function main(argv: string[]): Promise<number> {
   const signals = handleSignals({ leaveSigint: argv.includes('--shell'), exitAtOnce: sub?.exitOnSignal === true });
   // Run through sudo for a member of group mock: a caller killed with SIGKILL ends this run as SIGTERM would.
   const unwatch = watchSudoCaller(() => process.kill(process.pid, 'SIGTERM'));
+  let inputs: InvokerInputs | undefined;
   try {
     if (sub) {
       const args = parseArgs(argv.slice(1), sub.options);
@@ -140,9 +146,12 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(help(sub.usage, sub.options));
         return ExitCode.ok;
       }
-      return await sub.run(args);
+      inputs = invokerInputs(args, argv[0]);
+      return await sub.run(inputs.args);
     }
-    return await runMain(parseArgs(argv, mainOptions), argv, signals.signal);
+    // Under sudo, the files named are read as the invoker (cli/invoker-inputs.ts).
+    inputs = invokerInputs(parseArgs(argv, mainOptions));
+    return await runMain(inputs.args, argv, signals.signal);
   } catch (err) {
     const received = signals.received();
     if (received) {
@@ -154,6 +163,7 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof CommandLineError) process.stderr.write(`Try 'isomock --help' for more information.\n`);
     return exitCode;
   } finally {
+    inputs?.dispose();
     unwatch();
     signals.dispose();
   }

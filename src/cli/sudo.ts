@@ -14,26 +14,12 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { exitCodeFor } from './signals.js';
-
-const mockGroupName = 'mock';
-
-/** The gid of group `mock` from /etc/group, or undefined. */
-function mockGid(): number | undefined {
-  try {
-    const line = readFileSync('/etc/group', 'utf8')
-      .split('\n')
-      .find((l) => l.startsWith(`${mockGroupName}:`));
-    const gid = line === undefined ? NaN : Number(line.split(':')[2]);
-    return Number.isInteger(gid) ? gid : undefined;
-  } catch {
-    return undefined;
-  }
-}
+import { mockGroupGid } from '../util/invoker.js';
 
 /** Not root, and a member of group `mock` (primary or supplementary). */
 export function goesThroughSudo(): boolean {
   if (process.getuid?.() === 0) return false;
-  const gid = mockGid();
+  const gid = mockGroupGid();
   return gid !== undefined && (process.getgid?.() === gid || (process.getgroups?.() ?? []).includes(gid));
 }
 

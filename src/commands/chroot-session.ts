@@ -12,7 +12,10 @@
  * unwinds: logs closed, lock released.
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
+import { makeWritableDirAs } from '../util/as-user.js';
+import { invokerIds } from '../util/invoker.js';
+import { SafeRoot } from '../util/safe-fs.js';
 import { ExitCode, IsomockError } from '../errors.js';
 import { Buildroot, type BuildrootBind } from '../buildroot/buildroot.js';
 import type { PreparedBootstrap } from '../buildroot/bootstrap.js';
@@ -78,12 +81,39 @@ export async function withRootLock<T>(config: BuildConfig, fn: () => Promise<T>)
 
 function openLogs(req: SessionRequest): BuildLogs {
   const { resultdir } = req.config;
+  const owner = resultOwner(req.config);
   try {
-    mkdirSync(resultdir, { recursive: true });
+    if (owner) resultDirFor(req.config, owner);
+    else mkdirSync(resultdir, { recursive: true });
   } catch (err) {
+    if (err instanceof IsomockError) throw err;
     throw new IsomockError(`cannot create result dir ${resultdir}: ${(err as Error).message}`, ExitCode.resultDir);
   }
-  return new BuildLogs(resultdir, req.verbosity, req.console);
+  return new BuildLogs(resultdir, req.verbosity, req.console, owner);
+}
+
+/**
+ * Mock's owner of the result dir and its files, chrootuid:chrootgid, when
+ * isomock runs as root for another user (sudo); as root for itself, root's.
+ */
+function resultOwner(config: BuildConfig): [number, number] | undefined {
+  return invokerIds() ? [config.chrootUid, config.chrootGid] : undefined;
+}
+
+/**
+ * The result dir as Mock's create_resultdir makes it, as the build user: made
+ * (mkdir -p) and checked writable by that user, so no one can have isomock
+ * write where they could not. Inside the root's own directory, which only
+ * root may write, isomock makes the missing part and gives it to the user.
+ */
+function resultDirFor(config: BuildConfig, [uid, gid]: [number, number]): void {
+  const own = join(config.basedir, config.root);
+  const rel = relative(own, config.resultdir);
+  if (rel !== '' && !rel.startsWith('..') && !isAbsolute(rel)) {
+    mkdirSync(own, { recursive: true });
+    new SafeRoot(own, ExitCode.resultDir, `${own}`, [uid, gid]).mkdirs(rel);
+  }
+  makeWritableDirAs({ uid, gid }, config.resultdir, ExitCode.resultDir);
 }
 
 /**

@@ -28,6 +28,7 @@ import { defaultJobs, mapLimit } from '../util/map-limit.js';
 import { trustedKeyring, type SignaturePolicy } from '../signing/policy.js';
 import type { Keyring } from '../signing/keyring.js';
 import { verifyRpmFileSignature } from '../signing/rpm-signature.js';
+import { textReaderAs, type UserIds } from '../util/as-user.js';
 
 export interface IsolatedBuildRequest extends SignaturePolicy {
   lockfile: string;
@@ -41,7 +42,9 @@ export interface IsolatedBuildRequest extends SignaturePolicy {
    * command line; the lockfile's buildroot-defining options go in between.
    * Plain data: the build runs in a child process (see runIsolatedBuild).
    */
-  configOptions: Omit<LoadOptions, 'overrides'>;
+  configOptions: Omit<LoadOptions, 'overrides' | 'readFile'>;
+  /** Read the config files as this user (the invoker under sudo, as Mock does); plain data, unlike readFile. */
+  readAs?: UserIds;
   nocheck: boolean;
   /** Build an SRPM other than the one the isomock record names (--accept-other-srpm). */
   acceptOtherSrpm?: boolean;
@@ -201,7 +204,8 @@ export async function isolatedBuildInCut(
 
   const overrides = newDict([['offline_local_repository', repo]]);
   for (const key of recordedConfigKeys) if (key in lock.config) overrides[key] = fromJson(lock.config[key]);
-  const raw = runnable(loadConfig({ root: isolatedBuildConfig, ...req.configOptions, overrides }).raw);
+  const readFile = req.readAs && textReaderAs(req.readAs, ExitCode.config);
+  const raw = runnable(loadConfig({ root: isolatedBuildConfig, ...req.configOptions, overrides, readFile }).raw);
   raw['use_bootstrap'] = lock.bootstrap !== undefined;
   raw['online'] = false;
   const config = buildConfigFrom(raw);

@@ -26,7 +26,7 @@ import { defaultConfig } from './defaults.js';
 import { applyLogFormats } from './logging-ini.js';
 import { applySubscription } from './subscription.js';
 import { isDict, truthy, type PyDict } from '../python/value.js';
-import { configError, runConfigFile } from './source.js';
+import { configError, runConfigFile, type ConfigReader } from './source.js';
 
 export const systemConfigDirs = ['/etc/isomock', '/etc/mock'];
 
@@ -48,6 +48,11 @@ export interface LoadOptions {
   overrides?: PyDict;
   /** The uid the config is read as (chrootuid); default: the invoking user's (util/invoker.ts). */
   uid?: number;
+  /**
+   * Reads each config file; default: isomock's own read. Under sudo the CLI
+   * reads them as the invoking user, as Mock loads its config unprivileged.
+   */
+  readFile?: ConfigReader;
   /** The host's FQDN for %_buildhost; default: util/fqdn.ts, asked only when a config needs it. */
   fqdn?: () => string;
 }
@@ -119,7 +124,7 @@ export function readConfigFiles(opts: LoadOptions = {}): LoadedConfig {
   const loaded: LoadedConfig = { raw, chrootConfigFile, configDir, files: [], warnings: [] };
   const read = (file: string, required: boolean): void => {
     if (!required && !existsSync(file)) return;
-    const source = runConfigFile(raw, realPath(file), configDir);
+    const source = runConfigFile(raw, realPath(file), configDir, opts.readFile);
     loaded.files.push(...source.files);
     loaded.warnings.push(...source.warnings);
     checkMacros(raw, file);

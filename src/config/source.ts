@@ -37,7 +37,12 @@ function where(o: Origin): string {
   return `${o.file}:${o.line}`;
 }
 
-function expandIncludes(file: string, configDir: string): ExpandedSource {
+/** Reads one config file as text; throws (an IsomockError, or a system error with its code) when it cannot. */
+export type ConfigReader = (path: string) => string;
+
+const readAsRoot: ConfigReader = (path) => readFileSync(path, 'utf8');
+
+function expandIncludes(file: string, configDir: string, read: ConfigReader): ExpandedSource {
   const out: ExpandedSource = { text: '', origins: [], files: [], warnings: [] };
   const lines: string[] = [];
   const seen = new Set<string>();
@@ -49,8 +54,9 @@ function expandIncludes(file: string, configDir: string): ExpandedSource {
     }
     let content: string;
     try {
-      content = readFileSync(abs, 'utf8');
+      content = read(abs);
     } catch (err) {
+      if (err instanceof IsomockError) throw configError(from ? `${where(from)}: ${err.message}` : err.message);
       const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
       throw configError(
         from
@@ -96,8 +102,13 @@ function includeTarget(argument: string, origin: Origin, configDir: string): str
 }
 
 /** Runs a config file (and its includes) against the options dictionary. */
-export function runConfigFile(root: PyDict, file: string, configDir: string): ExpandedSource {
-  const source = expandIncludes(file, configDir);
+export function runConfigFile(
+  root: PyDict,
+  file: string,
+  configDir: string,
+  read: ConfigReader = readAsRoot,
+): ExpandedSource {
+  const source = expandIncludes(file, configDir, read);
   try {
     execute(parseProgram(source.text), new Namespace(root));
   } catch (err) {

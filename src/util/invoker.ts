@@ -6,6 +6,20 @@
  */
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
+import type { UserIds } from './as-user.js';
+
+/** The gid of group `mock` from /etc/group, or undefined. */
+export function mockGroupGid(): number | undefined {
+  try {
+    const line = readFileSync('/etc/group', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('mock:'));
+    const gid = line === undefined ? NaN : Number(line.split(':')[2]);
+    return Number.isInteger(gid) ? gid : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export function invokingUid(env: NodeJS.ProcessEnv = process.env): number {
   const uid = process.getuid?.() ?? 0;
@@ -34,4 +48,16 @@ export function invokingHome(env: NodeJS.ProcessEnv = process.env): string {
     // No readable passwd file: the process's own home, as before.
   }
   return homedir();
+}
+
+/**
+ * Whom the files named on the command line are read as (util/as-user.ts):
+ * when isomock runs as root for another user (sudo's SUDO_UID), that user's
+ * uid with group mock's gid, as Mock's uid manager drops to (nogroup without
+ * a group mock); undefined when isomock acts for itself.
+ */
+export function invokerIds(env: NodeJS.ProcessEnv = process.env): UserIds | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const uid = invokingUid(env);
+  return uid === 0 ? undefined : { uid, gid: mockGroupGid() ?? 65534 };
 }

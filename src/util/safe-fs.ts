@@ -115,6 +115,8 @@ export class SafeRoot {
     root: string,
     private readonly exitCode: ExitCodeValue = ExitCode.error,
     private readonly what = root,
+    /** uid and gid given to every file and directory created here (the result dir under sudo: Mock's chrootuid/gid). */
+    private readonly owner?: [number, number],
   ) {
     let st: Stats;
     try {
@@ -151,7 +153,7 @@ export class SafeRoot {
     for (let i = 0; i < parts.length - 1; i++) {
       abs = join(abs, parts[i]!);
       const st = lstatOrUndefined(abs);
-      if (!st && createParents) mkdirSync(abs, { mode: 0o755 });
+      if (!st && createParents) this.makeDir(abs, 0o755);
       else if (!st) return { abs: join(this.root, ...parts), parts, missing: true };
       else if (!st.isDirectory()) throw this.refuse(rel, `'${parts.slice(0, i + 1).join('/')}' is ${kindOf(st)}`);
     }
@@ -175,11 +177,23 @@ export class SafeRoot {
     return found.abs;
   }
 
+  /** A new directory, given to the owner (through its own O_NOFOLLOW descriptor). */
+  private makeDir(abs: string, mode: number): void {
+    mkdirSync(abs, { mode });
+    if (!this.owner) return;
+    const fd = openSync(abs, O_RDONLY | O_NOFOLLOW | O_DIRECTORY);
+    try {
+      fchownSync(fd, ...this.owner);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
   /** mkdir -p that refuses to pass through anything but real directories; returns the host path. */
   mkdirs(rel: string, mode = 0o755): string {
     const { abs } = this.walk(rel, true);
     const st = lstatOrUndefined(abs);
-    if (!st) mkdirSync(abs, { mode });
+    if (!st) this.makeDir(abs, mode);
     else if (!st.isDirectory()) throw this.refuse(rel, `is ${kindOf(st)}`);
     return abs;
   }
@@ -239,7 +253,8 @@ export class SafeRoot {
     this.replaceWith(rel, (fd) => {
       const data = typeof content === 'string' ? Buffer.from(content) : content;
       for (let off = 0; off < data.length;) off += writeSync(fd, data, off);
-      if (options.owner) fchownSync(fd, ...options.owner);
+      const owner = options.owner ?? this.owner;
+      if (owner) fchownSync(fd, ...owner);
       fchmodSync(fd, options.mode ?? 0o644);
     });
   }
@@ -298,7 +313,8 @@ export class SafeRoot {
         for (let n; (n = readSync(src, buf)) > 0;) {
           for (let off = 0; off < n;) off += writeSync(fd, buf, off, n - off);
         }
-        if (options.owner) fchownSync(fd, ...options.owner);
+        const owner = options.owner ?? this.owner;
+        if (owner) fchownSync(fd, ...owner);
         fchmodSync(fd, options.mode ?? fstatSync(src).mode & 0o777);
       });
     } finally {
@@ -315,9 +331,17 @@ export class SafeRoot {
     if (missing) throw this.refuse(rel, 'its directory does not exist');
     const st = lstatOrUndefined(abs);
     if (st && !st.isFile()) throw this.refuse(rel, `is ${kindOf(st)}`);
+    const flags = O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK;
     let fd: number;
+    let created = true;
     try {
-      fd = openSync(abs, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o644);
+      try {
+        fd = openSync(abs, flags | O_CREAT | O_EXCL, 0o644);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        created = false;
+        fd = openSync(abs, flags);
+      }
     } catch (err) {
       throw this.refuse(rel, `cannot open it: ${(err as NodeJS.ErrnoException).code}`);
     }
@@ -325,6 +349,8 @@ export class SafeRoot {
       closeSync(fd);
       throw this.refuse(rel, 'is not a regular file');
     }
+    // Only a file made here is given away, never one that was there.
+    if (created && this.owner) fchownSync(fd, ...this.owner);
     return fd;
   }
 

@@ -3,12 +3,12 @@
  * builders run Mock: group mock (made if absent), a fresh system user in it
  * with its home under the test's scratch directory, and this checkout's
  * sudoers drop-in installed by scripts/install-mock-group under a name of
- * the test's own. remove() takes away only what create() made.
+ * the test's own (that of ISOMOCK_BIN's checkout when it is set). remove() takes away only what create() made.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { repoRoot } from './paths.js';
 
 export interface MockCaller {
@@ -79,8 +79,11 @@ export function createMockCaller(scratch: string): MockCaller {
     if (madeGroup) made.unshift(() => run(['groupdel', 'mock']));
     const own = wrapperFor(name);
     chownSync(home, own.uid, own.gid);
-    run([join(repoRoot, 'scripts', 'install-mock-group'), '--sudoers', sudoers, '--no-links']);
-    made.push(() => run([join(repoRoot, 'scripts', 'install-mock-group'), '--uninstall', '--sudoers', sudoers]));
+    // With ISOMOCK_BIN (an older build), the drop-in is that checkout's, for its own launcher.
+    const old = process.env['ISOMOCK_BIN'];
+    const install = join(old ? resolve(dirname(old), '..') : repoRoot, 'scripts', 'install-mock-group');
+    run([install, '--sudoers', sudoers, '--no-links']);
+    made.push(() => run([install, '--uninstall', '--sudoers', sudoers]));
     const outsider = wrapperFor(outsiderName);
     return {
       name,

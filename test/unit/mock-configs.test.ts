@@ -74,6 +74,8 @@ const fqdnHere = execFileSync('python3', ['-c', 'import socket; print(socket.get
 }).trim();
 
 const scratch = mkdtempSync(join(tmpdir(), 'isomock-mock-configs-'));
+// The CLI test below runs as under sudo (SUDO_UID): the configs are read as that user, who must reach them.
+chmodSync(scratch, 0o755);
 after(() => rmSync(scratch, { recursive: true, force: true }));
 const home = join(scratch, 'home');
 mkdirSync(home);
