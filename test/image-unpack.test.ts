@@ -223,3 +223,29 @@ test('damaged layers: missing blob, corrupt gzip, cut-off gzip, truncated tar', 
   writeFileSync(files[0]!.file, gzipSync(craftedTar([{ path: 'big', data: 'y'.repeat(100_000) }]).subarray(0, 20_000)));
   await assert.rejects(unpackLayers(target, files), /layer crafted-0: not a valid tar stream: .*Truncated input/);
 });
+
+test('batches: thousands of entries and a file larger than a batch, the same tree as GNU tar; a later escape still refused', async () => {
+  // The worker posts a batch per 4 MiB of data or 2,000 steps: this layer spans several of each.
+  const many: CraftedEntry[] = [{ path: 'm/', type: 'Directory', mode: 0o751 }];
+  for (let i = 0; i < 3000; i++) many.push({ path: `m/f${i}`, data: `file ${i}\n`, mode: 0o600 + (i % 2) * 0o155 });
+  many.push({ path: 'big', data: 'z'.repeat(9 << 20) + 'end\n', mode: 0o4755, uid: 1000, gid: 1001 });
+  many.push({ path: 'm/last', type: 'Link', linkpath: 'm/f0' });
+  const { target, files } = layers(many);
+  assert.deepEqual(await unpackLayers(target, files), { entries: many.length, skippedDevices: 0 });
+  const oracle = join(work, 'gnu-tar-batches');
+  mkdirSync(oracle);
+  execFileSync('tar', ['-xzf', files[0]!.file, '-C', oracle, '--numeric-owner', '--same-permissions']);
+  assert.deepEqual(treeDifferences(tree(target), tree(oracle)), []);
+  assert.equal(statSync(join(target, 'big')).mode & 0o7777, 0o4755);
+
+  const escape = layers([
+    ...many.slice(0, 2500),
+    { path: 'm', type: 'SymbolicLink', linkpath: outside },
+    { path: 'm/evil', data: 'x' },
+  ]);
+  await assert.rejects(
+    unpackLayers(escape.target, escape.files),
+    /crafted-0: entry 'm\/evil' would be written through the symlink 'm'/,
+  );
+  assert.deepEqual(readdirSync(outside), ['file']);
+});
