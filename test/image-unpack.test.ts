@@ -7,10 +7,24 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { unpackLayers } from '../src/image/unpack.js';
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { unpackImage, unpackLayers } from '../src/image/unpack.js';
+import { BlobStore } from '../src/image/store.js';
+import type { StoredImage } from '../src/image/pull.js';
 import { craftedTar, type CraftedEntry } from '../world/images.js';
 import { tree, treeDifferences } from './helpers/registry.js';
 
@@ -248,4 +262,32 @@ test('batches: thousands of entries and a file larger than a batch, the same tre
     /crafted-0: entry 'm\/evil' would be written through the symlink 'm'/,
   );
   assert.deepEqual(readdirSync(outside), ['file']);
+});
+
+test('a stored layer is checked as it is unpacked: one that changed in the store fails the unpack and leaves the store', async () => {
+  const bytes = gzipSync(craftedTar([{ path: 'etc/os-release', data: 'ID=world\n' }]));
+  const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+  const store = new BlobStore(join(work, 'store'));
+  await store.write(digest, bytes.length, Readable.from([bytes]), 'test');
+  // Only the manifest's layer list is read by the unpack.
+  const image = { manifest: { layers: [{ digest, size: bytes.length }] } } as unknown as StoredImage;
+  const good = join(work, 'stored-good');
+  mkdirSync(good);
+  await unpackImage(store, image, good);
+  assert.equal(readFileSync(join(good, 'etc/os-release'), 'utf8'), 'ID=world\n');
+
+  // The same size and still a valid layer, but not the bytes that entered under this digest.
+  const other = gzipSync(craftedTar([{ path: 'etc/os-release', data: 'ID=wrong\n' }]));
+  assert.equal(other.length, bytes.length);
+  const entry = store.path(digest);
+  chmodSync(entry, 0o644);
+  writeFileSync(entry, other);
+  chmodSync(entry, 0o444);
+  const changed = join(work, 'stored-changed');
+  mkdirSync(changed);
+  await assert.rejects(
+    unpackImage(store, image, changed),
+    new RegExp(`layer ${digest}: the blob does not match its digest \\(got sha256:[0-9a-f]{64}\\)`),
+  );
+  assert.ok(!store.has(digest), 'the changed entry is dropped, so it is fetched again');
 });

@@ -1,5 +1,6 @@
 /**
- * Worker body for layer-data.ts: reads one layer blob, decompresses it,
+ * Worker body for layer-data.ts: reads one layer blob (hashing it as it
+ * reads, so one read serves the unpack and the store's check), decompresses it,
  * parses the tar stream and posts the entries to the parent in batches (one
  * message and one transferred buffer per 4 MiB of data or 2,000 steps).
  * Everything but the file system calls runs here, on the second core: the
@@ -7,11 +8,12 @@
  * A credit count (the parent acknowledges each batch) bounds the memory in
  * flight. This thread only reads; it never writes a file.
  */
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Parser, type ReadEntry } from 'tar';
 import { decompressor } from './decompress.js';
-import type { LayerBatch, LayerOp, WorkerMessage } from './layer-data.js';
+import type { LayerBatch, LayerOp, LayerSource, WorkerMessage } from './layer-data.js';
 
 /** Batches the parent may hold unprocessed. */
 const maxInFlight = 8;
@@ -19,7 +21,7 @@ const maxInFlight = 8;
 const batchBytes = 4 << 20;
 const batchOps = 2000;
 
-async function main(port: NonNullable<typeof parentPort>, file: string): Promise<void> {
+async function main(port: NonNullable<typeof parentPort>, from: LayerSource): Promise<void> {
   let inFlight = 0;
   let wake: (() => void) | undefined;
   port.on('message', () => {
@@ -68,7 +70,13 @@ async function main(port: NonNullable<typeof parentPort>, file: string): Promise
     wake = undefined;
   };
 
-  const source = createReadStream(file, { highWaterMark: 1 << 20 });
+  // A descriptor is the caller's: read from its start, left open. The bytes are hashed as they are read.
+  const source =
+    typeof from === 'number'
+      ? createReadStream('', { fd: from, start: 0, autoClose: false, highWaterMark: 1 << 20 })
+      : createReadStream(from, { highWaterMark: 1 << 20 });
+  const hash = createHash('sha256');
+  source.on('data', (chunk) => hash.update(chunk));
   const data = source.pipe(decompressor());
   // pipe() does not carry a read error (a missing blob) on to the loop below.
   source.on('error', (err) => data.destroy(err));
@@ -83,12 +91,16 @@ async function main(port: NonNullable<typeof parentPort>, file: string): Promise
   }
   // What parsed before a failure goes first: the parent's own first failure wins, as it would in order.
   await flush();
-  port.postMessage((tarError ? { error: tarError.message, tar: true } : { done: true }) satisfies WorkerMessage);
+  port.postMessage(
+    (tarError
+      ? { error: tarError.message, tar: true }
+      : { done: true, sha256: hash.digest('hex') }) satisfies WorkerMessage,
+  );
 }
 
 const port = parentPort;
 if (port) {
-  main(port, (workerData as { file: string }).file).catch((err: Error) =>
+  main(port, (workerData as { source: LayerSource }).source).catch((err: Error) =>
     port.postMessage({ error: err.message, tar: false } satisfies WorkerMessage),
   );
 }

@@ -32,14 +32,22 @@ export interface LayerBatch {
   data: Uint8Array;
 }
 
-export type WorkerMessage = LayerBatch | { done: true } | { error: string; tar: boolean };
+/** The worker's messages: batches, then the end with the SHA-256 (hex) of the blob's bytes as read, or a failure. */
+export type WorkerMessage = LayerBatch | { done: true; sha256: string } | { error: string; tar: boolean };
+
+/** A layer blob: a path, or a descriptor the caller opened (read from its start, not closed here). */
+export type LayerSource = string | number;
 
 /** A layer that is not a valid tar stream (as opposed to one that cannot be read or decompressed). */
 export class TarStreamError extends Error {}
 
-/** Batches of `file`'s entries, in order; a read or decompression failure is an Error, a bad tar stream a TarStreamError. */
-export async function* layerBatches(file: string): AsyncGenerator<LayerBatch> {
-  const worker = new Worker(new URL('./layer-data-worker.js', import.meta.url), { workerData: { file } });
+/**
+ * Batches of the blob's entries, in order, then its SHA-256 (hex, of the
+ * compressed bytes read) as the generator's return value; a read or
+ * decompression failure is an Error, a bad tar stream a TarStreamError.
+ */
+export async function* layerBatches(source: LayerSource): AsyncGenerator<LayerBatch, string> {
+  const worker = new Worker(new URL('./layer-data-worker.js', import.meta.url), { workerData: { source } });
   try {
     // The worker stays alive (its port listens) until terminated below: an exit here is a crash.
     for await (const [msg] of on(worker, 'message', { close: ['exit'] }) as AsyncIterable<[WorkerMessage]>) {
@@ -49,7 +57,7 @@ export async function* layerBatches(file: string): AsyncGenerator<LayerBatch> {
       } else if ('error' in msg) {
         throw msg.tar ? new TarStreamError(msg.error) : new Error(msg.error);
       } else {
-        return;
+        return msg.sha256;
       }
     }
     throw new Error('the decompression worker stopped unexpectedly');

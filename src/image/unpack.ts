@@ -41,9 +41,10 @@ import {
   writeSync,
 } from 'node:fs';
 import { ExitCode, IsomockError } from '../errors.js';
-import { layerBatches, TarStreamError, type LayerEntry } from './layer-data.js';
+import { layerBatches, TarStreamError, type LayerEntry, type LayerSource } from './layer-data.js';
 import type { StoredImage } from './pull.js';
 import type { BlobStore } from './store.js';
+import type { OpenEntry } from '../store/content-store.js';
 import { lstatOrUndefined } from '../util/no-follow.js';
 
 export interface UnpackStats {
@@ -244,12 +245,26 @@ interface OpenFile {
   entry: LayerEntry;
 }
 
+/** A layer to apply: its blob, its name in messages (a digest), and the store's check of what was read. */
+export interface LayerInput {
+  file: LayerSource;
+  name: string;
+  /** Called with the SHA-256 (hex) of the blob's bytes once read whole; false means they were not the blob's. */
+  check?: (sha256Hex: string) => boolean;
+}
+
 /** Apply one layer's entries, batch by batch as the worker parses them; the first failure wins. */
-async function applyLayer(applier: LayerApplier, file: string, where: string): Promise<void> {
+async function applyLayer(applier: LayerApplier, layer: LayerInput, where: string): Promise<void> {
   const open = new Map<number, OpenFile>();
+  const batches = layerBatches(layer.file);
+  let sha256: string;
   try {
-    // Breaking out (a throw) ends the generator, which stops the worker.
-    for await (const { ops, data } of layerBatches(file)) {
+    for (let next = await batches.next(); ; next = await batches.next()) {
+      if (next.done) {
+        sha256 = next.value;
+        break;
+      }
+      const { ops, data } = next.value;
       for (const op of ops) {
         if (op.op === 'entry') {
           const fd = applier.apply(where, op);
@@ -275,27 +290,42 @@ async function applyLayer(applier: LayerApplier, file: string, where: string): P
     );
   } finally {
     for (const f of open.values()) closeSync(f.fd);
+    // Stops the worker when a failure left the batches unread.
+    await batches.return('');
   }
+  // The caller drops the tree it unpacked into when this throws.
+  if (layer.check && !layer.check(sha256))
+    throw new IsomockError(`${where}: the blob does not match its digest (got sha256:${sha256})`, ExitCode.bootstrap);
 }
 
 /**
  * Unpack `layers` (blob files, bottom first) into `target`, which must exist.
  * `names` label each layer in error messages (its digest).
  */
-export async function unpackLayers(target: string, layers: { file: string; name: string }[]): Promise<UnpackStats> {
+export async function unpackLayers(target: string, layers: LayerInput[]): Promise<UnpackStats> {
   const applier = new LayerApplier(target);
   for (const layer of layers) {
     applier.startLayer();
-    await applyLayer(applier, layer.file, `layer ${layer.name}`);
+    await applyLayer(applier, layer, `layer ${layer.name}`);
   }
   applier.finish();
   return applier.stats;
 }
 
-/** Unpack a stored image's layers into `target`. */
-export function unpackImage(store: BlobStore, image: StoredImage, target: string): Promise<UnpackStats> {
-  return unpackLayers(
-    target,
-    image.manifest.layers.map((l) => ({ file: store.path(l.digest), name: l.digest })),
-  );
+/**
+ * Unpack a stored image's layers into `target`, each read once from its
+ * store entry: hashed as it is unpacked and checked against its digest (a
+ * changed entry is dropped from the store and the unpack fails).
+ */
+export async function unpackImage(store: BlobStore, image: StoredImage, target: string): Promise<UnpackStats> {
+  const entries: OpenEntry[] = [];
+  try {
+    for (const l of image.manifest.layers) entries.push(store.open(l.digest));
+    return await unpackLayers(
+      target,
+      image.manifest.layers.map((l, i) => ({ file: entries[i]!.fd, name: l.digest, check: entries[i]!.check })),
+    );
+  } finally {
+    for (const e of entries) e.close();
+  }
 }
