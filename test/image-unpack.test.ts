@@ -7,10 +7,24 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { unpackLayers } from '../src/image/unpack.js';
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { unpackImage, unpackLayers } from '../src/image/unpack.js';
+import { BlobStore } from '../src/image/store.js';
+import type { StoredImage } from '../src/image/pull.js';
 import { craftedTar, type CraftedEntry } from '../world/images.js';
 import { tree, treeDifferences } from './helpers/registry.js';
 
@@ -222,4 +236,58 @@ test('damaged layers: missing blob, corrupt gzip, cut-off gzip, truncated tar', 
   await assert.rejects(unpackLayers(target, files), /layer crafted-0: cannot unpack: unexpected end of file/);
   writeFileSync(files[0]!.file, gzipSync(craftedTar([{ path: 'big', data: 'y'.repeat(100_000) }]).subarray(0, 20_000)));
   await assert.rejects(unpackLayers(target, files), /layer crafted-0: not a valid tar stream: .*Truncated input/);
+});
+
+test('batches: thousands of entries and a file larger than a batch, the same tree as GNU tar; a later escape still refused', async () => {
+  // The worker posts a batch per 4 MiB of data or 2,000 steps: this layer spans several of each.
+  const many: CraftedEntry[] = [{ path: 'm/', type: 'Directory', mode: 0o751 }];
+  for (let i = 0; i < 3000; i++) many.push({ path: `m/f${i}`, data: `file ${i}\n`, mode: 0o600 + (i % 2) * 0o155 });
+  many.push({ path: 'big', data: 'z'.repeat(9 << 20) + 'end\n', mode: 0o4755, uid: 1000, gid: 1001 });
+  many.push({ path: 'm/last', type: 'Link', linkpath: 'm/f0' });
+  const { target, files } = layers(many);
+  assert.deepEqual(await unpackLayers(target, files), { entries: many.length, skippedDevices: 0 });
+  const oracle = join(work, 'gnu-tar-batches');
+  mkdirSync(oracle);
+  execFileSync('tar', ['-xzf', files[0]!.file, '-C', oracle, '--numeric-owner', '--same-permissions']);
+  assert.deepEqual(treeDifferences(tree(target), tree(oracle)), []);
+  assert.equal(statSync(join(target, 'big')).mode & 0o7777, 0o4755);
+
+  const escape = layers([
+    ...many.slice(0, 2500),
+    { path: 'm', type: 'SymbolicLink', linkpath: outside },
+    { path: 'm/evil', data: 'x' },
+  ]);
+  await assert.rejects(
+    unpackLayers(escape.target, escape.files),
+    /crafted-0: entry 'm\/evil' would be written through the symlink 'm'/,
+  );
+  assert.deepEqual(readdirSync(outside), ['file']);
+});
+
+test('a stored layer is checked as it is unpacked: one that changed in the store fails the unpack and leaves the store', async () => {
+  const bytes = gzipSync(craftedTar([{ path: 'etc/os-release', data: 'ID=world\n' }]));
+  const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+  const store = new BlobStore(join(work, 'store'));
+  await store.write(digest, bytes.length, Readable.from([bytes]), 'test');
+  // Only the manifest's layer list is read by the unpack.
+  const image = { manifest: { layers: [{ digest, size: bytes.length }] } } as unknown as StoredImage;
+  const good = join(work, 'stored-good');
+  mkdirSync(good);
+  await unpackImage(store, image, good);
+  assert.equal(readFileSync(join(good, 'etc/os-release'), 'utf8'), 'ID=world\n');
+
+  // The same size and still a valid layer, but not the bytes that entered under this digest.
+  const other = gzipSync(craftedTar([{ path: 'etc/os-release', data: 'ID=wrong\n' }]));
+  assert.equal(other.length, bytes.length);
+  const entry = store.path(digest);
+  chmodSync(entry, 0o644);
+  writeFileSync(entry, other);
+  chmodSync(entry, 0o444);
+  const changed = join(work, 'stored-changed');
+  mkdirSync(changed);
+  await assert.rejects(
+    unpackImage(store, image, changed),
+    new RegExp(`layer ${digest}: the blob does not match its digest \\(got sha256:[0-9a-f]{64}\\)`),
+  );
+  assert.ok(!store.has(digest), 'the changed entry is dropped, so it is fetched again');
 });

@@ -5,14 +5,15 @@
  * into the store's staging area and enter only after the digest and size
  * check, so a failed or forged download leaves nothing behind; reads check
  * the entry again (read() hashes what it returns, verify() a whole layer
- * before it is linked elsewhere).
+ * before it is linked elsewhere, open() gives a layer to a reader that
+ * hashes it as it unpacks it).
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream, readFileSync, rmSync } from 'node:fs';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ExitCode, IsomockError } from '../errors.js';
-import { ContentStore, storeLocation } from '../store/content-store.js';
+import { ContentStore, storeLocation, type OpenEntry } from '../store/content-store.js';
 import { placeEntry } from '../store/place.js';
 import { readFromStart } from '../util/no-follow.js';
 import { digestHex, sha256Digest } from './manifest.js';
@@ -94,10 +95,20 @@ export class BlobStore {
     }
   }
 
-  /** Hashes a whole blob (a layer) before a use that does not read it, dropping it when it changed. */
-  async verify(digest: string): Promise<void> {
+  /**
+   * A blob opened for one use that reads it whole (a layer's unpack): the
+   * reader hashes what it reads from fd and passes the hex digest to check(),
+   * which drops a changed entry and says whether it matched.
+   */
+  open(digest: string): OpenEntry {
     const entry = this.content.openEntry(digestHex(digest));
     if (!entry) throw new IsomockError(`blob ${digest} is not in the store ${this.root}`, ExitCode.bootstrap);
+    return entry;
+  }
+
+  /** Hashes a whole blob (a layer) before a use that does not read it, dropping it when it changed. */
+  async verify(digest: string): Promise<void> {
+    const entry = this.open(digest);
     try {
       const hash = createHash('sha256');
       await pipeline(readFromStart(entry.fd), hash);
