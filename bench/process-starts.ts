@@ -28,6 +28,8 @@ const reasons: Record<string, string> = {
   timeout: "the PID namespace's init: a root process that keeps the parent-death signal",
   chroot: 'enters the buildroot or the bootstrap tree (as the build user for rpmbuild)',
   find: "the cached bootstrap tree's fingerprint, checked before it is reused",
+  realpath:
+    'one per sandboxed command in a chroot: every mount point inside it checked, in one call, to reach no symbolic link (sandbox.ts)',
   tar: "Mock's root_cache: a fresh buildroot packed into its cache tarball, or unpacked from it",
   pigz: "root_cache's compress program (Mock's default), started by tar",
   gzip: "root_cache's compress program when pigz is absent (Mock's fallback), started by tar",
