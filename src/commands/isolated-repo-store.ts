@@ -19,7 +19,7 @@ import type { LockedRpm } from '../lockfile/lockfile.js';
 import type { RecordedPackage } from '../lockfile/record.js';
 import { verifyLockedRpm } from '../lockfile/verify-rpm.js';
 import { ContentStore, storeLocation } from '../store/content-store.js';
-import { onlyOursCanWrite, placeEntry, removePlaceLeftovers, type Placement } from '../store/place.js';
+import { onlyOursCanWrite, placeEntry, reflink, removePlaceLeftovers, type Placement } from '../store/place.js';
 import { openRegularFile } from '../util/no-follow.js';
 
 const indexKind = 'rpm';
@@ -100,11 +100,7 @@ function linkToStaging(rs: RepoStore, path: string, fd: number): string | undefi
 function copyToStaging(rs: RepoStore, fd: number): string {
   const tmp = rs.store.stagingPath();
   const self = `/proc/self/fd/${fd}`;
-  try {
-    copyFileSync(self, tmp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE_FORCE);
-  } catch {
-    copyFileSync(self, tmp, constants.COPYFILE_EXCL);
-  }
+  if (!reflink(self, tmp)) copyFileSync(self, tmp, constants.COPYFILE_EXCL);
   return tmp;
 }
 

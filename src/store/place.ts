@@ -45,7 +45,8 @@ export function removePlaceLeftovers(dir: string): void {
   }
 }
 
-function reflink(from: string, to: string): boolean {
+/** A reflink of from at to (a new name) where the file system can make one; false where it cannot. */
+export function reflink(from: string, to: string): boolean {
   try {
     copyFileSync(from, to, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE_FORCE);
     return true;
